@@ -1,0 +1,87 @@
+// The daemon's configuration: one value type, loaded from YAML and validated
+// before anything on disk is touched.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <stdexcept>
+#include <string>
+
+namespace ndrd::config {
+
+// A configuration the daemon cannot run with. The message names the file,
+// the key and (where known) the line; the CLI maps it to exit code 78.
+class ConfigError : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
+
+enum class OverSample { random, similarity };
+enum class UnderSample { uniform, inverse };
+enum class LogLevel { error, warning, info, debug };
+
+struct GradientParams {
+    int grid_rows = 8;  // block_shape[0]: rows of the block grid
+    int grid_cols = 8;  // block_shape[1]
+    int hash_dim = 32;
+    double sim_threshold = 0.5;
+    std::optional<std::filesystem::path> projection;  // feature_dim x hash_dim text matrix
+
+    [[nodiscard]] int feature_dim() const { return grid_rows * grid_cols * 12; }
+    bool operator==(const GradientParams&) const = default;
+};
+
+struct RebalanceParams {
+    std::chrono::seconds interval{600};
+    std::optional<std::uint64_t> after_items;  // rebalance after N newly routed items
+    bool operator==(const RebalanceParams&) const = default;
+};
+
+struct Config {
+    std::filesystem::path ingest_dir = "./var/incoming";
+    std::filesystem::path output_dir = "./var/dataset";
+    std::filesystem::path index_dir = "./var/index";
+    std::string working_subset = "train";
+    std::string duplicated_subset = "duplicated";
+    std::string algorithm = "gradient";
+    GradientParams gradient;
+    std::uint64_t seed = 0;
+    unsigned workers = 0;  // 0 = one per core
+    std::optional<std::uint64_t> num_cut;
+    OverSample over_sample = OverSample::random;
+    UnderSample under_sample = UnderSample::uniform;
+    RebalanceParams rebalance;
+    LogLevel log_level = LogLevel::info;
+    std::uint64_t max_file_size = 256ULL << 20;  // bytes; larger files are rejected unread
+    std::filesystem::path control_socket;        // empty = index_dir / "control.sock"
+
+    // Resolved values the daemon uses.
+    [[nodiscard]] unsigned effective_workers() const;
+    [[nodiscard]] std::filesystem::path working_dir() const { return output_dir / working_subset; }
+    [[nodiscard]] std::filesystem::path duplicated_dir() const { return output_dir / duplicated_subset; }
+    [[nodiscard]] std::filesystem::path rejected_dir() const { return output_dir / "rejected"; }
+    [[nodiscard]] std::filesystem::path control_socket_path() const;
+
+    // Field-wise, e.g. to tell whether a reloaded file changed anything.
+    bool operator==(const Config&) const = default;
+};
+
+// Parses and validates `path`. Relative paths in the file are resolved against
+// the current working directory (systemd sets WorkingDirectory=). Throws
+// ConfigError naming the key and line for every problem it finds.
+Config load_config(const std::filesystem::path& path);
+
+// Parses and validates YAML text; `origin` names the source in messages.
+Config parse_config(const std::string& yaml_text, const std::string& origin);
+
+// Creates missing ingest/output/index directories and checks that they are
+// usable directories that do not nest inside one another. Throws ConfigError.
+void prepare_directories(const Config& cfg);
+
+[[nodiscard]] std::string to_string(OverSample v);
+[[nodiscard]] std::string to_string(UnderSample v);
+[[nodiscard]] std::string to_string(LogLevel v);
+
+}  // namespace ndrd::config

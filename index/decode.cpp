@@ -1,0 +1,55 @@
+// Decoding exactly as Datumaro's NDR reads images (see decode.hpp).
+#include "index/decode.hpp"
+
+#include <string>
+
+#include <opencv2/imgcodecs.hpp>
+
+namespace ndrd::index {
+
+cv::Mat to_three_channels(const cv::Mat& image)
+{
+    switch (image.channels()) {
+    case 1: {
+        cv::Mat out;
+        cv::merge(std::vector<cv::Mat>{image, image, image}, out);
+        return out;
+    }
+    case 3:
+        return image;
+    case 4: {
+        cv::Mat out;
+        cv::mixChannels(image, out = cv::Mat(image.size(), CV_MAKETYPE(image.depth(), 3)),
+                        std::vector<int>{0, 0, 1, 1, 2, 2});
+        return out;
+    }
+    default:
+        throw DecodeError("unsupported channel count " + std::to_string(image.channels()) +
+                          " (Datumaro accepts 1, 3 or 4)");
+    }
+}
+
+cv::Mat decode_image(std::span<const std::byte> bytes)
+{
+    if (bytes.empty()) {
+        throw DecodeError("empty file");
+    }
+    // cv::imdecode wants a Mat header; it does not modify the buffer.
+    const cv::Mat buffer(1, static_cast<int>(bytes.size()), CV_8UC1,
+                         const_cast<std::byte*>(bytes.data()));  // NOLINT(cppcoreguidelines-pro-type-const-cast)
+    cv::Mat image;
+    try {
+        image = cv::imdecode(buffer, cv::IMREAD_UNCHANGED);
+    } catch (const cv::Exception& e) {
+        throw DecodeError(std::string("not a decodable image (OpenCV: ") + e.err + ")");
+    }
+    if (image.empty()) {
+        throw DecodeError("not a decodable image");
+    }
+    if (image.dims != 2 || image.rows < 1 || image.cols < 1) {
+        throw DecodeError("decoded to an empty or non-2-D array");
+    }
+    return to_three_channels(image);
+}
+
+}  // namespace ndrd::index

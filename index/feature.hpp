@@ -1,0 +1,36 @@
+// The gradient feature of Datumaro's NDR: per grid block the mean and standard
+// deviation of each channel, then zero-padded x/y differences, L2-normalised.
+#pragma once
+
+#include <vector>
+
+#include <opencv2/core.hpp>
+
+namespace ndrd::index {
+
+struct Grid {
+    int rows = 8;
+    int cols = 8;
+    [[nodiscard]] int feature_dim() const { return rows * cols * 12; }
+    friend bool operator==(const Grid&, const Grid&) = default;
+};
+
+// A feature as doubles, flat index (row * cols + col) * 12 + c, where c = 0..5
+// are the x-gradients of (mean B,G,R, std B,G,R) and c = 6..11 the y-gradients.
+struct Feature {
+    std::vector<double> values;
+    // True for an image whose gradients are all zero (only an all-black image:
+    // the padding makes every other image's gradients non-zero). Datumaro
+    // divides 0/0 and gets NaN; we keep the zero vector and flag it, and the
+    // decision rule treats two degenerate features as identical.
+    bool degenerate = false;
+};
+
+// `image` has 3 channels (see decode.hpp) of any depth. uint8 is scaled by
+// 1/255; every other depth is used unscaled, as Datumaro does (harmless after
+// normalisation). Resizing goes through cv::resize(INTER_AREA) on CV_64F, like
+// Datumaro, so that OpenCV's float32 area weights and its small-image
+// fallback are reproduced bit for bit.
+Feature compute_feature(const cv::Mat& image, Grid grid);
+
+}  // namespace ndrd::index

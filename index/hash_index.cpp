@@ -1,0 +1,363 @@
+// RocksDB-backed hash index (see hash_index.hpp).
+//
+// Column families:
+//   items  : be64(seq) -> ItemRecord::encode()
+//   by_key : key bytes + be64(seq) -> kept feature (float32) + degenerate flag
+//   meta   : "schema", "params", "projection", "next_seq", "counts"
+// Every put writes the record, its by_key entry and the meta counters in one
+// WriteBatch, so the index can never disagree with itself after a crash.
+#include "index/hash_index.hpp"
+
+#include <system_error>
+
+#include <rocksdb/cache.h>
+#include <rocksdb/db.h>
+#include <rocksdb/filter_policy.h>
+#include <rocksdb/table.h>
+#include <rocksdb/write_batch.h>
+
+#include "index/codec.hpp"
+
+namespace ndrd::index {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr std::string_view schema_tag = "ndrd-index-1";
+constexpr std::size_t cf_items = 1;
+constexpr std::size_t cf_by_key = 2;
+constexpr std::size_t cf_meta = 3;
+
+std::string encode_params(const IndexParams& p)
+{
+    Writer w;
+    w.bytes(p.algorithm);
+    w.varint(static_cast<std::uint64_t>(p.grid.rows));
+    w.varint(static_cast<std::uint64_t>(p.grid.cols));
+    w.varint(static_cast<std::uint64_t>(p.hash_dim));
+    return w.take();
+}
+
+IndexParams decode_params(std::string_view bytes)
+{
+    Reader r(bytes);
+    IndexParams p;
+    p.algorithm = r.bytes();
+    p.grid.rows = static_cast<int>(r.varint());
+    p.grid.cols = static_cast<int>(r.varint());
+    p.hash_dim = static_cast<int>(r.varint());
+    return p;
+}
+
+std::string encode_counts(const IndexCounts& c)
+{
+    Writer w;
+    for (const std::uint64_t v : {c.kept, c.duplicated, c.rejected, c.vanished, c.in_working, c.in_duplicated,
+                                  c.in_rejected, c.planned}) {
+        w.varint(v);
+    }
+    return w.take();
+}
+
+IndexCounts decode_counts(std::string_view bytes)
+{
+    Reader r(bytes);
+    IndexCounts c;
+    for (std::uint64_t* v : {&c.kept, &c.duplicated, &c.rejected, &c.vanished, &c.in_working, &c.in_duplicated,
+                             &c.in_rejected, &c.planned}) {
+        *v = r.varint();
+    }
+    return c;
+}
+
+std::string describe(const IndexParams& p)
+{
+    return "algorithm " + p.algorithm + ", block_shape [" + std::to_string(p.grid.rows) + ", " +
+           std::to_string(p.grid.cols) + "], hash_dim " + std::to_string(p.hash_dim);
+}
+
+bool is_reference(const ItemRecord& r) { return r.verdict == Verdict::kept && r.state != RouteState::vanished; }
+
+// Adds (+1) or removes (-1) a record's contribution to the counters.
+void count(IndexCounts& c, const ItemRecord& r, int sign)
+{
+    const auto add = [sign](std::uint64_t& v) { v = sign > 0 ? v + 1 : v - 1; };
+    if (r.state == RouteState::vanished) {
+        add(c.vanished);
+        return;
+    }
+    if (r.state == RouteState::planned) {
+        add(c.planned);
+    }
+    switch (r.verdict) {
+    case Verdict::kept: add(c.kept); break;
+    case Verdict::duplicated: add(c.duplicated); break;
+    case Verdict::rejected: add(c.rejected); break;
+    }
+    switch (r.subset) {
+    case Subset::working: add(c.in_working); break;
+    case Subset::duplicated: add(c.in_duplicated); break;
+    case Subset::rejected: add(c.in_rejected); break;
+    }
+}
+
+std::string by_key_entry(const ItemRecord& r)
+{
+    Writer w;
+    w.u8(r.degenerate ? 1 : 0);
+    w.floats(r.feature);
+    return w.take();
+}
+
+rocksdb::ColumnFamilyOptions table_options()
+{
+    rocksdb::ColumnFamilyOptions cf;
+    rocksdb::BlockBasedTableOptions t;
+    t.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
+    t.block_cache = rocksdb::NewLRUCache(32U << 20U);
+    cf.table_factory.reset(rocksdb::NewBlockBasedTableFactory(t));
+    return cf;
+}
+
+std::vector<rocksdb::ColumnFamilyDescriptor> descriptors()
+{
+    const auto cf = table_options();
+    return {{rocksdb::kDefaultColumnFamilyName, cf}, {"items", cf}, {"by_key", cf}, {"meta", cf}};
+}
+
+}  // namespace
+
+struct HashIndex::Handles {
+    std::unique_ptr<rocksdb::DB> db;
+    std::vector<rocksdb::ColumnFamilyHandle*> cfs;  // owned: released before the DB closes
+    bool read_only = false;
+
+    Handles() = default;
+    Handles(const Handles&) = delete;
+    Handles& operator=(const Handles&) = delete;
+    ~Handles()
+    {
+        if (db) {
+            for (auto* cf : cfs) {
+                (void)db->DestroyColumnFamilyHandle(cf);
+            }
+            (void)db->Close();
+        }
+    }
+};
+
+HashIndex::HashIndex(fs::path dir, std::unique_ptr<Handles> handles) : dir_(std::move(dir)), h_(std::move(handles)) {}
+HashIndex::HashIndex(HashIndex&&) noexcept = default;
+HashIndex& HashIndex::operator=(HashIndex&&) noexcept = default;
+HashIndex::~HashIndex() = default;
+
+void HashIndex::check(const rocksdb::Status& s, const std::string& what) const
+{
+    if (!s.ok()) {
+        throw IndexError("index " + dir_.string() + ": " + what + " failed: " + s.ToString());
+    }
+}
+
+bool HashIndex::exists(const fs::path& dir)
+{
+    std::error_code ec;
+    return fs::exists(dir / "CURRENT", ec);
+}
+
+HashIndex HashIndex::open(const fs::path& dir, const IndexParams& params,
+                          const std::function<Projection()>& make_projection)
+{
+    const bool fresh = !exists(dir);
+    auto handles = std::make_unique<Handles>();
+    rocksdb::DBOptions opts;
+    opts.create_if_missing = true;
+    opts.create_missing_column_families = true;
+    opts.max_open_files = 256;
+    opts.keep_log_file_num = 4;
+    rocksdb::DB* raw = nullptr;
+    const auto s = rocksdb::DB::Open(opts, dir.string(), descriptors(), &handles->cfs, &raw);
+    handles->db.reset(raw);
+    HashIndex index(dir, std::move(handles));
+    index.check(s, "opening (is another ndrd using it? is the directory writable?)");
+
+    if (fresh) {
+        index.params_ = params;
+        index.projection_ = make_projection();
+        if (index.projection_.rows() != params.grid.feature_dim() || index.projection_.cols() != params.hash_dim) {
+            throw IndexMismatch("projection is " + std::to_string(index.projection_.rows()) + "x" +
+                                std::to_string(index.projection_.cols()) + ", the configuration needs " +
+                                std::to_string(params.grid.feature_dim()) + "x" + std::to_string(params.hash_dim));
+        }
+        rocksdb::WriteBatch batch;
+        auto* meta = index.h_->cfs[cf_meta];
+        batch.Put(meta, "schema", schema_tag);
+        batch.Put(meta, "params", encode_params(params));
+        batch.Put(meta, "projection", index.projection_.serialize());
+        batch.Put(meta, "next_seq", encode_be64(1));
+        batch.Put(meta, "counts", encode_counts({}));
+        rocksdb::WriteOptions wo;
+        wo.sync = true;
+        index.check(index.h_->db->Write(wo, &batch), "writing its parameters");
+        return index;
+    }
+    index.load_meta();
+    if (!(index.params_ == params)) {
+        throw IndexMismatch("index " + dir.string() + " was built with " + describe(index.params_) +
+                            "; the configuration asks for " + describe(params) +
+                            ". Keys would not be comparable: restore the old values, or point index_dir at a new "
+                            "directory to start a new index.");
+    }
+    return index;
+}
+
+HashIndex HashIndex::open_read_only(const fs::path& dir)
+{
+    if (!exists(dir)) {
+        throw IndexError("no index at " + dir.string() + " (it is created when the daemon first runs)");
+    }
+    auto handles = std::make_unique<Handles>();
+    handles->read_only = true;
+    rocksdb::DBOptions opts;
+    rocksdb::DB* raw = nullptr;
+    const auto s = rocksdb::DB::OpenForReadOnly(opts, dir.string(), descriptors(), &handles->cfs, &raw);
+    handles->db.reset(raw);
+    HashIndex index(dir, std::move(handles));
+    index.check(s, "opening read-only");
+    index.load_meta();
+    return index;
+}
+
+void HashIndex::load_meta()
+{
+    auto* meta = h_->cfs[cf_meta];
+    const auto get = [&](const char* name) {
+        std::string v;
+        check(h_->db->Get(rocksdb::ReadOptions(), meta, name, &v), std::string("reading ") + name);
+        return v;
+    };
+    if (const auto tag = get("schema"); tag != schema_tag) {
+        throw IndexError("index " + dir_.string() + " has schema '" + tag + "', this ndrd reads '" +
+                         std::string(schema_tag) + "'");
+    }
+    try {
+        params_ = decode_params(get("params"));
+        projection_ = Projection::deserialize(get("projection"));
+        next_seq_ = decode_be64(get("next_seq"));
+        counts_ = decode_counts(get("counts"));
+    } catch (const std::exception& e) {
+        throw IndexError("index " + dir_.string() + ": metadata is corrupt: " + e.what());
+    }
+}
+
+std::vector<KeptItem> HashIndex::kept_with_key(const Key& key) const
+{
+    std::vector<KeptItem> out;
+    std::unique_ptr<rocksdb::Iterator> it(h_->db->NewIterator(rocksdb::ReadOptions(), h_->cfs[cf_by_key]));
+    for (it->Seek(key.bytes); it->Valid() && it->key().starts_with(key.bytes); it->Next()) {
+        const auto k = it->key().ToStringView();
+        if (k.size() != key.bytes.size() + 8) {
+            continue;  // a longer key sharing the prefix cannot happen: keys have one length per index
+        }
+        KeptItem item;
+        item.seq = decode_be64(k.substr(key.bytes.size()));
+        Reader r(it->value().ToStringView());
+        item.degenerate = r.u8() != 0;
+        item.feature = r.floats();
+        out.push_back(std::move(item));
+    }
+    check(it->status(), "looking up key " + key.hex());
+    return out;
+}
+
+Decision HashIndex::judge(const Feature& feature, const Key& key, double sim_threshold) const
+{
+    const auto kept = kept_with_key(key);
+    std::vector<KeptCandidate> candidates;
+    candidates.reserve(kept.size());
+    for (const auto& k : kept) {
+        candidates.push_back(k.candidate());
+    }
+    return decide(feature, candidates, sim_threshold);
+}
+
+std::optional<ItemRecord> HashIndex::get(std::uint64_t seq) const
+{
+    std::string v;
+    const auto s = h_->db->Get(rocksdb::ReadOptions(), h_->cfs[cf_items], encode_be64(seq), &v);
+    if (s.IsNotFound()) {
+        return std::nullopt;
+    }
+    check(s, "reading item " + std::to_string(seq));
+    return ItemRecord::decode(seq, v);
+}
+
+void HashIndex::put(const ItemRecord& rec, bool sync)
+{
+    if (rec.seq == 0) {
+        throw std::invalid_argument("item records are numbered from 1");
+    }
+    const auto old = get(rec.seq);
+    IndexCounts counts = counts_;
+    rocksdb::WriteBatch batch;
+    if (old) {
+        count(counts, *old, -1);
+        if (is_reference(*old) && !is_reference(rec)) {
+            batch.Delete(h_->cfs[cf_by_key], old->key.bytes + encode_be64(rec.seq));
+        }
+    }
+    count(counts, rec, +1);
+    if (is_reference(rec) && !(old && is_reference(*old))) {
+        batch.Put(h_->cfs[cf_by_key], rec.key.bytes + encode_be64(rec.seq), by_key_entry(rec));
+    }
+    batch.Put(h_->cfs[cf_items], encode_be64(rec.seq), rec.encode());
+    const std::uint64_t next = std::max(next_seq_, rec.seq + 1);
+    batch.Put(h_->cfs[cf_meta], "next_seq", encode_be64(next));
+    batch.Put(h_->cfs[cf_meta], "counts", encode_counts(counts));
+    rocksdb::WriteOptions wo;
+    wo.sync = sync;
+    check(h_->db->Write(wo, &batch), "writing item " + std::to_string(rec.seq) + " (" + rec.source + ")");
+    counts_ = counts;
+    next_seq_ = next;
+}
+
+void HashIndex::for_each(const std::function<bool(const ItemRecord&)>& fn) const
+{
+    std::unique_ptr<rocksdb::Iterator> it(h_->db->NewIterator(rocksdb::ReadOptions(), h_->cfs[cf_items]));
+    for (it->SeekToFirst(); it->Valid(); it->Next()) {
+        const auto seq = decode_be64(it->key().ToStringView());
+        if (!fn(ItemRecord::decode(seq, it->value().ToStringView()))) {
+            break;
+        }
+    }
+    check(it->status(), "scanning items");
+}
+
+std::vector<ItemRecord> HashIndex::planned() const
+{
+    std::vector<ItemRecord> out;
+    if (counts_.planned == 0) {
+        return out;
+    }
+    for_each([&](const ItemRecord& r) {
+        if (r.state == RouteState::planned) {
+            out.push_back(r);
+        }
+        return true;
+    });
+    return out;
+}
+
+std::uint64_t HashIndex::disk_bytes() const
+{
+    std::uint64_t total = 0;
+    std::error_code ec;
+    for (const auto& entry : fs::directory_iterator(dir_, ec)) {
+        if (entry.is_regular_file(ec)) {
+            total += entry.file_size(ec);
+        }
+    }
+    return total;
+}
+
+}  // namespace ndrd::index

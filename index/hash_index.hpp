@@ -1,0 +1,127 @@
+// The persistent hash index on RocksDB: one record per ingested file, kept
+// items findable by key, the parameters and projection it was built with, and
+// counters -- each record written in one atomic batch with its side entries.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "index/decision.hpp"
+#include "index/feature.hpp"
+#include "index/projection.hpp"
+#include "index/record.hpp"
+
+namespace rocksdb {
+class DB;
+class ColumnFamilyHandle;
+class Status;
+}  // namespace rocksdb
+
+namespace ndrd::index {
+
+// A storage failure; the message says which index, which operation and
+// what RocksDB reported.
+class IndexError : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
+
+// The index was built with other parameters than the configuration asks for.
+// Callers treat it as a configuration error.
+class IndexMismatch : public IndexError {
+public:
+    using IndexError::IndexError;
+};
+
+// What an index is built with and may never change: keys depend on all of it.
+struct IndexParams {
+    std::string algorithm = "gradient";
+    Grid grid;
+    int hash_dim = 32;
+    friend bool operator==(const IndexParams&, const IndexParams&) = default;
+};
+
+struct IndexCounts {
+    std::uint64_t kept = 0;        // verdicts
+    std::uint64_t duplicated = 0;
+    std::uint64_t rejected = 0;
+    std::uint64_t vanished = 0;    // sources gone before they could be moved
+    std::uint64_t in_working = 0;  // where files are now
+    std::uint64_t in_duplicated = 0;
+    std::uint64_t in_rejected = 0;
+    std::uint64_t planned = 0;     // journal entries not yet completed
+};
+
+// A kept item's reference data, owned (the span in KeptCandidate points here).
+struct KeptItem {
+    std::uint64_t seq = 0;
+    std::vector<float> feature;
+    bool degenerate = false;
+    [[nodiscard]] KeptCandidate candidate() const { return {seq, feature, degenerate}; }
+};
+
+class HashIndex {
+public:
+    // Opens the index in `dir`, creating it when the directory holds none; a
+    // new index stores `params` and the projection `make_projection` returns.
+    // An existing index must have been built with `params` (IndexMismatch
+    // otherwise) and keeps its stored projection; `make_projection` is then
+    // not called.
+    static HashIndex open(const std::filesystem::path& dir, const IndexParams& params,
+                          const std::function<Projection()>& make_projection);
+    // For status and hash while a daemon may hold the index: a consistent
+    // snapshot, no writes. Throws IndexError when there is no index.
+    static HashIndex open_read_only(const std::filesystem::path& dir);
+    static bool exists(const std::filesystem::path& dir);
+
+    HashIndex(HashIndex&&) noexcept;
+    HashIndex& operator=(HashIndex&&) noexcept;
+    ~HashIndex();
+
+    [[nodiscard]] const IndexParams& params() const { return params_; }
+    [[nodiscard]] const Projection& projection() const { return projection_; }
+    [[nodiscard]] const std::filesystem::path& dir() const { return dir_; }
+    [[nodiscard]] std::uint64_t next_seq() const { return next_seq_; }
+    [[nodiscard]] const IndexCounts& counts() const { return counts_; }
+
+    // The kept items holding `key` (the references for a decision), in
+    // ingest order, read by prefix from the key index: no scan.
+    [[nodiscard]] std::vector<KeptItem> kept_with_key(const Key& key) const;
+
+    // The decision rule applied to this index's references for `key`.
+    [[nodiscard]] Decision judge(const Feature& feature, const Key& key, double sim_threshold) const;
+
+    // Inserts or replaces record `rec.seq`, with its key-index entry and the
+    // counters, in one atomic batch. `sync` makes it durable before return
+    // (the journal entry must be, before a file moves).
+    void put(const ItemRecord& rec, bool sync);
+
+    [[nodiscard]] std::optional<ItemRecord> get(std::uint64_t seq) const;
+    // Every record in ingest order; stop early by returning false.
+    void for_each(const std::function<bool(const ItemRecord&)>& fn) const;
+    [[nodiscard]] std::vector<ItemRecord> planned() const;
+
+    // Size of the index directory's files, for status.
+    [[nodiscard]] std::uint64_t disk_bytes() const;
+
+private:
+    struct Handles;
+    HashIndex(std::filesystem::path dir, std::unique_ptr<Handles> handles);
+    void check(const rocksdb::Status& s, const std::string& what) const;
+    void load_meta();
+
+    std::filesystem::path dir_;
+    std::unique_ptr<Handles> h_;
+    IndexParams params_;
+    Projection projection_;
+    std::uint64_t next_seq_ = 1;
+    IndexCounts counts_;
+};
+
+}  // namespace ndrd::index

@@ -1,0 +1,104 @@
+// Item records and their encoding (see record.hpp).
+#include "index/record.hpp"
+
+#include <cmath>
+#include <limits>
+
+#include "index/codec.hpp"
+
+namespace ndrd::index {
+
+namespace {
+constexpr std::uint8_t format_version = 1;
+}
+
+std::string ItemRecord::encode() const
+{
+    Writer w;
+    w.u8(format_version);
+    w.bytes(source);
+    w.bytes(location);
+    w.u8(static_cast<std::uint8_t>(verdict));
+    w.u8(static_cast<std::uint8_t>(subset));
+    w.u8(static_cast<std::uint8_t>(state));
+    w.bytes(key.bytes);
+    w.floats(feature);
+    w.u8(degenerate ? 1 : 0);
+    w.f64(best_similarity.value_or(std::numeric_limits<double>::quiet_NaN()));
+    w.u8(best_similarity ? 1 : 0);
+    w.varint(matched_seq);
+    w.bytes(reason);
+    w.varint(size);
+    w.varint(static_cast<std::uint64_t>(ingested_ms));
+    w.varint(static_cast<std::uint64_t>(routed_ms));
+    return w.take();
+}
+
+ItemRecord ItemRecord::decode(std::uint64_t seq, std::string_view bytes)
+{
+    Reader r(bytes);
+    if (const auto v = r.u8(); v != format_version) {
+        throw CorruptRecord("item " + std::to_string(seq) + " has unknown format version " + std::to_string(v));
+    }
+    ItemRecord rec;
+    rec.seq = seq;
+    rec.source = r.bytes();
+    rec.location = r.bytes();
+    const auto verdict = r.u8();
+    const auto subset = r.u8();
+    const auto state = r.u8();
+    if (verdict > 2 || subset > 2 || state > 2) {
+        throw CorruptRecord("item " + std::to_string(seq) + " has an invalid enum value");
+    }
+    rec.verdict = static_cast<Verdict>(verdict);
+    rec.subset = static_cast<Subset>(subset);
+    rec.state = static_cast<RouteState>(state);
+    rec.key.bytes = r.bytes();
+    rec.feature = r.floats();
+    rec.degenerate = r.u8() != 0;
+    const double best = r.f64();
+    if (r.u8() != 0) {
+        rec.best_similarity = best;
+    }
+    rec.matched_seq = r.varint();
+    rec.reason = r.bytes();
+    rec.size = r.varint();
+    rec.ingested_ms = static_cast<std::int64_t>(r.varint());
+    rec.routed_ms = static_cast<std::int64_t>(r.varint());
+    if (!r.done()) {
+        throw CorruptRecord("item " + std::to_string(seq) + " has trailing bytes");
+    }
+    return rec;
+}
+
+std::string_view to_string(Verdict v)
+{
+    switch (v) {
+    case Verdict::kept: return "kept";
+    case Verdict::duplicated: return "duplicated";
+    case Verdict::rejected: return "rejected";
+    }
+    return "?";
+}
+
+std::string_view to_string(Subset s)
+{
+    switch (s) {
+    case Subset::working: return "working";
+    case Subset::duplicated: return "duplicated";
+    case Subset::rejected: return "rejected";
+    }
+    return "?";
+}
+
+std::string_view to_string(RouteState s)
+{
+    switch (s) {
+    case RouteState::planned: return "planned";
+    case RouteState::done: return "done";
+    case RouteState::vanished: return "vanished";
+    }
+    return "?";
+}
+
+}  // namespace ndrd::index

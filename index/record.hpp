@@ -1,0 +1,49 @@
+// One ingested file as the index remembers it: where it came from, where it
+// is now, how it was decided. Also the on-disk encoding of that record.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "index/key.hpp"
+
+namespace ndrd::index {
+
+// What the hash decision said about the file.
+enum class Verdict : std::uint8_t { kept = 0, duplicated = 1, rejected = 2 };
+// Which output area holds the file now (a rebalance may move kept items out).
+enum class Subset : std::uint8_t { working = 0, duplicated = 1, rejected = 2 };
+// `planned`: the record is durable but the move may not have happened yet
+// (the journal entry recovery completes). `vanished`: the source disappeared
+// before it could be moved; the record stays as history, but is no reference.
+enum class RouteState : std::uint8_t { planned = 0, done = 1, vanished = 2 };
+
+struct ItemRecord {
+    std::uint64_t seq = 0;    // ingest order, from 1
+    std::string source;       // path relative to ingest_dir, as it arrived
+    std::string location;     // path relative to output_dir, subset directory first
+    Verdict verdict = Verdict::kept;
+    Subset subset = Subset::working;
+    RouteState state = RouteState::planned;
+    Key key;
+    std::vector<float> feature;  // empty for rejected items
+    bool degenerate = false;
+    std::optional<double> best_similarity;
+    std::uint64_t matched_seq = 0;  // 0 = none
+    std::string reason;             // why it was rejected
+    std::uint64_t size = 0;         // bytes
+    std::int64_t ingested_ms = 0;   // unix time the decision was made
+    std::int64_t routed_ms = 0;     // unix time the move completed
+
+    [[nodiscard]] std::string encode() const;
+    static ItemRecord decode(std::uint64_t seq, std::string_view bytes);
+};
+
+std::string_view to_string(Verdict v);
+std::string_view to_string(Subset s);
+std::string_view to_string(RouteState s);
+
+}  // namespace ndrd::index

@@ -1,0 +1,120 @@
+// The gradient feature against Datumaro's own numbers, and its quirks.
+#define BOOST_TEST_MODULE feature
+#include <boost/test/unit_test.hpp>
+
+#include <cmath>
+
+#include "reference_data.hpp"
+
+using namespace ndrd;
+
+BOOST_AUTO_TEST_SUITE(gradient_feature)
+
+BOOST_AUTO_TEST_CASE(every_reference_image_matches_datumaro_within_1e_5)
+{
+    const auto golden = test::golden_features();
+    BOOST_REQUIRE_EQUAL(golden.size(), 65U);
+    double worst = 0.0;
+    std::string worst_file;
+    for (const auto& [file, expected] : golden) {
+        const auto f = test::feature_of(file);
+        BOOST_REQUIRE_EQUAL(f.values.size(), 768U);
+        if (expected.empty()) {
+            BOOST_TEST(f.degenerate, file << " is NaN in Datumaro: must be flagged degenerate");
+            continue;
+        }
+        BOOST_TEST(!f.degenerate, file);
+        for (std::size_t i = 0; i < expected.size(); ++i) {
+            const double d = std::abs(f.values[i] - expected[i]);
+            if (d > worst) {
+                worst = d;
+                worst_file = file;
+            }
+        }
+    }
+    BOOST_TEST_MESSAGE("max abs feature difference: " << worst << " (" << worst_file << ")");
+    BOOST_TEST(worst <= 1e-5);
+    // cv::resize on CV_64F, as Datumaro: the port should be near bit-exact.
+    BOOST_TEST(worst <= 1e-12);
+}
+
+BOOST_AUTO_TEST_CASE(features_are_unit_length)
+{
+    const auto f = test::feature_of("chelsea.png");
+    double n = 0;
+    for (double v : f.values) n += v * v;
+    BOOST_TEST(std::abs(n - 1.0) < 1e-12);
+}
+
+BOOST_AUTO_TEST_CASE(gray_bgr_and_gray_alpha_give_identical_features)
+{
+    const auto gray = test::feature_of("synth_gray8.png");
+    BOOST_TEST(gray.values == test::feature_of("synth_gray8_as_bgr.png").values, boost::test_tools::per_element());
+    BOOST_TEST(gray.values == test::feature_of("synth_gray_alpha.png").values, boost::test_tools::per_element());
+}
+
+BOOST_AUTO_TEST_CASE(alpha_channel_is_dropped)
+{
+    BOOST_TEST(test::feature_of("synth_bgr.png").values == test::feature_of("synth_bgra_alpha.png").values,
+               boost::test_tools::per_element());
+}
+
+BOOST_AUTO_TEST_CASE(exif_orientation_is_ignored_like_datumaro)
+{
+    const auto bytes = test::read_bytes(test::reference() / "images" / "synth_exif_orient6.jpg");
+    const auto img = index::decode_image(bytes);
+    BOOST_TEST(img.rows == 106);
+    BOOST_TEST(img.cols == 160);
+}
+
+BOOST_AUTO_TEST_CASE(sixteen_bit_depth_is_used_unscaled_and_matches_8_bit)
+{
+    const auto g8 = test::feature_of("synth_gray8.png");
+    const auto g16 = test::feature_of("synth_gray16.png");
+    const auto img = index::decode_image(test::read_bytes(test::reference() / "images" / "synth_gray16.png"));
+    BOOST_TEST(img.depth() == CV_16U);
+    for (std::size_t i = 0; i < g8.values.size(); ++i) {
+        BOOST_TEST(std::abs(g8.values[i] - g16.values[i]) < 1e-12);
+    }
+}
+
+BOOST_AUTO_TEST_CASE(all_black_image_is_degenerate_zero_vector)
+{
+    const auto f = test::feature_of("synth_black.png");
+    BOOST_TEST(f.degenerate);
+    for (double v : f.values) BOOST_TEST(v == 0.0);
+}
+
+BOOST_AUTO_TEST_CASE(grid_shape_sets_feature_dimension)
+{
+    const auto bytes = test::read_bytes(test::reference() / "images" / "coffee.png");
+    const auto f = index::compute_feature(index::decode_image(bytes), index::Grid{4, 6});
+    BOOST_TEST(f.values.size() == 4U * 6U * 12U);
+}
+
+BOOST_AUTO_TEST_CASE(truncated_jpeg_is_a_decode_error)
+{
+    const auto bytes = test::read_bytes(test::reference() / "images_undecodable" / "truncated.jpg");
+    BOOST_CHECK_THROW(index::decode_image(bytes), index::DecodeError);
+}
+
+BOOST_AUTO_TEST_CASE(text_and_empty_input_are_decode_errors)
+{
+    const std::string text = "hello, this is not an image\n";
+    const auto* p = reinterpret_cast<const std::byte*>(text.data());
+    BOOST_CHECK_THROW(index::decode_image({p, text.size()}), index::DecodeError);
+    BOOST_CHECK_THROW(index::decode_image({}), index::DecodeError);
+}
+
+BOOST_AUTO_TEST_CASE(two_channel_image_is_rejected_with_reason)
+{
+    const cv::Mat two(4, 4, CV_8UC2, cv::Scalar(1, 2));
+    try {
+        (void)index::to_three_channels(two);
+        BOOST_FAIL("expected DecodeError");
+    } catch (const index::DecodeError& e) {
+        BOOST_TEST(std::string(e.what()).find("channel count 2") != std::string::npos);
+    }
+}
+
+BOOST_AUTO_TEST_SUITE_END()
