@@ -1,0 +1,49 @@
+// The worker stage (see hasher.hpp).
+#include "daemon/hasher.hpp"
+
+#include "index/decode.hpp"
+
+namespace ndrd::daemon {
+
+HashResult hash_source(const std::filesystem::path& ingest_dir, const std::string& source,
+                       const index::Projection& projection, index::Grid grid, std::uint64_t max_size)
+{
+    HashResult r;
+    r.source = source;
+    SourceFile file = read_source(ingest_dir / source, max_size);
+    r.identity = file.identity;
+    switch (file.status) {
+    case SourceStatus::ok:
+        break;
+    case SourceStatus::gone:
+    case SourceStatus::not_regular:
+        r.kind = HashResult::Kind::skipped;
+        r.reason = std::move(file.reason);
+        return r;
+    case SourceStatus::too_large:
+    case SourceStatus::unreadable:
+        r.kind = HashResult::Kind::rejected;
+        r.reason = std::move(file.reason);
+        return r;
+    }
+    try {
+        const cv::Mat image = index::decode_image(file.bytes);
+        file.bytes = {};  // the decoded image is what matters now; free the buffer early
+        r.feature = index::compute_feature(image, grid);
+        r.key = index::compute_key(r.feature, projection);
+        r.kind = HashResult::Kind::hashed;
+    } catch (const index::DecodeError& e) {
+        r.kind = HashResult::Kind::rejected;
+        r.reason = e.what();
+    } catch (const cv::Exception& e) {
+        // OpenCV can throw from deep inside a codec on hostile input.
+        r.kind = HashResult::Kind::rejected;
+        r.reason = std::string("OpenCV error: ") + e.err;
+    } catch (const std::bad_alloc&) {
+        r.kind = HashResult::Kind::rejected;
+        r.reason = "out of memory decoding the image (dimensions too large?)";
+    }
+    return r;
+}
+
+}  // namespace ndrd::daemon

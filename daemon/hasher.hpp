@@ -1,0 +1,33 @@
+// The worker stage: one ingest file -> read -> decode -> feature -> key.
+// Runs on the worker pool; touches nothing but the file it reads.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <string>
+
+#include "daemon/source_file.hpp"
+#include "index/feature.hpp"
+#include "index/key.hpp"
+#include "index/projection.hpp"
+
+namespace ndrd::daemon {
+
+struct HashResult {
+    enum class Kind {
+        hashed,    // feature and key are set
+        rejected,  // not an image we can hash: goes to rejected/ with `reason`
+        skipped,   // gone or not a regular file: nothing to route
+    };
+    Kind kind = Kind::skipped;
+    std::string source;  // relative to ingest_dir
+    std::string reason;
+    FileIdentity identity;
+    index::Feature feature;
+    index::Key key;
+};
+
+HashResult hash_source(const std::filesystem::path& ingest_dir, const std::string& source,
+                       const index::Projection& projection, index::Grid grid, std::uint64_t max_size);
+
+}  // namespace ndrd::daemon

@@ -1,0 +1,160 @@
+// ndrd's command line: run, once, hash, status. Maps failures to exit codes
+// (64 usage, 78 configuration, 1 anything else) with a message naming the cause.
+#include <cstdio>
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include <boost/program_options.hpp>
+
+#include "config/config.hpp"
+#include "daemon/commands.hpp"
+#include "daemon/service.hpp"
+#include "daemon/logger.hpp"
+#include "index/hash_index.hpp"
+
+namespace po = boost::program_options;
+using namespace ndrd;
+
+namespace {
+
+constexpr int exit_usage = 64;   // EX_USAGE
+constexpr int exit_config = 78;  // EX_CONFIG
+
+constexpr const char* overview = R"(ndrd - near-duplicate removal daemon (Datumaro NDR, gradient algorithm)
+
+Usage: ndrd <command> [options]
+
+Commands:
+  run      --config FILE            watch the ingest directory and route every new image (foreground)
+  once     --config FILE            process what is in the ingest directory now, then exit
+  hash     [--config FILE] [--feature] FILE...
+                                    print each file's key (and feature) as one JSON object per line
+  status   --config FILE            counts per subset and the index's parameters
+
+Run 'ndrd <command> --help' for a command's options.
+Exit codes: 0 success, 1 runtime failure, 64 usage error, 78 configuration error.
+)";
+
+struct Usage : std::runtime_error {
+    using std::runtime_error::runtime_error;
+};
+
+po::variables_map parse(const std::string& command, po::options_description& desc,
+                        const std::vector<std::string>& args, po::positional_options_description* pos = nullptr)
+{
+    desc.add_options()("help,h", "show this help");
+    po::variables_map vm;
+    try {
+        auto parser = po::command_line_parser(args).options(desc);
+        if (pos) parser.positional(*pos);
+        po::store(parser.run(), vm);
+        po::notify(vm);
+    } catch (const po::error& e) {
+        throw Usage("ndrd " + command + ": " + e.what() + " (see 'ndrd " + command + " --help')");
+    }
+    return vm;
+}
+
+std::string require_config(const po::variables_map& vm, const std::string& command)
+{
+    if (!vm.count("config")) {
+        throw Usage("ndrd " + command + ": --config FILE is required (see 'ndrd " + command + " --help')");
+    }
+    return vm["config"].as<std::string>();
+}
+
+int dispatch(const std::string& command, const std::vector<std::string>& args)
+{
+    if (command == "run" || command == "once") {
+        po::options_description desc("Usage: ndrd " + command + " --config FILE\n\n" +
+                                     (command == "run"
+                                          ? "Processes the backlog, then watches the ingest directory until SIGTERM/SIGINT."
+                                          : "Processes every file now in the ingest directory, prints a summary, exits.") +
+                                     "\n\nOptions");
+        desc.add_options()("config,c", po::value<std::string>(), "configuration file (YAML)");
+        const auto vm = parse(command, desc, args);
+        if (vm.count("help")) {
+            std::cout << desc << "\n";
+            return 0;
+        }
+        const auto cfg = config::load_config(require_config(vm, command));
+        return daemon::run_service(cfg, command == "run" ? daemon::ServiceMode::run : daemon::ServiceMode::once);
+    }
+    if (command == "hash") {
+        po::options_description desc(
+            "Usage: ndrd hash [--config FILE] [--feature] FILE...\n\n"
+            "Prints {\"file\", \"key\"[, \"feature\"]} per file, one JSON object per line. The projection is the one\n"
+            "stored in the configuration's index if it exists, else the configuration's (gradient.projection, or\n"
+            "generated from seed). Without --config the built-in defaults are used and no index is read.\n"
+            "Files that cannot be hashed print {\"file\", \"error\"}; the exit code is then 1.\n\nOptions");
+        desc.add_options()("config,c", po::value<std::string>(), "configuration file (YAML)")(
+            "feature", po::bool_switch(), "include the 768-d feature")(
+            "file", po::value<std::vector<std::string>>()->multitoken(), "image files");
+        po::positional_options_description pos;
+        pos.add("file", -1);
+        const auto vm = parse(command, desc, args, &pos);
+        if (vm.count("help")) {
+            std::cout << desc << "\n";
+            return 0;
+        }
+        if (!vm.count("file")) {
+            throw Usage("ndrd hash: no FILE given (see 'ndrd hash --help')");
+        }
+        config::Config cfg;
+        bool use_index = false;
+        if (vm.count("config")) {
+            cfg = config::load_config(vm["config"].as<std::string>());
+            use_index = true;
+        }
+        return daemon::hash_command(cfg, use_index, vm["file"].as<std::vector<std::string>>(),
+                                    vm["feature"].as<bool>());
+    }
+    if (command == "status") {
+        po::options_description desc(
+            "Usage: ndrd status --config FILE\n\n"
+            "Shows the index's parameters and counts per subset. Works whether or not the daemon runs.\n\nOptions");
+        desc.add_options()("config,c", po::value<std::string>(), "configuration file (YAML)");
+        const auto vm = parse(command, desc, args);
+        if (vm.count("help")) {
+            std::cout << desc << "\n";
+            return 0;
+        }
+        return daemon::status_command(config::load_config(require_config(vm, command)));
+    }
+    throw Usage("ndrd: unknown command '" + command + "'\n\n" + overview);
+}
+
+}  // namespace
+
+int main(int argc, char** argv)
+{
+    const std::vector<std::string> all(argv + 1, argv + argc);
+    if (all.empty()) {
+        std::cerr << overview;
+        return exit_usage;
+    }
+    if (all[0] == "--help" || all[0] == "-h" || all[0] == "help") {
+        std::cout << overview;
+        return 0;
+    }
+    if (all[0] == "--version") {
+        std::cout << "ndrd " << NDRD_VERSION << "\n";
+        return 0;
+    }
+    try {
+        return dispatch(all[0], {all.begin() + 1, all.end()});
+    } catch (const Usage& e) {
+        std::cerr << e.what() << "\n";
+        return exit_usage;
+    } catch (const config::ConfigError& e) {
+        daemon::log_error("configuration error: ", e.what());
+        return exit_config;
+    } catch (const index::IndexMismatch& e) {
+        daemon::log_error("configuration error: ", e.what());
+        return exit_config;
+    } catch (const std::exception& e) {
+        daemon::log_error(e.what());
+        return 1;
+    }
+}

@@ -1,0 +1,310 @@
+// The ordered ingest pipeline (see pipeline.hpp).
+#include "daemon/pipeline.hpp"
+
+#include <algorithm>
+#include <fstream>
+#include <iterator>
+
+#include <boost/asio/post.hpp>
+
+#include "daemon/logger.hpp"
+
+namespace ndrd::daemon {
+
+namespace fs = std::filesystem;
+using index::ItemRecord;
+using index::RouteState;
+using index::Subset;
+using index::Verdict;
+
+namespace {
+
+std::int64_t now_ms()
+{
+    return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+        .count();
+}
+
+bool same_content(const fs::path& a, const fs::path& b)
+{
+    std::error_code ec;
+    if (fs::file_size(a, ec) != fs::file_size(b, ec) || ec) {
+        return false;
+    }
+    std::ifstream fa(a, std::ios::binary);
+    std::ifstream fb(b, std::ios::binary);
+    return std::equal(std::istreambuf_iterator<char>(fa), std::istreambuf_iterator<char>(),
+                      std::istreambuf_iterator<char>(fb), std::istreambuf_iterator<char>());
+}
+
+std::string describe(const ItemRecord& r)
+{
+    std::string s = r.source + " -> " + r.location + " (" + std::string(index::to_string(r.verdict));
+    if (r.best_similarity) {
+        s += ", similarity " + std::to_string(*r.best_similarity) + " to item " + std::to_string(r.matched_seq);
+    }
+    if (!r.reason.empty()) {
+        s += ": " + r.reason;
+    }
+    return s + ")";
+}
+
+}  // namespace
+
+Pipeline::Pipeline(boost::asio::io_context& io, PipelineOptions options, index::HashIndex& index)
+    : io_(io), opt_(std::move(options)), index_(index), router_(opt_.ingest_dir, opt_.output_dir),
+      pool_(std::max(1U, opt_.workers)), retry_timer_(io), max_in_flight_(2 * std::max(1U, opt_.workers) + 2)
+{
+}
+
+Pipeline::~Pipeline()
+{
+    pool_.join();
+}
+
+const std::string& Pipeline::area_of(Subset s) const
+{
+    switch (s) {
+    case Subset::working: return opt_.working_area;
+    case Subset::duplicated: return opt_.duplicated_area;
+    case Subset::rejected: return opt_.rejected_area;
+    }
+    return opt_.rejected_area;
+}
+
+void Pipeline::submit(const std::string& source)
+{
+    if (!accepting_) {
+        return;
+    }
+    const auto [it, inserted] = known_.try_emplace(source, PathState::waiting);
+    if (!inserted) {
+        if (it->second == PathState::in_flight) {
+            it->second = PathState::in_flight_dirty;
+        }
+        return;
+    }
+    waiting_.push_back(source);
+    pump();
+}
+
+void Pipeline::pump()
+{
+    while (accepting_ && in_flight_ < max_in_flight_ && !waiting_.empty()) {
+        std::string source = std::move(waiting_.front());
+        waiting_.pop_front();
+        known_[source] = PathState::in_flight;
+        ++in_flight_;
+        const std::uint64_t ticket = next_ticket_++;
+        boost::asio::post(pool_, [this, ticket, source = std::move(source)] {
+            HashResult r = hash_source(opt_.ingest_dir, source, index_.projection(), index_.params().grid,
+                                       opt_.max_file_size);
+            boost::asio::post(io_, [this, ticket, r = std::move(r)]() mutable { completed(ticket, std::move(r)); });
+        });
+    }
+    if (idle() && on_idle_) {
+        on_idle_();
+    }
+}
+
+void Pipeline::completed(std::uint64_t ticket, HashResult result)
+{
+    done_.emplace(ticket, std::move(result));
+    // Decisions are applied strictly in ticket order, whatever order the
+    // workers finished in: this is what makes the result worker-count free.
+    for (auto it = done_.find(next_commit_); it != done_.end(); it = done_.find(next_commit_)) {
+        HashResult r = std::move(it->second);
+        done_.erase(it);
+        ++next_commit_;
+        --in_flight_;
+        commit(r);
+        finish(r.source);
+    }
+    pump();
+}
+
+void Pipeline::finish(const std::string& source)
+{
+    const auto it = known_.find(source);
+    const bool dirty = it != known_.end() && it->second == PathState::in_flight_dirty;
+    known_.erase(source);
+    if (dirty) {
+        submit(source);  // something happened to the path while we hashed it: look again
+    }
+}
+
+void Pipeline::stop_accepting()
+{
+    accepting_ = false;
+    for (const auto& s : waiting_) {
+        known_.erase(s);
+    }
+    waiting_.clear();
+    retry_timer_.cancel();
+    if (idle() && on_idle_) {
+        on_idle_();
+    }
+}
+
+void Pipeline::commit(HashResult& r)
+{
+    const fs::path source_path = router_.source_path(r.source);
+    if (r.kind == HashResult::Kind::skipped) {
+        ++stats_.skipped;
+        if (r.reason == "no longer exists") {
+            log_debug("skipped ", r.source, ": it no longer exists");
+        } else {
+            log_warning("left alone in the ingest directory: ", source_path.string(), " (", r.reason, ")");
+        }
+        return;
+    }
+    // The path must still hold the file we read; otherwise it was replaced
+    // while we hashed it, and the new content needs its own turn.
+    const auto now = identity_of(source_path);
+    if (!now) {
+        ++stats_.skipped;
+        log_debug("skipped ", r.source, ": it disappeared while being hashed");
+        return;
+    }
+    if (r.identity != FileIdentity{} && *now != r.identity) {
+        log_debug(r.source, " changed while being hashed; queueing it again");
+        known_[r.source] = PathState::in_flight_dirty;
+        return;
+    }
+
+    ItemRecord rec;
+    rec.seq = index_.next_seq();
+    rec.source = r.source;
+    rec.size = static_cast<std::uint64_t>(now->size);
+    rec.device = now->dev;
+    rec.inode = now->ino;
+    rec.ingested_ms = now_ms();
+    if (r.kind == HashResult::Kind::rejected) {
+        rec.verdict = Verdict::rejected;
+        rec.subset = Subset::rejected;
+        rec.reason = r.reason;
+    } else {
+        const auto d = index_.judge(r.feature, r.key, opt_.sim_threshold);
+        rec.verdict = d.duplicate ? Verdict::duplicated : Verdict::kept;
+        rec.subset = d.duplicate ? Subset::duplicated : Subset::working;
+        rec.key = r.key;
+        rec.feature.assign(r.feature.values.begin(), r.feature.values.end());
+        rec.degenerate = r.feature.degenerate;
+        rec.best_similarity = d.best_similarity;
+        rec.matched_seq = d.matched_seq;
+    }
+    rec.location = router_.plan(area_of(rec.subset), rec.source);
+    rec.state = RouteState::planned;
+    index_.put(rec, /*sync=*/true);  // the journal entry is durable before the file moves
+    route(rec);
+}
+
+void Pipeline::route(ItemRecord& rec)
+{
+    while (true) {
+        MoveResult result{};
+        try {
+            result = router_.move(rec.source, rec.location);
+        } catch (const RouteError& e) {
+            log_error("cannot route item ", rec.seq, " ", rec.source, ": ", e.what(), "; will retry in ",
+                      retry_delay_.count(), " s");
+            stuck_.push_back(rec);
+            retry_timer_.expires_after(retry_delay_);
+            retry_timer_.async_wait([this](const boost::system::error_code& ec) {
+                if (!ec) retry_stuck();
+            });
+            return;
+        }
+        switch (result) {
+        case MoveResult::moved:
+            rec.state = RouteState::done;
+            rec.routed_ms = now_ms();
+            index_.put(rec, /*sync=*/false);  // recovery can tell a finished move from the disk
+            retry_delay_ = std::chrono::seconds(1);
+            switch (rec.verdict) {
+            case Verdict::kept: ++stats_.kept; break;
+            case Verdict::duplicated: ++stats_.duplicated; break;
+            case Verdict::rejected: ++stats_.rejected; break;
+            }
+            if (rec.verdict == Verdict::rejected) {
+                log_warning("rejected ", describe(rec));
+            } else {
+                log_debug("routed ", describe(rec));
+            }
+            if (on_routed_) on_routed_();
+            return;
+        case MoveResult::destination_taken:
+            rec.location = router_.plan(area_of(rec.subset), rec.source);
+            index_.put(rec, /*sync=*/true);
+            continue;
+        case MoveResult::source_missing:
+            rec.state = RouteState::vanished;
+            index_.put(rec, /*sync=*/false);
+            ++stats_.vanished;
+            log_warning("item ", rec.seq, " ", rec.source, " disappeared before it could be moved");
+            return;
+        }
+    }
+}
+
+void Pipeline::retry_stuck()
+{
+    std::deque<ItemRecord> batch;
+    batch.swap(stuck_);
+    retry_delay_ = std::min(retry_delay_ * 2, std::chrono::seconds(60));
+    for (auto& rec : batch) {
+        route(rec);
+    }
+    if (idle() && stuck_.empty() && on_idle_) {
+        on_idle_();
+    }
+}
+
+void Pipeline::recover()
+{
+    const auto planned = index_.planned();
+    if (planned.empty()) {
+        return;
+    }
+    log_info("completing ", planned.size(), " move(s) interrupted by the last shutdown");
+    for (const auto& rec : planned) {
+        recover_one(rec);
+    }
+}
+
+void Pipeline::recover_one(ItemRecord rec)
+{
+    const fs::path src = router_.source_path(rec.source);
+    const fs::path dst = router_.output_path(rec.location);
+    const auto src_id = identity_of(src);
+    const auto dst_id = identity_of(dst);
+    const bool src_same = src_id && src_id->dev == rec.device && src_id->ino == rec.inode;
+    const bool dst_is_ours = dst_id && (dst_id->ino == rec.inode && dst_id->dev == rec.device);
+    if (src_same && !dst_id) {
+        route(rec);  // decided, never moved
+        return;
+    }
+    if (src_same && dst_id) {
+        if (same_content(src, dst)) {  // a cross-device copy finished, the unlink did not
+            fs::remove(src);
+            sync_directory(src.parent_path());
+        } else {
+            rec.location = router_.plan(area_of(rec.subset), rec.source);  // someone else took the name
+            index_.put(rec, true);
+            route(rec);
+            return;
+        }
+    } else if (!dst_is_ours && !(dst_id && static_cast<std::uint64_t>(dst_id->size) == rec.size)) {
+        rec.state = RouteState::vanished;
+        index_.put(rec, true);
+        ++stats_.vanished;
+        log_warning("item ", rec.seq, " ", rec.source, " is neither at its source nor at ", dst.string());
+        return;
+    }
+    rec.state = RouteState::done;
+    rec.routed_ms = now_ms();
+    index_.put(rec, true);
+    log_info("recovered item ", rec.seq, " ", describe(rec));
+}
+
+}  // namespace ndrd::daemon

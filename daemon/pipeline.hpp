@@ -1,0 +1,109 @@
+// The ingest pipeline: files are hashed in parallel on a worker pool, but
+// decided, recorded and moved strictly in submission order on the event loop,
+// so the outcome never depends on the number of workers. Every move is
+// journaled in the index (a synced "planned" record) before the file moves.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <unordered_map>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/thread_pool.hpp>
+
+#include "daemon/hasher.hpp"
+#include "daemon/router.hpp"
+#include "index/hash_index.hpp"
+
+namespace ndrd::daemon {
+
+struct PipelineOptions {
+    std::filesystem::path ingest_dir;
+    std::filesystem::path output_dir;
+    std::string working_area;     // subset directory names below output_dir
+    std::string duplicated_area;
+    std::string rejected_area = "rejected";
+    double sim_threshold = 0.5;
+    std::uint64_t max_file_size = 256ULL << 20;
+    unsigned workers = 1;
+};
+
+struct PipelineStats {
+    std::uint64_t kept = 0;
+    std::uint64_t duplicated = 0;
+    std::uint64_t rejected = 0;
+    std::uint64_t skipped = 0;   // gone before reading, or not a regular file
+    std::uint64_t vanished = 0;  // gone between decision and move
+    [[nodiscard]] std::uint64_t routed() const { return kept + duplicated + rejected; }
+};
+
+class Pipeline {
+public:
+    Pipeline(boost::asio::io_context& io, PipelineOptions options, index::HashIndex& index);
+    Pipeline(const Pipeline&) = delete;
+    Pipeline& operator=(const Pipeline&) = delete;
+    ~Pipeline();
+
+    // Completes every journaled move a previous run left half-done. Must run
+    // before the first submit, so a file already decided is not decided twice.
+    void recover();
+
+    // Queues a path (relative to ingest_dir). A path already waiting or in
+    // flight is not queued twice; one in flight is looked at again afterwards.
+    void submit(const std::string& source);
+
+    // Stops taking work: waiting files stay in the ingest directory for the
+    // next run, files in flight are finished. `on_idle` fires when done.
+    void stop_accepting();
+
+    // Called (on the event loop) whenever nothing is waiting or in flight.
+    void set_on_idle(std::function<void()> fn) { on_idle_ = std::move(fn); }
+    // Called after each routed file (for progress reporting).
+    void set_on_routed(std::function<void()> fn) { on_routed_ = std::move(fn); }
+
+    [[nodiscard]] bool idle() const { return waiting_.empty() && in_flight_ == 0; }
+    [[nodiscard]] std::size_t queue_depth() const { return waiting_.size() + in_flight_; }
+    [[nodiscard]] const PipelineStats& stats() const { return stats_; }
+
+private:
+    enum class PathState { waiting, in_flight, in_flight_dirty };
+
+    void pump();
+    void completed(std::uint64_t ticket, HashResult result);
+    void commit(HashResult& result);
+    void route(index::ItemRecord& rec);
+    void recover_one(index::ItemRecord rec);
+    void retry_stuck();
+    void finish(const std::string& source);
+    [[nodiscard]] const std::string& area_of(index::Subset s) const;
+
+    boost::asio::io_context& io_;
+    PipelineOptions opt_;
+    index::HashIndex& index_;
+    Router router_;
+    boost::asio::thread_pool pool_;
+    boost::asio::steady_timer retry_timer_;
+
+    std::deque<std::string> waiting_;
+    std::unordered_map<std::string, PathState> known_;
+    std::map<std::uint64_t, HashResult> done_;  // results waiting for their turn
+    std::uint64_t next_ticket_ = 0;
+    std::uint64_t next_commit_ = 0;
+    std::size_t in_flight_ = 0;
+    std::size_t max_in_flight_;
+    bool accepting_ = true;
+    std::deque<index::ItemRecord> stuck_;  // moves that failed on I/O errors, retried with back-off
+    std::chrono::seconds retry_delay_{1};
+    PipelineStats stats_;
+    std::function<void()> on_idle_;
+    std::function<void()> on_routed_;
+};
+
+}  // namespace ndrd::daemon

@@ -1,0 +1,50 @@
+// Moves files from the ingest directory into the output tree. Never
+// overwrites: destinations are claimed with RENAME_NOREPLACE / link(), and a
+// taken name gets a deterministic "~N" suffix. Moves are made durable by
+// fsyncing both directories.
+#pragma once
+
+#include <filesystem>
+#include <string>
+#include <string_view>
+
+namespace ndrd::daemon {
+
+enum class MoveResult {
+    moved,
+    source_missing,     // nothing at the source path
+    destination_taken,  // something appeared at the destination; plan again
+};
+
+class RouteError : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
+
+class Router {
+public:
+    Router(std::filesystem::path ingest_dir, std::filesystem::path output_dir);
+
+    // A location (relative to output_dir) under `area` for `source` that no
+    // file occupies now: area/source, else area/stem~1.ext, area/stem~2.ext...
+    [[nodiscard]] std::string plan(std::string_view area, std::string_view source) const;
+
+    // Moves ingest_dir/source to output_dir/location: rename where possible,
+    // copy + fsync + link + unlink across file systems. Throws RouteError on
+    // I/O failures (disk full, permissions) with the paths in the message.
+    MoveResult move(std::string_view source, std::string_view location) const;
+
+    [[nodiscard]] std::filesystem::path source_path(std::string_view source) const { return ingest_dir_ / source; }
+    [[nodiscard]] std::filesystem::path output_path(std::string_view location) const { return output_dir_ / location; }
+
+private:
+    MoveResult copy_across(const std::filesystem::path& from, const std::filesystem::path& to) const;
+
+    std::filesystem::path ingest_dir_;
+    std::filesystem::path output_dir_;
+};
+
+// fsync a directory so that a rename or unlink inside it survives power loss.
+void sync_directory(const std::filesystem::path& dir);
+
+}  // namespace ndrd::daemon

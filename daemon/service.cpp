@@ -1,0 +1,220 @@
+// The daemon's main loop (see service.hpp).
+#include "daemon/service.hpp"
+
+#include <unistd.h>
+
+#include <chrono>
+#include <csignal>
+#include <cstdio>
+#include <fstream>
+#include <optional>
+#include <sstream>
+
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include "daemon/ingest_scan.hpp"
+#include "daemon/logger.hpp"
+#include "daemon/pipeline.hpp"
+#include "daemon/watcher.hpp"
+
+namespace ndrd::daemon {
+
+namespace fs = std::filesystem;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+index::IndexParams params_of(const config::Config& cfg)
+{
+    return {cfg.algorithm, {cfg.gradient.grid_rows, cfg.gradient.grid_cols}, cfg.gradient.hash_dim};
+}
+
+index::Projection configured_projection(const config::Config& cfg)
+{
+    const int rows = cfg.gradient.feature_dim();
+    const int cols = cfg.gradient.hash_dim;
+    if (!cfg.gradient.projection) {
+        return index::Projection::generate(cfg.seed, rows, cols);
+    }
+    const fs::path& file = *cfg.gradient.projection;
+    std::ifstream in(file);
+    if (!in) {
+        throw config::ConfigError("gradient.projection: cannot read " + file.string());
+    }
+    std::stringstream ss;
+    ss << in.rdbuf();
+    try {
+        auto p = index::Projection::parse_text(ss.str(), rows, cols, file.string());
+        if (const double err = p.orthonormality_error(); err > 1e-6) {
+            log_warning("gradient.projection ", file.string(), ": columns are not orthonormal (max |PtP - I| = ",
+                        err, "); keys are still well defined");
+        }
+        return p;
+    } catch (const index::ProjectionError& e) {
+        throw config::ConfigError(std::string("gradient.projection: ") + e.what());
+    }
+}
+
+std::string rate(std::uint64_t n, double seconds)
+{
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%.1f", seconds > 0 ? static_cast<double>(n) / seconds : 0.0);
+    return buf;
+}
+
+}  // namespace
+
+index::HashIndex open_index(const config::Config& cfg)
+{
+    const bool existed = index::HashIndex::exists(cfg.index_dir);
+    auto idx = index::HashIndex::open(cfg.index_dir, params_of(cfg), [&] { return configured_projection(cfg); });
+    if (existed && cfg.gradient.projection && !(configured_projection(cfg) == idx.projection())) {
+        throw index::IndexMismatch("gradient.projection " + cfg.gradient.projection->string() +
+                                   " differs from the projection stored in index " + cfg.index_dir.string() +
+                                   "; keys would not be comparable. Use the index's projection or a new index_dir.");
+    }
+    return idx;
+}
+
+index::Projection projection_for(const config::Config& cfg, index::Grid& grid)
+{
+    if (index::HashIndex::exists(cfg.index_dir)) {
+        const auto idx = index::HashIndex::open_read_only(cfg.index_dir);
+        grid = idx.params().grid;
+        return idx.projection();
+    }
+    grid = {cfg.gradient.grid_rows, cfg.gradient.grid_cols};
+    return configured_projection(cfg);
+}
+
+int run_service(const config::Config& cfg, ServiceMode mode)
+{
+    set_log_level(cfg.log_level);
+    config::prepare_directories(cfg);
+    const auto started = Clock::now();
+    auto idx = open_index(cfg);
+    const auto& c = idx.counts();
+    log_info("index ", cfg.index_dir.string(), ": ", c.kept, " kept, ", c.duplicated, " duplicated, ", c.rejected,
+             " rejected; hash_dim ", idx.params().hash_dim, ", sim_threshold ", cfg.gradient.sim_threshold, ", ",
+             cfg.effective_workers(), " worker(s)");
+
+    boost::asio::io_context io;
+    PipelineOptions opt;
+    opt.ingest_dir = cfg.ingest_dir;
+    opt.output_dir = cfg.output_dir;
+    opt.working_area = cfg.working_subset;
+    opt.duplicated_area = cfg.duplicated_subset;
+    opt.sim_threshold = cfg.gradient.sim_threshold;
+    opt.max_file_size = cfg.max_file_size;
+    opt.workers = cfg.effective_workers();
+    Pipeline pipeline(io, opt, idx);
+    pipeline.recover();
+
+    std::optional<Watcher> watcher;
+    const auto rescan = [&] {
+        for (const auto& f : scan_ingest(cfg.ingest_dir)) {
+            pipeline.submit(f);
+        }
+    };
+    if (mode == ServiceMode::run) {
+        watcher.emplace(io, cfg.ingest_dir, [&](const std::string& f) { pipeline.submit(f); }, rescan);
+        watcher->start();  // before the backlog scan, so nothing lands unseen in between
+    }
+
+    const auto backlog = scan_ingest(cfg.ingest_dir);
+    log_info(backlog.size(), " file(s) waiting in ", cfg.ingest_dir.string());
+
+    // Progress on a terminal, for batch runs.
+    const bool progress = mode == ServiceMode::once && ::isatty(STDERR_FILENO) == 1;
+    auto last_progress = Clock::now();
+    pipeline.set_on_routed([&] {
+        if (!progress || Clock::now() - last_progress < std::chrono::milliseconds(250)) return;
+        last_progress = Clock::now();
+        const double secs = std::chrono::duration<double>(Clock::now() - started).count();
+        const auto n = pipeline.stats().routed() + pipeline.stats().skipped;
+        std::fprintf(stderr, "\r%llu/%zu files, %s files/s ", static_cast<unsigned long long>(n), backlog.size(),
+                     rate(n, secs).c_str());
+        std::fflush(stderr);
+    });
+
+    bool stopping = false;
+    boost::asio::signal_set signals(io, SIGTERM, SIGINT);
+    std::function<void()> wait_signal = [&] {
+        signals.async_wait([&](const boost::system::error_code& ec, int sig) {
+            if (ec) return;
+            if (stopping) {
+                log_warning("second signal: files in flight stay in the ingest directory");
+                io.stop();
+                return;
+            }
+            stopping = true;
+            log_info("received ", sig == SIGTERM ? "SIGTERM" : "SIGINT", ", finishing files in flight");
+            if (watcher) watcher->stop();
+            pipeline.stop_accepting();
+            wait_signal();
+        });
+    };
+    wait_signal();
+    // SIGHUP must not kill the daemon; live reload comes with the systemd work.
+    boost::asio::signal_set hup(io, SIGHUP);
+    std::function<void()> wait_hup = [&] {
+        hup.async_wait([&](const boost::system::error_code& ec, int) {
+            if (ec) return;
+            log_warning("SIGHUP: configuration reload is not supported yet; restart to apply changes");
+            wait_hup();
+        });
+    };
+    wait_hup();
+
+    // A periodic throughput line in daemon mode.
+    boost::asio::steady_timer summary_timer(io);
+    std::uint64_t last_routed = 0;
+    std::function<void()> schedule_summary = [&] {
+        summary_timer.expires_after(std::chrono::minutes(1));
+        summary_timer.async_wait([&](const boost::system::error_code& ec) {
+            if (ec) return;
+            const auto& s = pipeline.stats();
+            if (s.routed() != last_routed) {
+                log_info("last minute: ", s.routed() - last_routed, " routed; total ", s.kept, " kept, ",
+                         s.duplicated, " duplicated, ", s.rejected, " rejected; queue ", pipeline.queue_depth());
+                last_routed = s.routed();
+            }
+            schedule_summary();
+        });
+    };
+
+    pipeline.set_on_idle([&] {
+        if (stopping || mode == ServiceMode::once) {
+            io.stop();
+        }
+    });
+    for (const auto& f : backlog) {
+        pipeline.submit(f);
+    }
+    if (mode == ServiceMode::run) {
+        schedule_summary();
+        log_info("ready");
+    } else if (pipeline.idle()) {
+        io.stop();
+    }
+    io.run();
+
+    const double secs = std::chrono::duration<double>(Clock::now() - started).count();
+    const auto& s = pipeline.stats();
+    if (progress) std::fprintf(stderr, "\n");
+    char elapsed[32];
+    std::snprintf(elapsed, sizeof elapsed, "%.2f", secs);
+    const std::string summary = std::to_string(s.kept) + " kept, " + std::to_string(s.duplicated) + " duplicated, " +
+                                std::to_string(s.rejected) + " rejected, " + std::to_string(s.skipped) +
+                                " skipped in " + elapsed + " s (" + rate(s.routed(), secs) + " files/s)";
+    if (mode == ServiceMode::once) {
+        std::printf("%s\n", summary.c_str());
+        std::fflush(stdout);
+    } else {
+        log_info("stopped: ", summary);
+    }
+    return 0;
+}
+
+}  // namespace ndrd::daemon

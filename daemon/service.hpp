@@ -1,0 +1,24 @@
+// Runs the pipeline as the daemon (`run`: backlog, then live inotify events
+// until SIGTERM/SIGINT) or as a batch (`once`: backlog only, then exit).
+#pragma once
+
+#include "config/config.hpp"
+#include "index/hash_index.hpp"
+
+namespace ndrd::daemon {
+
+enum class ServiceMode { run, once };
+
+// Opens (or creates) the index the configuration describes: a new index gets
+// the imported projection file or one generated from `seed`; an existing one
+// must match the configuration (index::IndexMismatch otherwise).
+index::HashIndex open_index(const config::Config& cfg);
+
+// The projection `ndrd hash` uses: the index's if there is one, else the
+// configuration's (imported file or generated from seed).
+index::Projection projection_for(const config::Config& cfg, index::Grid& grid);
+
+// Returns the process exit code. Throws config::ConfigError, index::IndexError.
+int run_service(const config::Config& cfg, ServiceMode mode);
+
+}  // namespace ndrd::daemon

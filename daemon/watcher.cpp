@@ -1,0 +1,158 @@
+// The inotify watcher (see watcher.hpp).
+#include "daemon/watcher.hpp"
+
+#include <sys/inotify.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "daemon/ingest_scan.hpp"
+#include "daemon/logger.hpp"
+
+namespace ndrd::daemon {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr std::uint32_t dir_mask = IN_CLOSE_WRITE | IN_MOVED_TO | IN_CREATE | IN_DELETE_SELF | IN_MOVE_SELF |
+                                   IN_ONLYDIR | IN_DONT_FOLLOW | IN_EXCL_UNLINK;
+
+int make_inotify()
+{
+    const int fd = ::inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+    if (fd < 0) {
+        throw WatchError(std::string("inotify_init1 failed: ") + std::strerror(errno) +
+                         " (raise fs.inotify.max_user_instances?)");
+    }
+    return fd;
+}
+
+std::string join(const std::string& dir, const char* name) { return dir.empty() ? std::string(name) : dir + "/" + name; }
+
+}  // namespace
+
+Watcher::Watcher(boost::asio::io_context& io, fs::path root, FileHandler on_file, RescanHandler on_rescan)
+    : stream_(io, make_inotify()), root_(std::move(root)), on_file_(std::move(on_file)),
+      on_rescan_(std::move(on_rescan)), buffer_(64 * 1024)
+{
+}
+
+Watcher::~Watcher() = default;
+
+void Watcher::start()
+{
+    add_tree("", false);
+    log_info("watching ", root_.string(), " (", dirs_.size(), " directories)");
+    read_events();
+}
+
+void Watcher::stop()
+{
+    stopped_ = true;
+    boost::system::error_code ec;
+    stream_.cancel(ec);
+}
+
+void Watcher::add_watch(const std::string& rel_dir)
+{
+    const fs::path dir = rel_dir.empty() ? root_ : root_ / rel_dir;
+    const int wd = ::inotify_add_watch(stream_.native_handle(), dir.c_str(), dir_mask);
+    if (wd < 0) {
+        const int err = errno;
+        if (err == ENOENT || err == ENOTDIR) return;  // gone again, or replaced by a file
+        if (err == ENOSPC) {
+            throw WatchError("cannot watch " + dir.string() +
+                             ": out of inotify watches (raise fs.inotify.max_user_watches)");
+        }
+        throw WatchError("cannot watch " + dir.string() + ": " + std::strerror(err));
+    }
+    dirs_[wd] = rel_dir;
+}
+
+// Watches rel_dir and everything below it. For a directory that appeared
+// while we run, files may have landed in it before its watch existed:
+// report them (the pipeline ignores paths it already has).
+void Watcher::add_tree(const std::string& rel_dir, bool report_files)
+{
+    add_watch(rel_dir);
+    const fs::path dir = rel_dir.empty() ? root_ : root_ / rel_dir;
+    std::error_code ec;
+    std::vector<std::string> subdirs;
+    for (const auto& entry : fs::directory_iterator(dir, ec)) {
+        const std::string name = entry.path().filename().string();
+        if (is_hidden_name(name)) continue;
+        std::error_code e2;
+        if (entry.is_directory(e2) && !entry.is_symlink(e2)) {
+            subdirs.push_back(join(rel_dir, name.c_str()));
+        }
+    }
+    for (const auto& sub : subdirs) {
+        add_tree(sub, report_files);
+    }
+    if (report_files) {
+        for (const auto& file : scan_ingest(root_, rel_dir)) {
+            if (fs::path(file).parent_path().string() == rel_dir) {
+                on_file_(file);
+            }
+        }
+    }
+}
+
+void Watcher::read_events()
+{
+    stream_.async_read_some(boost::asio::buffer(buffer_), [this](const boost::system::error_code& ec, std::size_t n) {
+        if (stopped_ || ec == boost::asio::error::operation_aborted) {
+            return;
+        }
+        if (ec) {
+            log_error("reading inotify events failed: ", ec.message(), "; rescanning");
+            on_rescan_();
+        } else {
+            std::size_t off = 0;
+            while (off + sizeof(inotify_event) <= n) {
+                const auto* ev = reinterpret_cast<const inotify_event*>(buffer_.data() + off);  // NOLINT
+                handle(*ev);
+                off += sizeof(inotify_event) + ev->len;
+            }
+        }
+        read_events();
+    });
+}
+
+void Watcher::handle(const inotify_event& ev)
+{
+    if ((ev.mask & IN_Q_OVERFLOW) != 0U) {
+        log_warning("inotify queue overflowed: events were lost, rescanning ", root_.string());
+        on_rescan_();
+        return;
+    }
+    if ((ev.mask & IN_IGNORED) != 0U) {
+        dirs_.erase(ev.wd);
+        return;
+    }
+    const auto it = dirs_.find(ev.wd);
+    if (it == dirs_.end() || ev.len == 0) {
+        return;
+    }
+    const char* name = ev.name;
+    if (is_hidden_name(name)) {
+        return;
+    }
+    const std::string rel = join(it->second, name);
+    if ((ev.mask & IN_ISDIR) != 0U) {
+        if ((ev.mask & (IN_CREATE | IN_MOVED_TO)) != 0U) {
+            try {
+                add_tree(rel, true);
+            } catch (const WatchError& e) {
+                log_error(e.what());
+            }
+        }
+        return;
+    }
+    if ((ev.mask & (IN_CLOSE_WRITE | IN_MOVED_TO)) != 0U) {
+        on_file_(rel);
+    }
+}
+
+}  // namespace ndrd::daemon
