@@ -29,6 +29,8 @@ std::string ItemRecord::encode() const
     w.varint(matched_seq);
     w.bytes(reason);
     w.varint(size);
+    w.varint(device);
+    w.varint(inode);
     w.varint(static_cast<std::uint64_t>(ingested_ms));
     w.varint(static_cast<std::uint64_t>(routed_ms));
     return w.take();
@@ -63,6 +65,8 @@ ItemRecord ItemRecord::decode(std::uint64_t seq, std::string_view bytes)
     rec.matched_seq = r.varint();
     rec.reason = r.bytes();
     rec.size = r.varint();
+    rec.device = r.varint();
+    rec.inode = r.varint();
     rec.ingested_ms = static_cast<std::int64_t>(r.varint());
     rec.routed_ms = static_cast<std::int64_t>(r.varint());
     if (!r.done()) {

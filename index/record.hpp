@@ -35,6 +35,8 @@ struct ItemRecord {
     std::uint64_t matched_seq = 0;  // 0 = none
     std::string reason;             // why it was rejected
     std::uint64_t size = 0;         // bytes
+    std::uint64_t device = 0;       // st_dev and st_ino of the source when it was decided: recovery
+    std::uint64_t inode = 0;        // tells "already moved" from "a new file under the same name"
     std::int64_t ingested_ms = 0;   // unix time the decision was made
     std::int64_t routed_ms = 0;     // unix time the move completed
 
