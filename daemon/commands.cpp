@@ -4,6 +4,10 @@
 #include <cstdio>
 #include <iostream>
 
+#include "daemon/control_server.hpp"
+#include "daemon/json.hpp"
+#include "daemon/logger.hpp"
+#include "daemon/status.hpp"
 #include "daemon/service.hpp"
 #include "daemon/source_file.hpp"
 #include "index/decode.hpp"
@@ -11,30 +15,6 @@
 #include "index/key.hpp"
 
 namespace ndrd::daemon {
-
-std::string json_string(std::string_view s)
-{
-    std::string out = "\"";
-    for (const char ch : s) {
-        const auto c = static_cast<unsigned char>(ch);
-        switch (ch) {
-        case '"': out += "\\\""; break;
-        case '\\': out += "\\\\"; break;
-        case '\n': out += "\\n"; break;
-        case '\t': out += "\\t"; break;
-        case '\r': out += "\\r"; break;
-        default:
-            if (c < 0x20) {
-                char buf[8];
-                std::snprintf(buf, sizeof buf, "\\u%04x", c);
-                out += buf;
-            } else {
-                out += ch;
-            }
-        }
-    }
-    return out + "\"";
-}
 
 int hash_command(const config::Config& cfg, bool use_index, const std::vector<std::string>& files, bool with_feature)
 {
@@ -77,18 +57,31 @@ int hash_command(const config::Config& cfg, bool use_index, const std::vector<st
 
 int status_command(const config::Config& cfg)
 {
-    const auto idx = index::HashIndex::open_read_only(cfg.index_dir);
-    const auto& p = idx.params();
-    const auto& c = idx.counts();
-    std::cout << "index:        " << cfg.index_dir.string() << " (" << idx.disk_bytes() / 1024 << " KiB on disk)\n"
-              << "parameters:   algorithm " << p.algorithm << ", block_shape [" << p.grid.rows << ", " << p.grid.cols
-              << "], hash_dim " << p.hash_dim << ", sim_threshold " << cfg.gradient.sim_threshold << " (config)\n"
-              << "items:        " << (idx.next_seq() - 1) << "\n"
-              << "decisions:    " << c.kept << " kept, " << c.duplicated << " duplicated, " << c.rejected
-              << " rejected, " << c.vanished << " vanished\n"
-              << "subsets:      " << cfg.working_subset << " " << c.in_working << ", " << cfg.duplicated_subset << " "
-              << c.in_duplicated << ", rejected " << c.in_rejected << "\n"
-              << "pending moves: " << c.planned << "\n";
+    std::string json;
+    if (auto live = control_call(cfg.control_socket_path(), R"({"command": "status"})")) {
+        json = std::move(*live);
+    } else {
+        const auto idx = index::HashIndex::open_read_only(cfg.index_dir);
+        json = status_json(idx, cfg, nullptr);
+    }
+    std::cout << format_status(parse_json(json));
+    return 0;
+}
+
+int rebalance_command(const config::Config& cfg)
+{
+    if (auto live = control_call(cfg.control_socket_path(), R"({"command": "rebalance"})")) {
+        std::cout << *live << "\n";
+        return parse_json(*live).get<bool>("ok", false) ? 0 : 1;
+    }
+    // No daemon: do it here, on the index and the files.
+    set_log_level(cfg.log_level);
+    auto idx = open_index(cfg);
+    const Router router(cfg.ingest_dir, cfg.output_dir);
+    Relocator relocator(idx, router, areas_of(cfg));
+    relocator.recover();
+    Rebalancer rebalancer(idx, relocator, rebalance_policy(cfg));
+    std::cout << rebalancer.run().json() << "\n";
     return 0;
 }
 

@@ -1,4 +1,4 @@
-// The one-shot commands that inspect rather than ingest: `hash` and `status`.
+// The one-shot commands beside the daemon: `hash`, `status`, `rebalance`.
 #pragma once
 
 #include <string>
@@ -12,10 +12,12 @@ namespace ndrd::daemon {
 int hash_command(const config::Config& cfg, bool use_index, const std::vector<std::string>& files,
                  bool with_feature);
 
-// Human-readable status of the index on stdout.
+// Human-readable status on stdout: from the running daemon over the control
+// socket when there is one, else from the index opened read-only.
 int status_command(const config::Config& cfg);
 
-// JSON string literal for `s` (quotes included).
-std::string json_string(std::string_view s);
+// Asks the running daemon to rebalance now, or rebalances the index and the
+// files itself when no daemon runs. Prints the JSON report.
+int rebalance_command(const config::Config& cfg);
 
 }  // namespace ndrd::daemon

@@ -30,7 +30,8 @@ Commands:
   once     --config FILE            process what is in the ingest directory now, then exit
   hash     [--config FILE] [--feature] FILE...
                                     print each file's key (and feature) as one JSON object per line
-  status   --config FILE            counts per subset and the index's parameters
+  status   --config FILE            counts per subset and the index's parameters (live if the daemon runs)
+  rebalance --config FILE           bring the working subset to num_cut now (through the daemon if it runs)
 
 Run 'ndrd <command> --help' for a command's options.
 Exit codes: 0 success, 1 runtime failure, 64 usage error, 78 configuration error.
@@ -121,6 +122,20 @@ int dispatch(const std::string& command, const std::vector<std::string>& args)
             return 0;
         }
         return daemon::status_command(config::load_config(require_config(vm, command)));
+    }
+    if (command == "rebalance") {
+        po::options_description desc(
+            "Usage: ndrd rebalance --config FILE\n\n"
+            "Rebalances the working subset to num_cut with the configured policies and prints what moved as JSON.\n"
+            "Asks the running daemon over its control socket; with no daemon running, works on the index directly.\n\n"
+            "Options");
+        desc.add_options()("config,c", po::value<std::string>(), "configuration file (YAML)");
+        const auto vm = parse(command, desc, args);
+        if (vm.count("help")) {
+            std::cout << desc << "\n";
+            return 0;
+        }
+        return daemon::rebalance_command(config::load_config(require_config(vm, command)));
     }
     throw Usage("ndrd: unknown command '" + command + "'\n\n" + overview);
 }

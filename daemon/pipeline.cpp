@@ -2,8 +2,6 @@
 #include "daemon/pipeline.hpp"
 
 #include <algorithm>
-#include <fstream>
-#include <iterator>
 
 #include <boost/asio/post.hpp>
 
@@ -25,18 +23,6 @@ std::int64_t now_ms()
         .count();
 }
 
-bool same_content(const fs::path& a, const fs::path& b)
-{
-    std::error_code ec;
-    if (fs::file_size(a, ec) != fs::file_size(b, ec) || ec) {
-        return false;
-    }
-    std::ifstream fa(a, std::ios::binary);
-    std::ifstream fb(b, std::ios::binary);
-    return std::equal(std::istreambuf_iterator<char>(fa), std::istreambuf_iterator<char>(),
-                      std::istreambuf_iterator<char>(fb), std::istreambuf_iterator<char>());
-}
-
 std::string describe(const ItemRecord& r)
 {
     std::string s = r.source + " -> " + r.location + " (" + std::string(index::to_string(r.verdict));
@@ -51,8 +37,9 @@ std::string describe(const ItemRecord& r)
 
 }  // namespace
 
-Pipeline::Pipeline(boost::asio::io_context& io, PipelineOptions options, index::HashIndex& index)
-    : io_(io), opt_(std::move(options)), index_(index), router_(opt_.ingest_dir, opt_.output_dir),
+Pipeline::Pipeline(boost::asio::io_context& io, PipelineOptions options, index::HashIndex& index,
+                   Relocator& relocator)
+    : io_(io), opt_(std::move(options)), index_(index), relocator_(relocator),
       pool_(std::max(1U, opt_.workers)), retry_timer_(io), max_in_flight_(2 * std::max(1U, opt_.workers) + 2)
 {
 }
@@ -60,16 +47,6 @@ Pipeline::Pipeline(boost::asio::io_context& io, PipelineOptions options, index::
 Pipeline::~Pipeline()
 {
     pool_.join();
-}
-
-const std::string& Pipeline::area_of(Subset s) const
-{
-    switch (s) {
-    case Subset::working: return opt_.working_area;
-    case Subset::duplicated: return opt_.duplicated_area;
-    case Subset::rejected: return opt_.rejected_area;
-    }
-    return opt_.rejected_area;
 }
 
 void Pipeline::submit(const std::string& source)
@@ -148,7 +125,7 @@ void Pipeline::stop_accepting()
 
 void Pipeline::commit(HashResult& r)
 {
-    const fs::path source_path = router_.source_path(r.source);
+    const fs::path source_path = opt_.ingest_dir / r.source;
     if (r.kind == HashResult::Kind::skipped) {
         ++stats_.skipped;
         if (r.reason == "no longer exists") {
@@ -193,7 +170,7 @@ void Pipeline::commit(HashResult& r)
         rec.best_similarity = d.best_similarity;
         rec.matched_seq = d.matched_seq;
     }
-    rec.location = router_.plan(area_of(rec.subset), rec.source);
+    rec.location = relocator_.plan(rec, rec.subset);
     rec.state = RouteState::planned;
     index_.put(rec, /*sync=*/true);  // the journal entry is durable before the file moves
     route(rec);
@@ -201,50 +178,35 @@ void Pipeline::commit(HashResult& r)
 
 void Pipeline::route(ItemRecord& rec)
 {
-    while (true) {
-        MoveResult result{};
-        try {
-            result = router_.move(rec.source, rec.location);
-        } catch (const RouteError& e) {
-            log_error("cannot route item ", rec.seq, " ", rec.source, ": ", e.what(), "; will retry in ",
-                      retry_delay_.count(), " s");
-            stuck_.push_back(rec);
-            retry_timer_.expires_after(retry_delay_);
-            retry_timer_.async_wait([this](const boost::system::error_code& ec) {
-                if (!ec) retry_stuck();
-            });
-            return;
-        }
-        switch (result) {
-        case MoveResult::moved:
-            rec.state = RouteState::done;
-            rec.routed_ms = now_ms();
-            index_.put(rec, /*sync=*/false);  // recovery can tell a finished move from the disk
-            retry_delay_ = std::chrono::seconds(1);
-            switch (rec.verdict) {
-            case Verdict::kept: ++stats_.kept; break;
-            case Verdict::duplicated: ++stats_.duplicated; break;
-            case Verdict::rejected: ++stats_.rejected; break;
-            }
-            if (rec.verdict == Verdict::rejected) {
-                log_warning("rejected ", describe(rec));
-            } else {
-                log_debug("routed ", describe(rec));
-            }
-            if (on_routed_) on_routed_();
-            return;
-        case MoveResult::destination_taken:
-            rec.location = router_.plan(area_of(rec.subset), rec.source);
-            index_.put(rec, /*sync=*/true);
-            continue;
-        case MoveResult::source_missing:
-            rec.state = RouteState::vanished;
-            index_.put(rec, /*sync=*/false);
-            ++stats_.vanished;
-            log_warning("item ", rec.seq, " ", rec.source, " disappeared before it could be moved");
-            return;
-        }
+    RelocateOutcome outcome{};
+    try {
+        outcome = relocator_.execute(rec);
+    } catch (const RouteError& e) {
+        log_error("cannot route item ", rec.seq, " ", rec.source, ": ", e.what(), "; will retry in ",
+                  retry_delay_.count(), " s");
+        stuck_.push_back(rec);
+        retry_timer_.expires_after(retry_delay_);
+        retry_timer_.async_wait([this](const boost::system::error_code& ec) {
+            if (!ec) retry_stuck();
+        });
+        return;
     }
+    if (outcome == RelocateOutcome::vanished) {
+        ++stats_.vanished;
+        return;
+    }
+    retry_delay_ = std::chrono::seconds(1);
+    switch (rec.verdict) {
+    case Verdict::kept: ++stats_.kept; break;
+    case Verdict::duplicated: ++stats_.duplicated; break;
+    case Verdict::rejected: ++stats_.rejected; break;
+    }
+    if (rec.verdict == Verdict::rejected) {
+        log_warning("rejected ", describe(rec));
+    } else {
+        log_debug("routed ", describe(rec));
+    }
+    if (on_routed_) on_routed_();
 }
 
 void Pipeline::retry_stuck()
@@ -258,53 +220,6 @@ void Pipeline::retry_stuck()
     if (idle() && stuck_.empty() && on_idle_) {
         on_idle_();
     }
-}
-
-void Pipeline::recover()
-{
-    const auto planned = index_.planned();
-    if (planned.empty()) {
-        return;
-    }
-    log_info("completing ", planned.size(), " move(s) interrupted by the last shutdown");
-    for (const auto& rec : planned) {
-        recover_one(rec);
-    }
-}
-
-void Pipeline::recover_one(ItemRecord rec)
-{
-    const fs::path src = router_.source_path(rec.source);
-    const fs::path dst = router_.output_path(rec.location);
-    const auto src_id = identity_of(src);
-    const auto dst_id = identity_of(dst);
-    const bool src_same = src_id && src_id->dev == rec.device && src_id->ino == rec.inode;
-    const bool dst_is_ours = dst_id && (dst_id->ino == rec.inode && dst_id->dev == rec.device);
-    if (src_same && !dst_id) {
-        route(rec);  // decided, never moved
-        return;
-    }
-    if (src_same && dst_id) {
-        if (same_content(src, dst)) {  // a cross-device copy finished, the unlink did not
-            fs::remove(src);
-            sync_directory(src.parent_path());
-        } else {
-            rec.location = router_.plan(area_of(rec.subset), rec.source);  // someone else took the name
-            index_.put(rec, true);
-            route(rec);
-            return;
-        }
-    } else if (!dst_is_ours && !(dst_id && static_cast<std::uint64_t>(dst_id->size) == rec.size)) {
-        rec.state = RouteState::vanished;
-        index_.put(rec, true);
-        ++stats_.vanished;
-        log_warning("item ", rec.seq, " ", rec.source, " is neither at its source nor at ", dst.string());
-        return;
-    }
-    rec.state = RouteState::done;
-    rec.routed_ms = now_ms();
-    index_.put(rec, true);
-    log_info("recovered item ", rec.seq, " ", describe(rec));
 }
 
 }  // namespace ndrd::daemon

@@ -1,7 +1,9 @@
 // The ingest pipeline: files are hashed in parallel on a worker pool, but
 // decided, recorded and moved strictly in submission order on the event loop,
 // so the outcome never depends on the number of workers. Every move is
-// journaled in the index (a synced "planned" record) before the file moves.
+// journaled in the index (a synced "planned" record) before the file moves;
+// the Relocator's recover() must have run before the first submit, so a file
+// already decided is never decided twice.
 #pragma once
 
 #include <chrono>
@@ -19,17 +21,13 @@
 #include <boost/asio/thread_pool.hpp>
 
 #include "daemon/hasher.hpp"
-#include "daemon/router.hpp"
+#include "daemon/relocator.hpp"
 #include "index/hash_index.hpp"
 
 namespace ndrd::daemon {
 
 struct PipelineOptions {
     std::filesystem::path ingest_dir;
-    std::filesystem::path output_dir;
-    std::string working_area;     // subset directory names below output_dir
-    std::string duplicated_area;
-    std::string rejected_area = "rejected";
     double sim_threshold = 0.5;
     std::uint64_t max_file_size = 256ULL << 20;
     unsigned workers = 1;
@@ -46,14 +44,10 @@ struct PipelineStats {
 
 class Pipeline {
 public:
-    Pipeline(boost::asio::io_context& io, PipelineOptions options, index::HashIndex& index);
+    Pipeline(boost::asio::io_context& io, PipelineOptions options, index::HashIndex& index, Relocator& relocator);
     Pipeline(const Pipeline&) = delete;
     Pipeline& operator=(const Pipeline&) = delete;
     ~Pipeline();
-
-    // Completes every journaled move a previous run left half-done. Must run
-    // before the first submit, so a file already decided is not decided twice.
-    void recover();
 
     // Queues a path (relative to ingest_dir). A path already waiting or in
     // flight is not queued twice; one in flight is looked at again afterwards.
@@ -65,7 +59,7 @@ public:
 
     // Called (on the event loop) whenever nothing is waiting or in flight.
     void set_on_idle(std::function<void()> fn) { on_idle_ = std::move(fn); }
-    // Called after each routed file (for progress reporting).
+    // Called after each routed file (progress reporting, rebalance triggers).
     void set_on_routed(std::function<void()> fn) { on_routed_ = std::move(fn); }
 
     [[nodiscard]] bool idle() const { return waiting_.empty() && in_flight_ == 0; }
@@ -79,15 +73,13 @@ private:
     void completed(std::uint64_t ticket, HashResult result);
     void commit(HashResult& result);
     void route(index::ItemRecord& rec);
-    void recover_one(index::ItemRecord rec);
     void retry_stuck();
     void finish(const std::string& source);
-    [[nodiscard]] const std::string& area_of(index::Subset s) const;
 
     boost::asio::io_context& io_;
     PipelineOptions opt_;
     index::HashIndex& index_;
-    Router router_;
+    Relocator& relocator_;
     boost::asio::thread_pool pool_;
     boost::asio::steady_timer retry_timer_;
 

@@ -56,10 +56,14 @@ Router::Router(fs::path ingest_dir, fs::path output_dir)
 {
 }
 
-std::string Router::plan(std::string_view area, std::string_view source) const
+std::string Router::plan(std::string_view area, std::string_view source,
+                         const std::unordered_set<std::string>* reserved) const
 {
+    const auto taken = [&](const fs::path& rel) {
+        return occupied(output_dir_ / rel) || (reserved != nullptr && reserved->contains(rel.string()));
+    };
     const fs::path rel = fs::path(area) / fs::path(source);
-    if (!occupied(output_dir_ / rel)) {
+    if (!taken(rel)) {
         return rel.string();
     }
     const fs::path parent = rel.parent_path();
@@ -67,7 +71,7 @@ std::string Router::plan(std::string_view area, std::string_view source) const
     const std::string ext = rel.extension().string();
     for (unsigned n = 1;; ++n) {
         const fs::path candidate = parent / (stem + "~" + std::to_string(n) + ext);
-        if (!occupied(output_dir_ / candidate)) {
+        if (!taken(candidate)) {
             return candidate.string();
         }
     }
@@ -75,8 +79,16 @@ std::string Router::plan(std::string_view area, std::string_view source) const
 
 MoveResult Router::move(std::string_view source, std::string_view location) const
 {
-    const fs::path from = ingest_dir_ / source;
-    const fs::path to = output_dir_ / location;
+    return move_path(ingest_dir_ / source, output_dir_ / location);
+}
+
+MoveResult Router::move_within_output(std::string_view from_location, std::string_view location) const
+{
+    return move_path(output_dir_ / from_location, output_dir_ / location);
+}
+
+MoveResult Router::move_path(const fs::path& from, const fs::path& to)
+{
     make_parents(to);
     if (::renameat2(AT_FDCWD, from.c_str(), AT_FDCWD, to.c_str(), RENAME_NOREPLACE) != 0) {
         const int err = errno;
@@ -91,7 +103,7 @@ MoveResult Router::move(std::string_view source, std::string_view location) cons
     return MoveResult::moved;
 }
 
-MoveResult Router::copy_across(const fs::path& from, const fs::path& to) const
+MoveResult Router::copy_across(const fs::path& from, const fs::path& to)
 {
     UniqueFd in(::open(from.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
     if (!in.valid()) {

@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <string>
 #include <string_view>
+#include <unordered_set>
 
 namespace ndrd::daemon {
 
@@ -27,18 +28,23 @@ public:
 
     // A location (relative to output_dir) under `area` for `source` that no
     // file occupies now: area/source, else area/stem~1.ext, area/stem~2.ext...
-    [[nodiscard]] std::string plan(std::string_view area, std::string_view source) const;
+    // `reserved` holds locations already promised to other moves of a batch.
+    [[nodiscard]] std::string plan(std::string_view area, std::string_view source,
+                                   const std::unordered_set<std::string>* reserved = nullptr) const;
 
     // Moves ingest_dir/source to output_dir/location: rename where possible,
     // copy + fsync + link + unlink across file systems. Throws RouteError on
     // I/O failures (disk full, permissions) with the paths in the message.
     MoveResult move(std::string_view source, std::string_view location) const;
+    // The same for a file already in the output tree (a rebalance move).
+    MoveResult move_within_output(std::string_view from_location, std::string_view location) const;
 
     [[nodiscard]] std::filesystem::path source_path(std::string_view source) const { return ingest_dir_ / source; }
     [[nodiscard]] std::filesystem::path output_path(std::string_view location) const { return output_dir_ / location; }
 
 private:
-    MoveResult copy_across(const std::filesystem::path& from, const std::filesystem::path& to) const;
+    static MoveResult move_path(const std::filesystem::path& from, const std::filesystem::path& to);
+    static MoveResult copy_across(const std::filesystem::path& from, const std::filesystem::path& to);
 
     std::filesystem::path ingest_dir_;
     std::filesystem::path output_dir_;

@@ -13,7 +13,10 @@
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 
+#include "daemon/control_server.hpp"
 #include "daemon/ingest_scan.hpp"
+#include "daemon/json.hpp"
+#include "daemon/status.hpp"
 #include "daemon/logger.hpp"
 #include "daemon/pipeline.hpp"
 #include "daemon/watcher.hpp"
@@ -77,6 +80,20 @@ index::HashIndex open_index(const config::Config& cfg)
     return idx;
 }
 
+RebalancePolicy rebalance_policy(const config::Config& cfg)
+{
+    RebalancePolicy p;
+    p.num_cut = cfg.num_cut;
+    p.over = cfg.over_sample == config::OverSample::similarity ? index::OverSample::similarity
+                                                                : index::OverSample::random;
+    p.under = cfg.under_sample == config::UnderSample::inverse ? index::UnderSample::inverse
+                                                                : index::UnderSample::uniform;
+    p.seed = cfg.seed;
+    return p;
+}
+
+Areas areas_of(const config::Config& cfg) { return {cfg.working_subset, cfg.duplicated_subset, "rejected"}; }
+
 index::Projection projection_for(const config::Config& cfg, index::Grid& grid)
 {
     if (index::HashIndex::exists(cfg.index_dir)) {
@@ -94,22 +111,42 @@ int run_service(const config::Config& cfg, ServiceMode mode)
     config::prepare_directories(cfg);
     const auto started = Clock::now();
     auto idx = open_index(cfg);
-    const auto& c = idx.counts();
-    log_info("index ", cfg.index_dir.string(), ": ", c.kept, " kept, ", c.duplicated, " duplicated, ", c.rejected,
-             " rejected; hash_dim ", idx.params().hash_dim, ", sim_threshold ", cfg.gradient.sim_threshold, ", ",
-             cfg.effective_workers(), " worker(s)");
+    {
+        const auto& c = idx.counts();
+        log_info("index ", cfg.index_dir.string(), ": ", c.kept, " kept, ", c.duplicated, " duplicated, ", c.rejected,
+                 " rejected; hash_dim ", idx.params().hash_dim, ", sim_threshold ", cfg.gradient.sim_threshold, ", ",
+                 cfg.effective_workers(), " worker(s)");
+    }
 
     boost::asio::io_context io;
+    const Router router(cfg.ingest_dir, cfg.output_dir);
+    Relocator relocator(idx, router, areas_of(cfg));
+    // Before anything else: a file whose move was journaled must not be seen
+    // as new backlog.
+    relocator.recover();
+
     PipelineOptions opt;
     opt.ingest_dir = cfg.ingest_dir;
-    opt.output_dir = cfg.output_dir;
-    opt.working_area = cfg.working_subset;
-    opt.duplicated_area = cfg.duplicated_subset;
     opt.sim_threshold = cfg.gradient.sim_threshold;
     opt.max_file_size = cfg.max_file_size;
     opt.workers = cfg.effective_workers();
-    Pipeline pipeline(io, opt, idx);
-    pipeline.recover();
+    Pipeline pipeline(io, opt, idx, relocator);
+    Rebalancer rebalancer(idx, relocator, rebalance_policy(cfg));
+
+    std::optional<RebalanceReport> last_rebalance;
+    std::uint64_t routed_since_rebalance = 0;
+    // A failed move leaves its journal entry planned for the next start-up;
+    // the daemon keeps running.
+    const auto rebalance = [&]() -> std::string {
+        routed_since_rebalance = 0;
+        try {
+            last_rebalance = rebalancer.run();
+            return last_rebalance->json();
+        } catch (const RouteError& e) {
+            log_error("rebalance stopped: ", e.what());
+            return JsonObject().add("ok", false).add("error", e.what()).str();
+        }
+    };
 
     std::optional<Watcher> watcher;
     const auto rescan = [&] {
@@ -122,13 +159,38 @@ int run_service(const config::Config& cfg, ServiceMode mode)
         watcher->start();  // before the backlog scan, so nothing lands unseen in between
     }
 
+    std::optional<ControlServer> control;
+    if (mode == ServiceMode::run) {
+        control.emplace(io, cfg.control_socket_path(),
+                        [&](const std::string& command, const boost::property_tree::ptree&) -> std::string {
+                            if (command == "ping") {
+                                return JsonObject().add("ok", true).str();
+                            }
+                            if (command == "status") {
+                                const LiveStatus live{pipeline.queue_depth(),
+                                                      std::chrono::duration<double>(Clock::now() - started).count(),
+                                                      last_rebalance ? last_rebalance->summary() : std::string()};
+                                return status_json(idx, cfg, &live);
+                            }
+                            if (command == "rebalance") {
+                                return rebalance();
+                            }
+                            return JsonObject().add("ok", false).add("error", "unknown command '" + command + "'").str();
+                        });
+    }
+
     const auto backlog = scan_ingest(cfg.ingest_dir);
     log_info(backlog.size(), " file(s) waiting in ", cfg.ingest_dir.string());
 
-    // Progress on a terminal, for batch runs.
+    // Progress on a terminal, for batch runs; rebalance triggers for the daemon.
     const bool progress = mode == ServiceMode::once && ::isatty(STDERR_FILENO) == 1;
     auto last_progress = Clock::now();
     pipeline.set_on_routed([&] {
+        ++routed_since_rebalance;
+        if (mode == ServiceMode::run && cfg.rebalance.after_items &&
+            routed_since_rebalance >= *cfg.rebalance.after_items) {
+            rebalance();
+        }
         if (!progress || Clock::now() - last_progress < std::chrono::milliseconds(250)) return;
         last_progress = Clock::now();
         const double secs = std::chrono::duration<double>(Clock::now() - started).count();
@@ -151,6 +213,7 @@ int run_service(const config::Config& cfg, ServiceMode mode)
             stopping = true;
             log_info("received ", sig == SIGTERM ? "SIGTERM" : "SIGINT", ", finishing files in flight");
             if (watcher) watcher->stop();
+            if (control) control->stop();
             pipeline.stop_accepting();
             wait_signal();
         });
@@ -167,7 +230,7 @@ int run_service(const config::Config& cfg, ServiceMode mode)
     };
     wait_hup();
 
-    // A periodic throughput line in daemon mode.
+    // Periodic work in daemon mode: a throughput line, and the rebalance timer.
     boost::asio::steady_timer summary_timer(io);
     std::uint64_t last_routed = 0;
     std::function<void()> schedule_summary = [&] {
@@ -183,10 +246,31 @@ int run_service(const config::Config& cfg, ServiceMode mode)
             schedule_summary();
         });
     };
+    boost::asio::steady_timer rebalance_timer(io);
+    std::function<void()> schedule_rebalance = [&] {
+        if (cfg.rebalance.interval.count() == 0) return;
+        rebalance_timer.expires_after(cfg.rebalance.interval);
+        rebalance_timer.async_wait([&](const boost::system::error_code& ec) {
+            if (ec || stopping) return;
+            rebalance();
+            schedule_rebalance();
+        });
+    };
 
+    // The first time the backlog is done, rebalance: a changed num_cut or
+    // policy takes effect at start-up.
+    bool backlog_done = false;
     pipeline.set_on_idle([&] {
-        if (stopping || mode == ServiceMode::once) {
+        if (stopping) {
             io.stop();
+            return;
+        }
+        if (!backlog_done) {
+            backlog_done = true;
+            rebalance();
+            if (mode == ServiceMode::once) {
+                io.stop();
+            }
         }
     });
     for (const auto& f : backlog) {
@@ -194,20 +278,32 @@ int run_service(const config::Config& cfg, ServiceMode mode)
     }
     if (mode == ServiceMode::run) {
         schedule_summary();
+        schedule_rebalance();
         log_info("ready");
-    } else if (pipeline.idle()) {
-        io.stop();
     }
-    io.run();
+    if (pipeline.idle() && !backlog_done) {
+        backlog_done = true;
+        rebalance();
+        if (mode == ServiceMode::once) {
+            io.stop();
+        }
+    }
+    if (!io.stopped()) {
+        io.run();
+    }
 
     const double secs = std::chrono::duration<double>(Clock::now() - started).count();
     const auto& s = pipeline.stats();
     if (progress) std::fprintf(stderr, "\n");
     char elapsed[32];
     std::snprintf(elapsed, sizeof elapsed, "%.2f", secs);
-    const std::string summary = std::to_string(s.kept) + " kept, " + std::to_string(s.duplicated) + " duplicated, " +
-                                std::to_string(s.rejected) + " rejected, " + std::to_string(s.skipped) +
-                                " skipped in " + elapsed + " s (" + rate(s.routed(), secs) + " files/s)";
+    std::string summary = std::to_string(s.kept) + " kept, " + std::to_string(s.duplicated) + " duplicated, " +
+                          std::to_string(s.rejected) + " rejected, " + std::to_string(s.skipped) + " skipped in " +
+                          elapsed + " s (" + rate(s.routed(), secs) + " files/s)";
+    if (last_rebalance && (!last_rebalance->cut.empty() || !last_rebalance->restored.empty())) {
+        summary += "; rebalance: " + std::to_string(last_rebalance->cut.size()) + " cut, " +
+                   std::to_string(last_rebalance->restored.size()) + " restored";
+    }
     if (mode == ServiceMode::once) {
         std::printf("%s\n", summary.c_str());
         std::fflush(stdout);

@@ -1,8 +1,10 @@
 // Runs the pipeline as the daemon (`run`: backlog, then live inotify events
-// until SIGTERM/SIGINT) or as a batch (`once`: backlog only, then exit).
+// until SIGTERM/SIGINT) or as a batch (`once`: backlog only, then exit), with
+// the rebalancer beside it and the control socket in front of both.
 #pragma once
 
 #include "config/config.hpp"
+#include "daemon/rebalancer.hpp"
 #include "index/hash_index.hpp"
 
 namespace ndrd::daemon {
@@ -17,6 +19,9 @@ index::HashIndex open_index(const config::Config& cfg);
 // The projection `ndrd hash` uses: the index's if there is one, else the
 // configuration's (imported file or generated from seed).
 index::Projection projection_for(const config::Config& cfg, index::Grid& grid);
+
+RebalancePolicy rebalance_policy(const config::Config& cfg);
+Areas areas_of(const config::Config& cfg);
 
 // Returns the process exit code. Throws config::ConfigError, index::IndexError.
 int run_service(const config::Config& cfg, ServiceMode mode);

@@ -54,7 +54,7 @@ std::string encode_counts(const IndexCounts& c)
 {
     Writer w;
     for (const std::uint64_t v : {c.kept, c.duplicated, c.rejected, c.vanished, c.in_working, c.in_duplicated,
-                                  c.in_rejected, c.planned}) {
+                                  c.in_rejected, c.planned, c.cut, c.restored}) {
         w.varint(v);
     }
     return w.take();
@@ -65,7 +65,7 @@ IndexCounts decode_counts(std::string_view bytes)
     Reader r(bytes);
     IndexCounts c;
     for (std::uint64_t* v : {&c.kept, &c.duplicated, &c.rejected, &c.vanished, &c.in_working, &c.in_duplicated,
-                             &c.in_rejected, &c.planned}) {
+                             &c.in_rejected, &c.planned, &c.cut, &c.restored}) {
         *v = r.varint();
     }
     return c;
@@ -94,6 +94,12 @@ void count(IndexCounts& c, const ItemRecord& r, int sign)
     case Verdict::kept: add(c.kept); break;
     case Verdict::duplicated: add(c.duplicated); break;
     case Verdict::rejected: add(c.rejected); break;
+    }
+    if (r.verdict == Verdict::kept && r.subset == Subset::duplicated) {
+        add(c.cut);
+    }
+    if (r.verdict == Verdict::duplicated && r.subset == Subset::working) {
+        add(c.restored);
     }
     switch (r.subset) {
     case Subset::working: add(c.in_working); break;
@@ -292,31 +298,39 @@ std::optional<ItemRecord> HashIndex::get(std::uint64_t seq) const
     return ItemRecord::decode(seq, v);
 }
 
-void HashIndex::put(const ItemRecord& rec, bool sync)
+void HashIndex::put(const ItemRecord& rec, bool sync) { put_batch(std::span(&rec, 1), sync); }
+
+void HashIndex::put_batch(std::span<const ItemRecord> recs, bool sync)
 {
-    if (rec.seq == 0) {
-        throw std::invalid_argument("item records are numbered from 1");
-    }
-    const auto old = get(rec.seq);
     IndexCounts counts = counts_;
+    std::uint64_t next = next_seq_;
     rocksdb::WriteBatch batch;
-    if (old) {
-        count(counts, *old, -1);
-        if (is_reference(*old) && !is_reference(rec)) {
-            batch.Delete(h_->cfs[cf_by_key], old->key.bytes + encode_be64(rec.seq));
+    for (const ItemRecord& rec : recs) {
+        if (rec.seq == 0) {
+            throw std::invalid_argument("item records are numbered from 1");
         }
+        const auto old = get(rec.seq);
+        if (old) {
+            count(counts, *old, -1);
+            if (is_reference(*old) && !is_reference(rec)) {
+                batch.Delete(h_->cfs[cf_by_key], old->key.bytes + encode_be64(rec.seq));
+            }
+        }
+        count(counts, rec, +1);
+        if (is_reference(rec) && !(old && is_reference(*old))) {
+            batch.Put(h_->cfs[cf_by_key], rec.key.bytes + encode_be64(rec.seq), by_key_entry(rec));
+        }
+        batch.Put(h_->cfs[cf_items], encode_be64(rec.seq), rec.encode());
+        next = std::max(next, rec.seq + 1);
     }
-    count(counts, rec, +1);
-    if (is_reference(rec) && !(old && is_reference(*old))) {
-        batch.Put(h_->cfs[cf_by_key], rec.key.bytes + encode_be64(rec.seq), by_key_entry(rec));
-    }
-    batch.Put(h_->cfs[cf_items], encode_be64(rec.seq), rec.encode());
-    const std::uint64_t next = std::max(next_seq_, rec.seq + 1);
     batch.Put(h_->cfs[cf_meta], "next_seq", encode_be64(next));
     batch.Put(h_->cfs[cf_meta], "counts", encode_counts(counts));
     rocksdb::WriteOptions wo;
     wo.sync = sync;
-    check(h_->db->Write(wo, &batch), "writing item " + std::to_string(rec.seq) + " (" + rec.source + ")");
+    const std::string what = recs.size() == 1
+                                 ? "writing item " + std::to_string(recs[0].seq) + " (" + recs[0].source + ")"
+                                 : "writing " + std::to_string(recs.size()) + " items";
+    check(h_->db->Write(wo, &batch), what);
     counts_ = counts;
     next_seq_ = next;
 }

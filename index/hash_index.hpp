@@ -8,6 +8,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <span>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -56,6 +57,8 @@ struct IndexCounts {
     std::uint64_t in_duplicated = 0;
     std::uint64_t in_rejected = 0;
     std::uint64_t planned = 0;     // journal entries not yet completed
+    std::uint64_t cut = 0;         // kept by the hash decision, moved out by a rebalance
+    std::uint64_t restored = 0;    // duplicates brought into the working subset by a rebalance
 };
 
 // A kept item's reference data, owned (the span in KeptCandidate points here).
@@ -101,6 +104,8 @@ public:
     // counters, in one atomic batch. `sync` makes it durable before return
     // (the journal entry must be, before a file moves).
     void put(const ItemRecord& rec, bool sync);
+    // Several records in one atomic batch (a rebalance plan).
+    void put_batch(std::span<const ItemRecord> recs, bool sync);
 
     [[nodiscard]] std::optional<ItemRecord> get(std::uint64_t seq) const;
     // Every record in ingest order; stop early by returning false.

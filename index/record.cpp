@@ -18,6 +18,7 @@ std::string ItemRecord::encode() const
     w.u8(format_version);
     w.bytes(source);
     w.bytes(location);
+    w.bytes(previous_location);
     w.u8(static_cast<std::uint8_t>(verdict));
     w.u8(static_cast<std::uint8_t>(subset));
     w.u8(static_cast<std::uint8_t>(state));
@@ -46,6 +47,7 @@ ItemRecord ItemRecord::decode(std::uint64_t seq, std::string_view bytes)
     rec.seq = seq;
     rec.source = r.bytes();
     rec.location = r.bytes();
+    rec.previous_location = r.bytes();
     const auto verdict = r.u8();
     const auto subset = r.u8();
     const auto state = r.u8();

@@ -14,7 +14,8 @@ namespace ndrd::index {
 
 // What the hash decision said about the file.
 enum class Verdict : std::uint8_t { kept = 0, duplicated = 1, rejected = 2 };
-// Which output area holds the file now (a rebalance may move kept items out).
+// Which output area holds the file now. A rebalance may move kept items out
+// ("cut": verdict kept, subset duplicated) and duplicates in ("restored").
 enum class Subset : std::uint8_t { working = 0, duplicated = 1, rejected = 2 };
 // `planned`: the record is durable but the move may not have happened yet
 // (the journal entry recovery completes). `vanished`: the source disappeared
@@ -25,6 +26,9 @@ struct ItemRecord {
     std::uint64_t seq = 0;    // ingest order, from 1
     std::string source;       // path relative to ingest_dir, as it arrived
     std::string location;     // path relative to output_dir, subset directory first
+    // While a rebalance move is planned: where the file is until the move is
+    // done (relative to output_dir). Empty for a move out of the ingest directory.
+    std::string previous_location;
     Verdict verdict = Verdict::kept;
     Subset subset = Subset::working;
     RouteState state = RouteState::planned;

@@ -1,0 +1,50 @@
+// Carries out the moves the index has journaled ("planned" records): from the
+// ingest directory for a new decision, within the output tree for a rebalance.
+// Also reconciles, at start-up, the moves a killed process left half-done.
+#pragma once
+
+#include <string>
+
+#include "daemon/router.hpp"
+#include "index/hash_index.hpp"
+
+namespace ndrd::daemon {
+
+struct Areas {
+    std::string working;
+    std::string duplicated;
+    std::string rejected = "rejected";
+    [[nodiscard]] const std::string& of(index::Subset s) const;
+};
+
+enum class RelocateOutcome { moved, vanished };
+
+class Relocator {
+public:
+    Relocator(index::HashIndex& index, const Router& router, Areas areas);
+
+    // A location for `rec` in `subset`'s area, free on disk now.
+    [[nodiscard]] std::string plan(const index::ItemRecord& rec, index::Subset subset,
+                                   const std::unordered_set<std::string>* reserved = nullptr) const;
+
+    // Performs the planned move of `rec` and records the result (done, or
+    // vanished when the file is gone). A destination taken in the meantime is
+    // re-planned. Throws RouteError on I/O failures: the record stays planned.
+    RelocateOutcome execute(index::ItemRecord& rec);
+
+    // Brings every planned record in line with the disk: finishes moves that
+    // did not happen, marks done the ones that did. Returns how many.
+    std::size_t recover();
+
+    [[nodiscard]] const Areas& areas() const { return areas_; }
+
+private:
+    void reconcile(index::ItemRecord rec);
+    [[nodiscard]] std::filesystem::path from_path(const index::ItemRecord& rec) const;
+
+    index::HashIndex& index_;
+    const Router& router_;
+    Areas areas_;
+};
+
+}  // namespace ndrd::daemon

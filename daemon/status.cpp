@@ -1,0 +1,78 @@
+// Status reporting (see status.hpp).
+#include "daemon/status.hpp"
+
+#include <sstream>
+
+#include "daemon/json.hpp"
+
+namespace ndrd::daemon {
+
+std::string status_json(const index::HashIndex& index, const config::Config& cfg, const LiveStatus* live)
+{
+    const auto& p = index.params();
+    const auto& c = index.counts();
+    JsonObject o;
+    o.add("ok", true).add("daemon", live != nullptr);
+    if (live) {
+        o.add("uptime_seconds", live->uptime_seconds)
+            .add("queue_depth", static_cast<std::uint64_t>(live->queue_depth))
+            .add("last_rebalance", live->last_rebalance);
+    }
+    o.add("index_dir", cfg.index_dir.string())
+        .add("index_bytes", index.disk_bytes())
+        .add("algorithm", p.algorithm)
+        .add_raw("block_shape", "[" + std::to_string(p.grid.rows) + ", " + std::to_string(p.grid.cols) + "]")
+        .add("hash_dim", static_cast<std::uint64_t>(p.hash_dim))
+        .add("sim_threshold", cfg.gradient.sim_threshold)
+        .add("items", index.next_seq() - 1)
+        .add("kept", c.kept)
+        .add("duplicated", c.duplicated)
+        .add("rejected", c.rejected)
+        .add("vanished", c.vanished)
+        .add("cut", c.cut)
+        .add("restored", c.restored)
+        .add("pending_moves", c.planned)
+        .add("working_subset", cfg.working_subset)
+        .add("in_working", c.in_working)
+        .add("duplicated_subset", cfg.duplicated_subset)
+        .add("in_duplicated", c.in_duplicated)
+        .add("in_rejected", c.in_rejected);
+    if (cfg.num_cut) {
+        o.add("num_cut", *cfg.num_cut);
+    } else {
+        o.add_raw("num_cut", "null");
+    }
+    return o.str();
+}
+
+std::string format_status(const boost::property_tree::ptree& s)
+{
+    const auto get = [&](const char* k) { return s.get<std::string>(k, "?"); };
+    std::ostringstream out;
+    if (s.get<bool>("daemon", false)) {
+        out << "daemon:        running, up " << get("uptime_seconds") << " s, queue " << get("queue_depth") << "\n";
+        if (!get("last_rebalance").empty()) {
+            out << "last rebalance: " << get("last_rebalance") << "\n";
+        }
+    } else {
+        out << "daemon:        not running (read from the index)\n";
+    }
+    const auto kib = s.get<std::uint64_t>("index_bytes", 0) / 1024;
+    std::string shape;
+    for (const auto& v : s.get_child("block_shape")) {
+        shape += (shape.empty() ? "" : ", ") + v.second.data();
+    }
+    out << "index:         " << get("index_dir") << " (" << kib << " KiB on disk)\n"
+        << "parameters:    algorithm " << get("algorithm") << ", block_shape [" << shape << "], hash_dim "
+        << get("hash_dim") << ", sim_threshold " << get("sim_threshold") << ", num_cut " << get("num_cut") << "\n"
+        << "items:         " << get("items") << "\n"
+        << "decisions:     " << get("kept") << " kept, " << get("duplicated") << " duplicated, " << get("rejected")
+        << " rejected, " << get("vanished") << " vanished\n"
+        << "rebalancing:   " << get("cut") << " cut, " << get("restored") << " restored\n"
+        << "subsets:       " << get("working_subset") << " " << get("in_working") << ", " << get("duplicated_subset")
+        << " " << get("in_duplicated") << ", rejected " << get("in_rejected") << "\n"
+        << "pending moves: " << get("pending_moves") << "\n";
+    return out.str();
+}
+
+}  // namespace ndrd::daemon

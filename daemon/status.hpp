@@ -1,0 +1,26 @@
+// What `ndrd status` reports, as one JSON object, whether it comes from the
+// running daemon (over the control socket) or from the index read directly.
+#pragma once
+
+#include <string>
+
+#include <boost/property_tree/ptree.hpp>
+
+#include "config/config.hpp"
+#include "index/hash_index.hpp"
+
+namespace ndrd::daemon {
+
+struct LiveStatus {
+    std::size_t queue_depth = 0;
+    double uptime_seconds = 0;
+    std::string last_rebalance;  // summary line, empty if none yet
+};
+
+// `live` is null when read from the index without a daemon.
+std::string status_json(const index::HashIndex& index, const config::Config& cfg, const LiveStatus* live);
+
+// Human-readable rendering of status_json's object.
+std::string format_status(const boost::property_tree::ptree& status);
+
+}  // namespace ndrd::daemon
