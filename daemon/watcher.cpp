@@ -2,6 +2,7 @@
 #include "daemon/watcher.hpp"
 
 #include <sys/inotify.h>
+#include <sys/stat.h>
 
 #include <cerrno>
 #include <cstring>
@@ -152,6 +153,15 @@ void Watcher::handle(const inotify_event& ev)
     }
     if ((ev.mask & (IN_CLOSE_WRITE | IN_MOVED_TO)) != 0U) {
         on_file_(rel);
+        return;
+    }
+    // A symlink, FIFO or socket is never closed after writing: report its
+    // creation so it is logged (and left alone) instead of silently ignored.
+    if ((ev.mask & IN_CREATE) != 0U) {
+        struct stat st {};
+        if (::lstat((root_ / rel).c_str(), &st) == 0 && !S_ISREG(st.st_mode)) {
+            on_file_(rel);
+        }
     }
 }
 
