@@ -8,6 +8,7 @@
 #include "daemon/json.hpp"
 #include "daemon/logger.hpp"
 #include "daemon/status.hpp"
+#include "daemon/verify.hpp"
 #include "daemon/service.hpp"
 #include "daemon/source_file.hpp"
 #include "index/decode.hpp"
@@ -83,6 +84,28 @@ int rebalance_command(const config::Config& cfg)
     Rebalancer rebalancer(idx, relocator, rebalance_policy(cfg));
     std::cout << rebalancer.run().json() << "\n";
     return 0;
+}
+
+int verify_command(const config::Config& cfg, bool do_repair)
+{
+    VerifyReport report;
+    if (do_repair) {
+        if (control_call(cfg.control_socket_path(), R"({"command": "ping"})")) {
+            throw std::runtime_error("the daemon is running on this index: stop it before 'ndrd verify --repair'");
+        }
+        set_log_level(cfg.log_level);
+        auto idx = open_index(cfg);
+        report = repair(idx, cfg);
+    } else {
+        const auto idx = index::HashIndex::open_read_only(cfg.index_dir);
+        report = verify(idx, cfg);
+    }
+    for (const auto& p : report.problems) {
+        std::cout << p.kind << "\t" << p.path << "\t" << p.detail << "\n";
+    }
+    std::cout << report.records << " records, " << report.files << " files, " << report.problems.size()
+              << " discrepancies\n";
+    return report.clean() ? 0 : 1;
 }
 
 }  // namespace ndrd::daemon

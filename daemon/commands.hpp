@@ -1,4 +1,4 @@
-// The one-shot commands beside the daemon: `hash`, `status`, `rebalance`.
+// The one-shot commands beside the daemon: `hash`, `status`, `rebalance`, `verify`.
 #pragma once
 
 #include <string>
@@ -19,5 +19,9 @@ int status_command(const config::Config& cfg);
 // Asks the running daemon to rebalance now, or rebalances the index and the
 // files itself when no daemon runs. Prints the JSON report.
 int rebalance_command(const config::Config& cfg);
+
+// Checks that the index and the disk agree; prints every discrepancy.
+// Returns 0 when clean, 1 otherwise. `repair` needs the daemon stopped.
+int verify_command(const config::Config& cfg, bool repair);
 
 }  // namespace ndrd::daemon

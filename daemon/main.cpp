@@ -32,6 +32,7 @@ Commands:
                                     print each file's key (and feature) as one JSON object per line
   status   --config FILE            counts per subset and the index's parameters (live if the daemon runs)
   rebalance --config FILE           bring the working subset to num_cut now (through the daemon if it runs)
+  verify   --config FILE [--repair] check that the index and the files on disk agree
 
 Run 'ndrd <command> --help' for a command's options.
 Exit codes: 0 success, 1 runtime failure, 64 usage error, 78 configuration error.
@@ -136,6 +137,22 @@ int dispatch(const std::string& command, const std::vector<std::string>& args)
             return 0;
         }
         return daemon::rebalance_command(config::load_config(require_config(vm, command)));
+    }
+    if (command == "verify") {
+        po::options_description desc(
+            "Usage: ndrd verify --config FILE [--repair]\n\n"
+            "Checks that every index record names an existing file, no two records name the same file, every file in\n"
+            "the subset directories is recorded, and no move is half-done. Prints one line per discrepancy\n"
+            "(kind, path, detail); exit code 0 when clean, 1 otherwise. Read-only unless --repair.\n\nOptions");
+        desc.add_options()("config,c", po::value<std::string>(), "configuration file (YAML)")(
+            "repair", po::bool_switch(), "finish pending moves and mark records whose file is gone as vanished "
+                                         "(untracked files are only reported); needs the daemon stopped");
+        const auto vm = parse(command, desc, args);
+        if (vm.count("help")) {
+            std::cout << desc << "\n";
+            return 0;
+        }
+        return daemon::verify_command(config::load_config(require_config(vm, command)), vm["repair"].as<bool>());
     }
     throw Usage("ndrd: unknown command '" + command + "'\n\n" + overview);
 }

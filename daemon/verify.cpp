@@ -1,0 +1,93 @@
+// Index/disk invariant checks (see verify.hpp).
+#include "daemon/verify.hpp"
+
+#include <map>
+#include <set>
+
+#include "daemon/ingest_scan.hpp"
+#include "daemon/logger.hpp"
+#include "daemon/relocator.hpp"
+#include "daemon/router.hpp"
+
+namespace ndrd::daemon {
+
+namespace fs = std::filesystem;
+using index::ItemRecord;
+using index::RouteState;
+
+namespace {
+
+Areas areas_for(const config::Config& cfg) { return {cfg.working_subset, cfg.duplicated_subset, "rejected"}; }
+
+}  // namespace
+
+VerifyReport verify(const index::HashIndex& index, const config::Config& cfg)
+{
+    VerifyReport report;
+    const Areas areas = areas_for(cfg);
+    std::map<std::string, std::uint64_t> owner;  // location -> seq
+    index.for_each([&](const ItemRecord& r) {
+        ++report.records;
+        if (r.state == RouteState::vanished) {
+            return true;
+        }
+        if (r.state == RouteState::planned) {
+            report.problems.push_back({"pending_move", r.location,
+                                       "item " + std::to_string(r.seq) + " (" + r.source + ") has an unfinished move"});
+            return true;
+        }
+        const auto [it, inserted] = owner.emplace(r.location, r.seq);
+        if (!inserted) {
+            report.problems.push_back({"shared_location", r.location,
+                                       "items " + std::to_string(it->second) + " and " + std::to_string(r.seq)});
+        }
+        const std::string& area = areas.of(r.subset);
+        if (r.location.rfind(area + "/", 0) != 0) {
+            report.problems.push_back({"wrong_area", r.location,
+                                       "item " + std::to_string(r.seq) + " is recorded in subset " + area});
+        }
+        std::error_code ec;
+        if (!fs::is_regular_file(fs::symlink_status(cfg.output_dir / r.location, ec))) {
+            report.problems.push_back({"missing_file", r.location,
+                                       "item " + std::to_string(r.seq) + " (" + r.source + ") is not on disk"});
+        }
+        return true;
+    });
+    for (const std::string& area : {areas.working, areas.duplicated, areas.rejected}) {
+        if (!fs::exists(cfg.output_dir / area)) {
+            continue;
+        }
+        for (const auto& rel : scan_ingest(cfg.output_dir, area)) {
+            ++report.files;
+            if (!owner.contains(rel)) {
+                report.problems.push_back({"untracked_file", rel, "no index record names this file"});
+            }
+        }
+    }
+    return report;
+}
+
+VerifyReport repair(index::HashIndex& index, const config::Config& cfg)
+{
+    const Router router(cfg.ingest_dir, cfg.output_dir);
+    Relocator relocator(index, router, areas_for(cfg));
+    relocator.recover();
+    std::vector<ItemRecord> gone;
+    index.for_each([&](const ItemRecord& r) {
+        std::error_code ec;
+        if (r.state == RouteState::done && !fs::is_regular_file(fs::symlink_status(cfg.output_dir / r.location, ec))) {
+            gone.push_back(r);
+        }
+        return true;
+    });
+    for (auto& r : gone) {
+        log_warning("repair: item ", r.seq, " (", r.source, ") is not at ", r.location, "; marking it vanished");
+        r.state = RouteState::vanished;
+    }
+    if (!gone.empty()) {
+        index.put_batch(gone, true);
+    }
+    return verify(index, cfg);
+}
+
+}  // namespace ndrd::daemon
