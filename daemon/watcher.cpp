@@ -35,7 +35,7 @@ std::string join(const std::string& dir, const char* name) { return dir.empty() 
 
 Watcher::Watcher(boost::asio::io_context& io, fs::path root, FileHandler on_file, RescanHandler on_rescan)
     : stream_(io, make_inotify()), root_(std::move(root)), on_file_(std::move(on_file)),
-      on_rescan_(std::move(on_rescan)), buffer_(64 * 1024)
+      on_rescan_(std::move(on_rescan)), buffer_(64 * 1024), settle_timer_(io)
 {
 }
 
@@ -53,6 +53,7 @@ void Watcher::stop()
     stopped_ = true;
     boost::system::error_code ec;
     stream_.cancel(ec);
+    settle_timer_.cancel();
 }
 
 void Watcher::add_watch(const std::string& rel_dir)
@@ -68,7 +69,61 @@ void Watcher::add_watch(const std::string& rel_dir)
         }
         throw WatchError("cannot watch " + dir.string() + ": " + std::strerror(err));
     }
-    dirs_[wd] = rel_dir;
+    struct stat st {};
+    ::stat(dir.c_str(), &st);
+    dirs_[wd] = {rel_dir, st.st_ino};
+}
+
+// The directory left the tree (or is gone): stop watching it and everything
+// below it, so nothing outside the ingest directory is ever reported.
+void Watcher::drop_tree(int wd)
+{
+    const auto it = dirs_.find(wd);
+    if (it == dirs_.end()) return;
+    const std::string prefix = it->second.rel + "/";
+    for (auto d = dirs_.begin(); d != dirs_.end();) {
+        if (d->first == wd || d->second.rel.rfind(prefix, 0) == 0) {
+            ::inotify_rm_watch(stream_.native_handle(), d->first);
+            d = dirs_.erase(d);
+        } else {
+            ++d;
+        }
+    }
+}
+
+void Watcher::settle_later(const std::string& rel)
+{
+    unsettled_.push_back({rel, -1, -1});
+    if (unsettled_.size() == 1) {
+        check_unsettled();
+    }
+}
+
+// Reports a file once its size and mtime have not changed for a settle period.
+void Watcher::check_unsettled()
+{
+    std::vector<Unsettled> still;
+    for (auto& u : unsettled_) {
+        struct stat st {};
+        if (::lstat((root_ / u.rel).c_str(), &st) != 0) {
+            continue;  // gone: moved by the pipeline already, or deleted
+        }
+        const std::int64_t mtime = static_cast<std::int64_t>(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec;
+        if (u.size == st.st_size && u.mtime_ns == mtime) {
+            on_file_(u.rel);
+            continue;
+        }
+        u.size = st.st_size;
+        u.mtime_ns = mtime;
+        still.push_back(u);
+    }
+    unsettled_ = std::move(still);
+    if (!unsettled_.empty() && !stopped_) {
+        settle_timer_.expires_after(std::chrono::milliseconds(500));
+        settle_timer_.async_wait([this](const boost::system::error_code& ec) {
+            if (!ec) check_unsettled();
+        });
+    }
 }
 
 // Watches rel_dir and everything below it. For a directory that appeared
@@ -94,7 +149,7 @@ void Watcher::add_tree(const std::string& rel_dir, bool report_files)
     if (report_files) {
         for (const auto& file : scan_ingest(root_, rel_dir)) {
             if (fs::path(file).parent_path().string() == rel_dir) {
-                on_file_(file);
+                settle_later(file);
             }
         }
     }
@@ -133,14 +188,30 @@ void Watcher::handle(const inotify_event& ev)
         return;
     }
     const auto it = dirs_.find(ev.wd);
-    if (it == dirs_.end() || ev.len == 0) {
+    if (it == dirs_.end()) {
+        return;
+    }
+    if ((ev.mask & (IN_MOVE_SELF | IN_DELETE_SELF)) != 0U) {
+        // A rename inside the tree has already re-registered this watch under
+        // the new name (IN_MOVED_TO comes first); anything else left the tree.
+        struct stat st {};
+        const fs::path now = it->second.rel.empty() ? root_ : root_ / it->second.rel;
+        if (it->second.rel.empty() || ::stat(now.c_str(), &st) != 0 || st.st_ino != it->second.ino) {
+            if (it->second.rel.empty()) {
+                log_error("the ingest directory ", root_.string(), " was moved or deleted; nothing more will be seen");
+            }
+            drop_tree(ev.wd);
+        }
+        return;
+    }
+    if (ev.len == 0) {
         return;
     }
     const char* name = ev.name;
     if (is_hidden_name(name)) {
         return;
     }
-    const std::string rel = join(it->second, name);
+    const std::string rel = join(it->second.rel, name);
     if ((ev.mask & IN_ISDIR) != 0U) {
         if ((ev.mask & (IN_CREATE | IN_MOVED_TO)) != 0U) {
             try {
@@ -157,9 +228,10 @@ void Watcher::handle(const inotify_event& ev)
     }
     // A symlink, FIFO or socket is never closed after writing: report its
     // creation so it is logged (and left alone) instead of silently ignored.
+    // A hard link (link(2)) brings a complete file with IN_CREATE alone.
     if ((ev.mask & IN_CREATE) != 0U) {
         struct stat st {};
-        if (::lstat((root_ / rel).c_str(), &st) == 0 && !S_ISREG(st.st_mode)) {
+        if (::lstat((root_ / rel).c_str(), &st) == 0 && (!S_ISREG(st.st_mode) || st.st_nlink > 1)) {
             on_file_(rel);
         }
     }

@@ -174,7 +174,6 @@ bool HashIndex::exists(const fs::path& dir)
 HashIndex HashIndex::open(const fs::path& dir, const IndexParams& params,
                           const std::function<Projection()>& make_projection)
 {
-    const bool fresh = !exists(dir);
     auto handles = std::make_unique<Handles>();
     rocksdb::DBOptions opts;
     opts.create_if_missing = true;
@@ -187,7 +186,20 @@ HashIndex HashIndex::open(const fs::path& dir, const IndexParams& params,
     HashIndex index(dir, std::move(handles));
     index.check(s, "opening (is another ndrd using it? is the directory writable?)");
 
-    if (fresh) {
+    // An index is initialised once its parameters are written, in one synced
+    // batch. A first start that failed before that (a bad projection file,
+    // say) left an empty database: initialise it now.
+    std::string tag;
+    const auto ts = index.h_->db->Get(rocksdb::ReadOptions(), index.h_->cfs[cf_meta], "schema", &tag);
+    if (!ts.IsNotFound()) {
+        index.check(ts, "reading its schema");
+    }
+    if (ts.IsNotFound()) {
+        std::unique_ptr<rocksdb::Iterator> it(index.h_->db->NewIterator(rocksdb::ReadOptions(), index.h_->cfs[cf_items]));
+        it->SeekToFirst();
+        if (it->Valid()) {
+            throw IndexError("index " + dir.string() + " has items but no parameters: it is damaged");
+        }
         index.params_ = params;
         index.projection_ = make_projection();
         if (index.projection_.rows() != params.grid.feature_dim() || index.projection_.cols() != params.hash_dim) {
@@ -312,12 +324,12 @@ void HashIndex::put_batch(std::span<const ItemRecord> recs, bool sync)
         const auto old = get(rec.seq);
         if (old) {
             count(counts, *old, -1);
-            if (is_reference(*old) && !is_reference(rec)) {
+            if (is_reference(*old)) {  // rewritten below if still a reference: key or feature may differ
                 batch.Delete(h_->cfs[cf_by_key], old->key.bytes + encode_be64(rec.seq));
             }
         }
         count(counts, rec, +1);
-        if (is_reference(rec) && !(old && is_reference(*old))) {
+        if (is_reference(rec)) {
             batch.Put(h_->cfs[cf_by_key], rec.key.bytes + encode_be64(rec.seq), by_key_entry(rec));
         }
         batch.Put(h_->cfs[cf_items], encode_be64(rec.seq), rec.encode());
