@@ -1,0 +1,734 @@
+// The RocksDB hash index, on a real database in a temporary directory:
+// parameters and projection stored once, references by key, counters,
+// sequence numbers and the journal of planned moves across reopen.
+#define BOOST_TEST_MODULE hash_index
+#include <boost/test/unit_test.hpp>
+
+#include <cmath>
+#include <cstring>
+
+#include "index/hash_index.hpp"
+#include "index/key.hpp"
+#include "reference_data.hpp"
+
+using namespace ndrd;
+using index::HashIndex;
+using index::IndexCounts;
+using index::IndexError;
+using index::IndexMismatch;
+using index::IndexParams;
+using index::ItemRecord;
+using index::Key;
+using index::Projection;
+using index::RouteState;
+using index::Subset;
+using index::Verdict;
+
+namespace {
+
+const IndexParams default_params{"gradient", {8, 8}, 32};
+
+Projection seeded() { return Projection::generate(11, 768, 32); }
+
+HashIndex open_index(const std::filesystem::path& dir)
+{
+    return HashIndex::open(dir, default_params, seeded);
+}
+
+// A factory that fails the test if the index asks for it.
+std::function<Projection()> must_not_be_called(int& calls)
+{
+    return [&calls] {
+        ++calls;
+        return Projection::generate(999, 768, 32);
+    };
+}
+
+std::vector<float> unit_feature(std::size_t hot, float value = 1.0F)
+{
+    std::vector<float> f(768, 0.0F);
+    f[hot] = value;
+    return f;
+}
+
+ItemRecord make_record(std::uint64_t seq, const std::string& key_hex, Verdict verdict,
+                       RouteState state = RouteState::done, std::vector<float> feature = {})
+{
+    ItemRecord r;
+    r.seq = seq;
+    r.source = "src/" + std::to_string(seq) + ".jpg";
+    r.verdict = verdict;
+    r.subset = verdict == Verdict::kept ? Subset::working
+               : verdict == Verdict::duplicated ? Subset::duplicated
+                                                : Subset::rejected;
+    r.location = std::string(index::to_string(r.subset)) + "/" + std::to_string(seq) + ".jpg";
+    r.state = state;
+    r.key = Key::from_hex(key_hex);
+    r.feature = feature.empty() ? unit_feature(seq % 768) : std::move(feature);
+    r.size = 1000 + seq;
+    r.device = 42;
+    r.inode = 1000 + seq;
+    return r;
+}
+
+std::vector<std::uint64_t> seqs(const std::vector<index::KeptItem>& items)
+{
+    std::vector<std::uint64_t> out;
+    for (const auto& i : items) out.push_back(i.seq);
+    return out;
+}
+
+std::vector<std::uint64_t> seqs(const std::vector<ItemRecord>& items)
+{
+    std::vector<std::uint64_t> out;
+    for (const auto& i : items) out.push_back(i.seq);
+    return out;
+}
+
+// All counters, printable, so a mismatch shows which one.
+std::vector<std::uint64_t> as_vector(const IndexCounts& c)
+{
+    return {c.kept,          c.duplicated,  c.rejected, c.vanished, c.in_working,
+            c.in_duplicated, c.in_rejected, c.planned,  c.cut,      c.restored};
+}
+
+//          kept dup rej van inW inD inR plan [cut restored]
+std::vector<std::uint64_t> counts(std::uint64_t k, std::uint64_t d, std::uint64_t r, std::uint64_t v,
+                                  std::uint64_t iw, std::uint64_t id, std::uint64_t ir, std::uint64_t p,
+                                  std::uint64_t cut = 0, std::uint64_t restored = 0)
+{
+    return {k, d, r, v, iw, id, ir, p, cut, restored};
+}
+
+std::vector<float> as_floats(const index::Feature& f) { return {f.values.begin(), f.values.end()}; }
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(hash_index_open)
+
+BOOST_AUTO_TEST_CASE(new_index_stores_params_and_projection)
+{
+    test::TempDir dir;
+    BOOST_TEST(!HashIndex::exists(dir / "idx"));
+    int made = 0;
+    {
+        auto idx = HashIndex::open(dir / "idx", default_params, [&] {
+            ++made;
+            return seeded();
+        });
+        BOOST_TEST(made == 1);
+        BOOST_TEST((idx.params() == default_params));
+        BOOST_TEST((idx.projection() == seeded()));
+        BOOST_TEST(idx.next_seq() == 1U);
+        BOOST_TEST(as_vector(idx.counts()) == counts(0, 0, 0, 0, 0, 0, 0, 0), boost::test_tools::per_element());
+    }
+    BOOST_TEST(HashIndex::exists(dir / "idx"));
+}
+
+BOOST_AUTO_TEST_CASE(reopening_returns_the_stored_projection_without_calling_the_factory)
+{
+    test::TempDir dir;
+    const auto original = seeded();
+    { auto idx = HashIndex::open(dir / "idx", default_params, [&] { return original; }); }
+    int calls = 0;
+    auto idx = HashIndex::open(dir / "idx", default_params, must_not_be_called(calls));
+    BOOST_TEST(calls == 0);
+    BOOST_TEST(idx.projection().serialize() == original.serialize());
+    BOOST_TEST((idx.params() == default_params));
+}
+
+BOOST_AUTO_TEST_CASE(reopening_with_a_different_hash_dim_throws_mismatch_naming_hash_dim)
+{
+    test::TempDir dir;
+    { auto idx = open_index(dir / "idx"); }
+    int calls = 0;
+    try {
+        (void)HashIndex::open(dir / "idx", {"gradient", {8, 8}, 16}, must_not_be_called(calls));
+        BOOST_FAIL("a different hash_dim was accepted");
+    } catch (const IndexMismatch& e) {
+        const std::string msg = e.what();
+        BOOST_TEST(msg.find("hash_dim 32") != std::string::npos, msg);
+        BOOST_TEST(msg.find("hash_dim 16") != std::string::npos, msg);
+    }
+    BOOST_TEST(calls == 0);
+}
+
+BOOST_AUTO_TEST_CASE(reopening_with_a_different_grid_throws_mismatch_naming_block_shape)
+{
+    test::TempDir dir;
+    { auto idx = open_index(dir / "idx"); }
+    int calls = 0;
+    try {
+        (void)HashIndex::open(dir / "idx", {"gradient", {4, 4}, 32}, must_not_be_called(calls));
+        BOOST_FAIL("a different grid was accepted");
+    } catch (const IndexMismatch& e) {
+        const std::string msg = e.what();
+        BOOST_TEST(msg.find("block_shape [8, 8]") != std::string::npos, msg);
+        BOOST_TEST(msg.find("block_shape [4, 4]") != std::string::npos, msg);
+    }
+    BOOST_CHECK_THROW((void)HashIndex::open(dir / "idx", {"gradient", {8, 4}, 32}, must_not_be_called(calls)),
+                      IndexMismatch);
+    BOOST_TEST(calls == 0);
+}
+
+BOOST_AUTO_TEST_CASE(reopening_with_a_different_algorithm_throws_mismatch)
+{
+    test::TempDir dir;
+    { auto idx = open_index(dir / "idx"); }
+    int calls = 0;
+    BOOST_CHECK_THROW((void)HashIndex::open(dir / "idx", {"other", {8, 8}, 32}, must_not_be_called(calls)),
+                      IndexMismatch);
+}
+
+BOOST_AUTO_TEST_CASE(a_mismatch_releases_the_database_for_the_next_open)
+{
+    test::TempDir dir;
+    { auto idx = open_index(dir / "idx"); }
+    BOOST_CHECK_THROW((void)HashIndex::open(dir / "idx", {"gradient", {8, 8}, 16}, seeded), IndexMismatch);
+    int calls = 0;
+    BOOST_CHECK_NO_THROW((void)HashIndex::open(dir / "idx", default_params, must_not_be_called(calls)));
+}
+
+BOOST_AUTO_TEST_CASE(a_second_writer_on_the_same_directory_is_refused)
+{
+    test::TempDir dir;
+    auto first = open_index(dir / "idx");
+    BOOST_CHECK_THROW((void)open_index(dir / "idx"), IndexError);
+}
+
+BOOST_AUTO_TEST_CASE(projection_of_the_wrong_shape_is_a_mismatch)
+{
+    test::TempDir dir;
+    BOOST_CHECK_THROW((void)HashIndex::open(dir / "idx", default_params, [] { return Projection::generate(1, 768, 16); }),
+                      IndexMismatch);
+}
+
+// A first start whose projection cannot be made (a bad projection file, a
+// projection of the wrong shape) must not leave a half-created index that
+// every later start refuses once the configuration is fixed.
+void check_index_can_be_created_after(const std::function<Projection()>& failing_factory)
+{
+    test::TempDir dir;
+    BOOST_CHECK_THROW((void)HashIndex::open(dir / "idx", default_params, failing_factory), std::exception);
+    try {
+        auto idx = open_index(dir / "idx");
+        BOOST_TEST((idx.projection() == seeded()));
+        BOOST_TEST(idx.next_seq() == 1U);
+    } catch (const std::exception& e) {
+        BOOST_ERROR("the index cannot be created after a failed first attempt: " << e.what());
+    }
+}
+
+BOOST_AUTO_TEST_CASE(a_failing_projection_factory_leaves_no_unusable_index_behind)
+{
+    check_index_can_be_created_after([]() -> Projection { throw index::ProjectionError("bad projection file"); });
+}
+
+BOOST_AUTO_TEST_CASE(a_projection_of_the_wrong_shape_leaves_no_unusable_index_behind)
+{
+    check_index_can_be_created_after([] { return Projection::generate(1, 768, 16); });
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(hash_index_references)
+
+BOOST_AUTO_TEST_CASE(kept_with_key_returns_only_kept_items_of_that_exact_key_in_seq_order)
+{
+    test::TempDir dir;
+    auto idx = open_index(dir / "idx");
+    // Put out of order: the by_key order must be seq order, not put order.
+    idx.put(make_record(10, "5c1172d0", Verdict::kept), false);
+    idx.put(make_record(2, "5c1172d0", Verdict::kept), false);
+    idx.put(make_record(3, "5c1172d1", Verdict::kept), false);                     // other key
+    idx.put(make_record(4, "5c1172d0", Verdict::duplicated), false);               // not kept
+    idx.put(make_record(5, "5c1172d0", Verdict::rejected), false);                 // not kept
+    idx.put(make_record(6, "5c1172d0", Verdict::kept, RouteState::vanished), false);  // gone
+    idx.put(make_record(7, "5c1172d0", Verdict::kept, RouteState::planned), false);   // decided: a reference
+    idx.put(make_record(8, "dc1172d0", Verdict::kept), false);                     // differs in the first byte
+    idx.put(make_record(1, "00000000", Verdict::kept), false);
+
+    BOOST_TEST(seqs(idx.kept_with_key(Key::from_hex("5c1172d0"))) == std::vector<std::uint64_t>({2, 7, 10}),
+               boost::test_tools::per_element());
+    BOOST_TEST(seqs(idx.kept_with_key(Key::from_hex("5c1172d1"))) == std::vector<std::uint64_t>({3}),
+               boost::test_tools::per_element());
+    BOOST_TEST(seqs(idx.kept_with_key(Key::from_hex("00000000"))) == std::vector<std::uint64_t>({1}),
+               boost::test_tools::per_element());
+    BOOST_TEST(idx.kept_with_key(Key::from_hex("ffffffff")).empty());
+}
+
+BOOST_AUTO_TEST_CASE(kept_with_key_returns_the_float32_features_and_degenerate_flag)
+{
+    test::TempDir dir;
+    auto idx = open_index(dir / "idx");
+    const auto f = test::feature_of("coffee.png");
+    auto rec = make_record(1, "72392811", Verdict::kept, RouteState::done, as_floats(f));
+    idx.put(rec, false);
+    auto black = make_record(2, "72392811", Verdict::kept, RouteState::done, std::vector<float>(768, 0.0F));
+    black.degenerate = true;
+    idx.put(black, false);
+
+    const auto items = idx.kept_with_key(Key::from_hex("72392811"));
+    BOOST_TEST_REQUIRE(items.size() == 2U);
+    BOOST_TEST(items[0].seq == 1U);
+    BOOST_TEST(!items[0].degenerate);
+    BOOST_TEST_REQUIRE(items[0].feature.size() == 768U);
+    BOOST_TEST(std::memcmp(items[0].feature.data(), rec.feature.data(), 768 * sizeof(float)) == 0);
+    BOOST_TEST(items[1].seq == 2U);
+    BOOST_TEST(items[1].degenerate);
+    const auto cand = items[0].candidate();
+    BOOST_TEST(cand.seq == 1U);
+    BOOST_TEST(cand.feature.data() == items[0].feature.data());
+}
+
+BOOST_AUTO_TEST_CASE(kept_to_vanished_removes_the_reference)
+{
+    test::TempDir dir;
+    auto idx = open_index(dir / "idx");
+    auto rec = make_record(1, "5c1172d0", Verdict::kept, RouteState::planned);
+    idx.put(rec, true);
+    idx.put(make_record(2, "5c1172d0", Verdict::kept), true);
+    BOOST_TEST(seqs(idx.kept_with_key(rec.key)) == std::vector<std::uint64_t>({1, 2}), boost::test_tools::per_element());
+    rec.state = RouteState::vanished;
+    idx.put(rec, true);
+    BOOST_TEST(seqs(idx.kept_with_key(rec.key)) == std::vector<std::uint64_t>({2}), boost::test_tools::per_element());
+    // Still recorded as history.
+    const auto back = idx.get(1);
+    BOOST_TEST_REQUIRE(back.has_value());
+    BOOST_TEST((back->state == RouteState::vanished));
+}
+
+BOOST_AUTO_TEST_CASE(duplicated_and_rejected_records_are_never_references)
+{
+    test::TempDir dir;
+    auto idx = open_index(dir / "idx");
+    const std::string key = "7553306a";
+    for (std::uint64_t seq = 1; seq <= 3; ++seq) {
+        for (const auto state : {RouteState::planned, RouteState::done}) {
+            idx.put(make_record(seq, key, seq == 1 ? Verdict::duplicated : Verdict::rejected, state), false);
+            BOOST_TEST(idx.kept_with_key(Key::from_hex(key)).empty(), "seq " << seq);
+        }
+    }
+    // kept -> duplicated (a rebalance moving it out) removes it as well.
+    auto rec = make_record(4, key, Verdict::kept);
+    idx.put(rec, false);
+    BOOST_TEST(idx.kept_with_key(rec.key).size() == 1U);
+    rec.verdict = Verdict::duplicated;
+    rec.subset = Subset::duplicated;
+    idx.put(rec, false);
+    BOOST_TEST(idx.kept_with_key(rec.key).empty());
+    // ... and back: a duplicated item promoted to kept becomes a reference.
+    rec.verdict = Verdict::kept;
+    rec.subset = Subset::working;
+    idx.put(rec, false);
+    BOOST_TEST(seqs(idx.kept_with_key(rec.key)) == std::vector<std::uint64_t>({4}), boost::test_tools::per_element());
+}
+
+BOOST_AUTO_TEST_CASE(replacing_a_kept_record_with_a_new_key_and_feature_moves_its_reference)
+{
+    // put() "inserts or replaces record rec.seq, with its key-index entry".
+    test::TempDir dir;
+    auto idx = open_index(dir / "idx");
+    auto rec = make_record(1, "11111111", Verdict::kept, RouteState::done, unit_feature(0));
+    idx.put(rec, false);
+    rec.key = Key::from_hex("22222222");
+    rec.feature = unit_feature(1);
+    idx.put(rec, false);
+    BOOST_TEST(idx.kept_with_key(Key::from_hex("11111111")).empty());
+    const auto now = idx.kept_with_key(Key::from_hex("22222222"));
+    BOOST_TEST_REQUIRE(now.size() == 1U);
+    BOOST_TEST(now[0].feature == unit_feature(1), boost::test_tools::per_element());
+}
+
+BOOST_AUTO_TEST_CASE(references_survive_reopen)
+{
+    test::TempDir dir;
+    const auto f = test::feature_of("chelsea.png");
+    {
+        auto idx = open_index(dir / "idx");
+        idx.put(make_record(1, "7553306a", Verdict::kept, RouteState::done, as_floats(f)), true);
+        idx.put(make_record(2, "7553306a", Verdict::duplicated), true);
+    }
+    auto idx = open_index(dir / "idx");
+    const auto items = idx.kept_with_key(Key::from_hex("7553306a"));
+    BOOST_TEST_REQUIRE(items.size() == 1U);
+    BOOST_TEST(items[0].seq == 1U);
+    BOOST_TEST(items[0].feature == as_floats(f), boost::test_tools::per_element());
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(hash_index_counts)
+
+BOOST_AUTO_TEST_CASE(counts_follow_puts_and_updates)
+{
+    test::TempDir dir;
+    auto idx = open_index(dir / "idx");
+    const auto per = boost::test_tools::per_element();
+
+    auto a = make_record(1, "00000001", Verdict::kept, RouteState::planned);
+    idx.put(a, true);
+    BOOST_TEST(as_vector(idx.counts()) == counts(1, 0, 0, 0, 1, 0, 0, 1), per);
+
+    a.state = RouteState::done;  // planned -> done
+    idx.put(a, false);
+    BOOST_TEST(as_vector(idx.counts()) == counts(1, 0, 0, 0, 1, 0, 0, 0), per);
+
+    idx.put(a, false);  // the same record again: no double counting
+    BOOST_TEST(as_vector(idx.counts()) == counts(1, 0, 0, 0, 1, 0, 0, 0), per);
+
+    auto b = make_record(2, "00000001", Verdict::duplicated, RouteState::planned);
+    idx.put(b, true);
+    BOOST_TEST(as_vector(idx.counts()) == counts(1, 1, 0, 0, 1, 1, 0, 1), per);
+
+    auto c = make_record(3, "", Verdict::rejected, RouteState::planned);
+    c.feature.clear();
+    idx.put(c, true);
+    BOOST_TEST(as_vector(idx.counts()) == counts(1, 1, 1, 0, 1, 1, 1, 2), per);
+
+    c.state = RouteState::done;
+    idx.put(c, false);
+    BOOST_TEST(as_vector(idx.counts()) == counts(1, 1, 1, 0, 1, 1, 1, 1), per);
+
+    b.state = RouteState::vanished;  // planned -> vanished
+    idx.put(b, false);
+    BOOST_TEST(as_vector(idx.counts()) == counts(1, 0, 1, 1, 1, 0, 1, 0), per);
+
+    auto d = make_record(4, "00000002", Verdict::kept, RouteState::planned);
+    idx.put(d, true);
+    d.state = RouteState::vanished;  // a kept item that vanished: no longer counted as kept
+    idx.put(d, false);
+    BOOST_TEST(as_vector(idx.counts()) == counts(1, 0, 1, 2, 1, 0, 1, 0), per);
+
+    a.subset = Subset::duplicated;  // a rebalance moved a kept file out of the working area: "cut"
+    idx.put(a, false);
+    BOOST_TEST(as_vector(idx.counts()) == counts(1, 0, 1, 2, 0, 1, 1, 0, 1, 0), per);
+
+    auto e = make_record(5, "00000003", Verdict::duplicated, RouteState::done);
+    idx.put(e, false);
+    e.subset = Subset::working;  // and brought a duplicate in: "restored"
+    idx.put(e, false);
+    BOOST_TEST(as_vector(idx.counts()) == counts(1, 1, 1, 2, 1, 1, 1, 0, 1, 1), per);
+
+    a.subset = Subset::working;  // undone again
+    e.subset = Subset::duplicated;
+    idx.put(a, false);
+    idx.put(e, false);
+    BOOST_TEST(as_vector(idx.counts()) == counts(1, 1, 1, 2, 1, 1, 1, 0, 0, 0), per);
+}
+
+BOOST_AUTO_TEST_CASE(put_batch_writes_every_record_with_counts_references_and_next_seq)
+{
+    test::TempDir dir;
+    {
+        auto idx = open_index(dir / "idx");
+        idx.put(make_record(1, "00000001", Verdict::kept), true);
+        idx.put(make_record(2, "00000001", Verdict::duplicated), true);
+        // A rebalance plan: swap the two, both journaled as planned.
+        auto cut = *idx.get(1);
+        cut.subset = Subset::duplicated;
+        cut.previous_location = cut.location;
+        cut.location = "duplicated/1.jpg";
+        cut.state = RouteState::planned;
+        auto restored = *idx.get(2);
+        restored.subset = Subset::working;
+        restored.previous_location = restored.location;
+        restored.location = "working/2.jpg";
+        restored.state = RouteState::planned;
+        const std::vector<ItemRecord> plan{cut, restored, make_record(7, "00000002", Verdict::kept)};
+        idx.put_batch(plan, true);
+        BOOST_TEST(idx.next_seq() == 8U);
+        BOOST_TEST(as_vector(idx.counts()) == counts(2, 1, 0, 0, 2, 1, 0, 2, 1, 1), boost::test_tools::per_element());
+        // The cut item is still a kept reference: rebalancing does not change decisions.
+        BOOST_TEST(seqs(idx.kept_with_key(Key::from_hex("00000001"))) == std::vector<std::uint64_t>({1}),
+                   boost::test_tools::per_element());
+    }
+    auto idx = open_index(dir / "idx");
+    BOOST_TEST(idx.next_seq() == 8U);
+    BOOST_TEST(seqs(idx.planned()) == std::vector<std::uint64_t>({1, 2}), boost::test_tools::per_element());
+    BOOST_TEST(idx.get(1)->previous_location == "working/1.jpg");
+    BOOST_TEST(as_vector(idx.counts()) == counts(2, 1, 0, 0, 2, 1, 0, 2, 1, 1), boost::test_tools::per_element());
+}
+
+BOOST_AUTO_TEST_CASE(put_batch_with_an_invalid_record_writes_nothing)
+{
+    test::TempDir dir;
+    auto idx = open_index(dir / "idx");
+    const std::vector<ItemRecord> plan{make_record(1, "00000001", Verdict::kept),
+                                       make_record(0, "00000001", Verdict::kept)};
+    BOOST_CHECK_THROW(idx.put_batch(plan, true), std::invalid_argument);
+    BOOST_TEST(!idx.get(1).has_value());
+    BOOST_TEST(idx.next_seq() == 1U);
+    BOOST_TEST(idx.counts().kept == 0U);
+    BOOST_TEST(idx.kept_with_key(Key::from_hex("00000001")).empty());
+}
+
+BOOST_AUTO_TEST_CASE(counts_persist_across_reopen)
+{
+    test::TempDir dir;
+    {
+        auto idx = open_index(dir / "idx");
+        idx.put(make_record(1, "00000001", Verdict::kept), false);
+        idx.put(make_record(2, "00000001", Verdict::duplicated, RouteState::planned), false);
+        idx.put(make_record(3, "00000001", Verdict::rejected), false);
+        idx.put(make_record(4, "00000001", Verdict::kept, RouteState::vanished), false);
+    }
+    auto idx = open_index(dir / "idx");
+    BOOST_TEST(as_vector(idx.counts()) == counts(1, 1, 1, 1, 1, 1, 1, 1), boost::test_tools::per_element());
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(hash_index_sequence_and_journal)
+
+BOOST_AUTO_TEST_CASE(next_seq_follows_the_highest_seq_and_persists_across_reopen)
+{
+    test::TempDir dir;
+    {
+        auto idx = open_index(dir / "idx");
+        BOOST_TEST(idx.next_seq() == 1U);
+        idx.put(make_record(1, "00000001", Verdict::kept), false);
+        BOOST_TEST(idx.next_seq() == 2U);
+        idx.put(make_record(5, "00000001", Verdict::kept), false);
+        BOOST_TEST(idx.next_seq() == 6U);
+        idx.put(make_record(3, "00000001", Verdict::kept), false);  // a lower seq does not go back
+        BOOST_TEST(idx.next_seq() == 6U);
+    }
+    auto idx = open_index(dir / "idx");
+    BOOST_TEST(idx.next_seq() == 6U);
+}
+
+BOOST_AUTO_TEST_CASE(seq_zero_is_refused)
+{
+    test::TempDir dir;
+    auto idx = open_index(dir / "idx");
+    BOOST_CHECK_THROW(idx.put(make_record(0, "00000001", Verdict::kept), false), std::invalid_argument);
+    BOOST_TEST(idx.next_seq() == 1U);
+    BOOST_TEST(idx.counts().kept == 0U);
+}
+
+BOOST_AUTO_TEST_CASE(planned_lists_exactly_the_planned_records_after_reopen)
+{
+    test::TempDir dir;
+    {
+        auto idx = open_index(dir / "idx");
+        idx.put(make_record(1, "00000001", Verdict::kept, RouteState::done), true);
+        idx.put(make_record(2, "00000001", Verdict::kept, RouteState::planned), true);
+        idx.put(make_record(3, "00000002", Verdict::duplicated, RouteState::planned), true);
+        idx.put(make_record(4, "00000002", Verdict::rejected, RouteState::vanished), true);
+        idx.put(make_record(5, "00000003", Verdict::rejected, RouteState::planned), true);
+        auto six = make_record(6, "00000003", Verdict::kept, RouteState::planned);
+        idx.put(six, true);
+        six.state = RouteState::done;
+        idx.put(six, false);
+        BOOST_TEST(seqs(idx.planned()) == std::vector<std::uint64_t>({2, 3, 5}), boost::test_tools::per_element());
+    }
+    auto idx = open_index(dir / "idx");
+    const auto planned = idx.planned();
+    BOOST_TEST(seqs(planned) == std::vector<std::uint64_t>({2, 3, 5}), boost::test_tools::per_element());
+    for (const auto& r : planned) {
+        BOOST_TEST((r.state == RouteState::planned));
+        BOOST_TEST(r.inode == 1000 + r.seq);
+        BOOST_TEST(r.source == "src/" + std::to_string(r.seq) + ".jpg");
+    }
+}
+
+BOOST_AUTO_TEST_CASE(get_and_for_each_read_records_back_in_seq_order)
+{
+    test::TempDir dir;
+    auto idx = open_index(dir / "idx");
+    for (const std::uint64_t s : {300U, 2U, 256U, 1U}) {  // be64 keys: 256 sorts after 2
+        idx.put(make_record(s, "00000001", Verdict::kept), false);
+    }
+    BOOST_TEST(!idx.get(3).has_value());
+    const auto r = idx.get(256);
+    BOOST_TEST_REQUIRE(r.has_value());
+    BOOST_TEST(r->source == "src/256.jpg");
+    std::vector<std::uint64_t> order;
+    idx.for_each([&](const ItemRecord& rec) {
+        order.push_back(rec.seq);
+        return true;
+    });
+    BOOST_TEST(order == std::vector<std::uint64_t>({1, 2, 256, 300}), boost::test_tools::per_element());
+    order.clear();
+    idx.for_each([&](const ItemRecord& rec) {
+        order.push_back(rec.seq);
+        return order.size() < 2;
+    });
+    BOOST_TEST(order == std::vector<std::uint64_t>({1, 2}), boost::test_tools::per_element());
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(hash_index_read_only)
+
+BOOST_AUTO_TEST_CASE(open_read_only_sees_the_data_of_a_closed_index)
+{
+    test::TempDir dir;
+    {
+        auto idx = open_index(dir / "idx");
+        idx.put(make_record(1, "5c1172d0", Verdict::kept), false);
+        idx.put(make_record(2, "5c1172d0", Verdict::duplicated, RouteState::planned), false);
+    }
+    auto ro = HashIndex::open_read_only(dir / "idx");
+    BOOST_TEST((ro.params() == default_params));
+    BOOST_TEST((ro.projection() == seeded()));
+    BOOST_TEST(ro.next_seq() == 3U);
+    BOOST_TEST(as_vector(ro.counts()) == counts(1, 1, 0, 0, 1, 1, 0, 1), boost::test_tools::per_element());
+    BOOST_TEST(seqs(ro.kept_with_key(Key::from_hex("5c1172d0"))) == std::vector<std::uint64_t>({1}),
+               boost::test_tools::per_element());
+    BOOST_TEST(seqs(ro.planned()) == std::vector<std::uint64_t>({2}), boost::test_tools::per_element());
+}
+
+BOOST_AUTO_TEST_CASE(open_read_only_works_while_a_writer_holds_the_index)
+{
+    test::TempDir dir;
+    auto idx = open_index(dir / "idx");
+    idx.put(make_record(1, "5c1172d0", Verdict::kept), true);
+    auto ro = HashIndex::open_read_only(dir / "idx");
+    BOOST_TEST(ro.next_seq() == 2U);
+    BOOST_TEST(ro.counts().kept == 1U);
+    BOOST_TEST(ro.get(1).has_value());
+}
+
+BOOST_AUTO_TEST_CASE(open_read_only_on_a_missing_or_empty_directory_throws_index_error)
+{
+    test::TempDir dir;
+    BOOST_CHECK_THROW((void)HashIndex::open_read_only(dir / "nothing-here"), IndexError);
+    std::filesystem::create_directories(dir / "empty");
+    BOOST_CHECK_THROW((void)HashIndex::open_read_only(dir / "empty"), IndexError);
+    // And it did not create one.
+    BOOST_TEST(!std::filesystem::exists(dir / "nothing-here"));
+    BOOST_TEST(!HashIndex::exists(dir / "empty"));
+}
+
+BOOST_AUTO_TEST_CASE(writing_through_a_read_only_index_throws_index_error)
+{
+    test::TempDir dir;
+    { auto idx = open_index(dir / "idx"); }
+    auto ro = HashIndex::open_read_only(dir / "idx");
+    BOOST_CHECK_THROW(ro.put(make_record(1, "5c1172d0", Verdict::kept), false), IndexError);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(hash_index_judge)
+
+BOOST_AUTO_TEST_CASE(judge_reproduces_decide_on_the_stored_references)
+{
+    test::TempDir dir;
+    const auto projection = test::golden_projection(32);
+    auto idx = HashIndex::open(dir / "idx", default_params, [&] { return projection; });
+    // Datumaro's h32_t0.5: chelsea__jpeg_q40 kept, chelsea.png its duplicate at 0.99362752290379175.
+    const auto original = test::feature_of("chelsea__jpeg_q40.jpg");
+    const auto copy = test::feature_of("chelsea.png");
+    const auto key = index::compute_key(original, idx.projection());
+    BOOST_TEST_REQUIRE(key.hex() == "7553306a");
+    BOOST_TEST_REQUIRE(index::compute_key(copy, idx.projection()).hex() == "7553306a");
+    idx.put(make_record(1, key.hex(), Verdict::kept, RouteState::done, as_floats(original)), false);
+
+    const auto d = idx.judge(copy, key, 0.5);
+    BOOST_TEST(d.duplicate);
+    BOOST_TEST(d.matched_seq == 1U);
+    BOOST_TEST_REQUIRE(d.best_similarity.has_value());
+    BOOST_TEST(std::abs(*d.best_similarity - 0.99362752290379175) < 1e-5);
+
+    // decide() over the same float32 candidates gives the same answer, to the bit.
+    const auto stored = as_floats(original);
+    const std::vector<index::KeptCandidate> cands{{1, stored, false}};
+    const auto expected = index::decide(copy, cands, 0.5);
+    BOOST_TEST(d.duplicate == expected.duplicate);
+    BOOST_TEST(d.matched_seq == expected.matched_seq);
+    BOOST_TEST(*d.best_similarity == *expected.best_similarity);
+}
+
+BOOST_AUTO_TEST_CASE(threshold_equal_to_the_similarity_is_a_duplicate)
+{
+    test::TempDir dir;
+    auto idx = open_index(dir / "idx");
+    // a = e0, b = 0.99 e0 + sqrt(1 - 0.99^2) e1: dot = 0.99 (in float32).
+    const auto a = unit_feature(0);
+    idx.put(make_record(1, "abcdef01", Verdict::kept, RouteState::done, a), false);
+    index::Feature b;
+    b.values.assign(768, 0.0);
+    b.values[0] = 0.99;
+    b.values[1] = std::sqrt(1 - 0.99 * 0.99);
+    const double sim = std::pow(0.99, 50);
+    const auto key = Key::from_hex("abcdef01");
+    const auto at = idx.judge(b, key, sim);
+    BOOST_TEST_REQUIRE(at.best_similarity.has_value());
+    BOOST_TEST(*at.best_similarity == sim);
+    BOOST_TEST(at.duplicate);
+    BOOST_TEST(!idx.judge(b, key, std::nextafter(sim, 2.0)).duplicate);
+    BOOST_TEST(idx.judge(b, key, std::nextafter(sim, 0.0)).duplicate);
+}
+
+BOOST_AUTO_TEST_CASE(negative_dot_counts_through_the_even_exponent)
+{
+    test::TempDir dir;
+    auto idx = open_index(dir / "idx");
+    idx.put(make_record(1, "ffffffff", Verdict::kept, RouteState::done, unit_feature(5)), false);
+    index::Feature opposite;
+    opposite.values.assign(768, 0.0);
+    opposite.values[5] = -1.0;
+    const auto d = idx.judge(opposite, Key::from_hex("ffffffff"), 0.5);
+    BOOST_TEST(d.duplicate);
+    BOOST_TEST(*d.best_similarity == 1.0);
+}
+
+BOOST_AUTO_TEST_CASE(only_kept_items_of_the_same_key_are_compared)
+{
+    test::TempDir dir;
+    auto idx = open_index(dir / "idx");
+    const auto f = unit_feature(3);
+    idx.put(make_record(1, "00000001", Verdict::kept, RouteState::done, f), false);          // other key
+    idx.put(make_record(2, "00000002", Verdict::duplicated, RouteState::done, f), false);    // not a reference
+    idx.put(make_record(3, "00000002", Verdict::kept, RouteState::vanished, f), false);      // not a reference
+    idx.put(make_record(4, "00000002", Verdict::rejected, RouteState::done, f), false);      // not a reference
+    index::Feature same;
+    same.values.assign(f.begin(), f.end());
+    const auto d = idx.judge(same, Key::from_hex("00000002"), 0.5);
+    BOOST_TEST(!d.duplicate);
+    BOOST_TEST(!d.best_similarity.has_value());
+    BOOST_TEST(d.matched_seq == 0U);
+
+    idx.put(make_record(5, "00000002", Verdict::kept, RouteState::done, unit_feature(4)), false);
+    const auto d2 = idx.judge(same, Key::from_hex("00000002"), 0.5);
+    BOOST_TEST(!d2.duplicate);
+    BOOST_TEST_REQUIRE(d2.best_similarity.has_value());
+    BOOST_TEST(*d2.best_similarity == 0.0);
+    BOOST_TEST(d2.matched_seq == 5U);
+}
+
+BOOST_AUTO_TEST_CASE(the_earliest_of_equally_similar_references_is_matched)
+{
+    test::TempDir dir;
+    auto idx = open_index(dir / "idx");
+    const auto f = unit_feature(9);
+    idx.put(make_record(8, "12345678", Verdict::kept, RouteState::done, f), false);
+    idx.put(make_record(3, "12345678", Verdict::kept, RouteState::done, f), false);
+    idx.put(make_record(5, "12345678", Verdict::kept, RouteState::done, unit_feature(10)), false);
+    index::Feature q;
+    q.values.assign(f.begin(), f.end());
+    const auto d = idx.judge(q, Key::from_hex("12345678"), 0.5);
+    BOOST_TEST(d.duplicate);
+    BOOST_TEST(d.matched_seq == 3U);
+}
+
+BOOST_AUTO_TEST_CASE(two_degenerate_features_are_duplicates)
+{
+    test::TempDir dir;
+    auto idx = open_index(dir / "idx");
+    auto black = make_record(1, "00000000", Verdict::kept, RouteState::done, std::vector<float>(768, 0.0F));
+    black.degenerate = true;
+    idx.put(black, false);
+    index::Feature q;
+    q.values.assign(768, 0.0);
+    q.degenerate = true;
+    const auto d = idx.judge(q, Key::from_hex("00000000"), 0.5);
+    BOOST_TEST(d.duplicate);
+    BOOST_TEST(d.matched_seq == 1U);
+    BOOST_TEST(*d.best_similarity == 1.0);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
