@@ -24,3 +24,4 @@ else()
   endforeach()
   target_include_directories(ndrd_opencv SYSTEM INTERFACE ${OPENCV_INCLUDE_DIR})
 endif()
+find_package(ZLIB REQUIRED)  # tests build PNG fixtures with crc32

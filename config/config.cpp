@@ -31,10 +31,10 @@ namespace {
 
 // The schema, in the order the keys appear in ndrd.yaml (suggestions prefer
 // the earlier key on ties).
-constexpr std::array<std::string_view, 16> kTopKeys = {
-    "ingest_dir", "output_dir", "index_dir",   "working_subset", "duplicated_subset", "algorithm",
-    "gradient",   "seed",       "workers",     "num_cut",        "over_sample",       "under_sample",
-    "rebalance",  "log_level",  "max_file_size", "control_socket"};
+constexpr std::array<std::string_view, 17> kTopKeys = {
+    "ingest_dir", "output_dir", "index_dir",     "working_subset", "duplicated_subset", "algorithm",
+    "gradient",   "seed",       "workers",       "num_cut",        "over_sample",       "under_sample",
+    "rebalance",  "log_level",  "max_file_size", "max_pixels",     "control_socket"};
 constexpr std::array<std::string_view, 4> kGradientKeys = {"block_shape", "hash_dim", "sim_threshold",
                                                            "projection"};
 constexpr std::array<std::string_view, 2> kRebalanceKeys = {"interval", "after_items"};
@@ -420,6 +420,9 @@ Config parse_config(const std::string& yaml_text, const std::string& origin) {
         constexpr std::string_view what = "a positive size: bytes, or an integer with suffix KiB, MiB or GiB";
         cfg.max_file_size = p.with_unit(*e, units, std::numeric_limits<std::uint64_t>::max(), what);
         if (cfg.max_file_size == 0) p.expected(*e, what);
+    }
+    if (const Entry* e = find(top, "max_pixels")) {
+        cfg.max_pixels = static_cast<std::uint64_t>(p.integer(*e, 1, 1LL << 40, "an integer from 1 to 2^40"));
     }
     if (const Entry* e = find(top, "control_socket"); e && !e->value.IsNull()) {
         cfg.control_socket = p.non_empty_text(*e, "null or a non-empty path");

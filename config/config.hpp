@@ -55,6 +55,7 @@ struct Config {
     RebalanceParams rebalance;
     LogLevel log_level = LogLevel::info;
     std::uint64_t max_file_size = 256ULL << 20;  // bytes; larger files are rejected unread
+    std::uint64_t max_pixels = 64'000'000;       // width * height; larger images are refused from the header
     std::filesystem::path control_socket;        // empty = index_dir / "control.sock"
 
     // Resolved values the daemon uses.

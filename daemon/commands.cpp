@@ -25,6 +25,7 @@ int hash_command(const config::Config& cfg, bool use_index, const std::vector<st
         effective.index_dir = "/nonexistent/ndrd-no-index";
     }
     const index::Projection projection = projection_for(effective, grid);
+    limit_decoder(cfg);
     int status = 0;
     for (const auto& file : files) {
         std::string line = "{\"file\": " + json_string(file);
@@ -33,7 +34,7 @@ int hash_command(const config::Config& cfg, bool use_index, const std::vector<st
             if (src.status != SourceStatus::ok) {
                 throw index::DecodeError(src.reason);
             }
-            const auto feature = index::compute_feature(index::decode_image(src.bytes), grid);
+            const auto feature = index::compute_feature(index::decode_image(src.bytes, cfg.max_pixels), grid);
             line += ", \"key\": " + json_string(index::compute_key(feature, projection).hex());
             if (feature.degenerate) {
                 line += ", \"degenerate\": true";

@@ -6,7 +6,8 @@
 namespace ndrd::daemon {
 
 HashResult hash_source(const std::filesystem::path& ingest_dir, const std::string& source,
-                       const index::Projection& projection, index::Grid grid, std::uint64_t max_size)
+                       const index::Projection& projection, index::Grid grid, std::uint64_t max_size,
+                       std::uint64_t max_pixels)
 {
     HashResult r;
     r.source = source;
@@ -27,7 +28,7 @@ HashResult hash_source(const std::filesystem::path& ingest_dir, const std::strin
         return r;
     }
     try {
-        const cv::Mat image = index::decode_image(file.bytes);
+        const cv::Mat image = index::decode_image(file.bytes, max_pixels);
         file.bytes = {};  // the decoded image is what matters now; free the buffer early
         r.feature = index::compute_feature(image, grid);
         r.key = index::compute_key(r.feature, projection);

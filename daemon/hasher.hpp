@@ -28,6 +28,7 @@ struct HashResult {
 };
 
 HashResult hash_source(const std::filesystem::path& ingest_dir, const std::string& source,
-                       const index::Projection& projection, index::Grid grid, std::uint64_t max_size);
+                       const index::Projection& projection, index::Grid grid, std::uint64_t max_size,
+                       std::uint64_t max_pixels = 64'000'000);
 
 }  // namespace ndrd::daemon

@@ -75,7 +75,7 @@ void Pipeline::pump()
         const std::uint64_t ticket = next_ticket_++;
         boost::asio::post(pool_, [this, ticket, source = std::move(source)] {
             HashResult r = hash_source(opt_.ingest_dir, source, index_.projection(), index_.params().grid,
-                                       opt_.max_file_size);
+                                       opt_.max_file_size, opt_.max_pixels);
             boost::asio::post(io_, [this, ticket, r = std::move(r)]() mutable { completed(ticket, std::move(r)); });
         });
     }

@@ -30,6 +30,7 @@ struct PipelineOptions {
     std::filesystem::path ingest_dir;
     double sim_threshold = 0.5;
     std::uint64_t max_file_size = 256ULL << 20;
+    std::uint64_t max_pixels = 64'000'000;
     unsigned workers = 1;
 };
 

@@ -105,9 +105,17 @@ index::Projection projection_for(const config::Config& cfg, index::Grid& grid)
     return configured_projection(cfg);
 }
 
+void limit_decoder(const config::Config& cfg)
+{
+    // OpenCV reads this once, at its first decode: the bomb guard for the
+    // formats we do not inspect ourselves.
+    ::setenv("CV_IO_MAX_IMAGE_PIXELS", std::to_string(cfg.max_pixels).c_str(), 1);
+}
+
 int run_service(const config::Config& cfg, ServiceMode mode)
 {
     set_log_level(cfg.log_level);
+    limit_decoder(cfg);
     config::prepare_directories(cfg);
     const auto started = Clock::now();
     auto idx = open_index(cfg);
@@ -129,6 +137,7 @@ int run_service(const config::Config& cfg, ServiceMode mode)
     opt.ingest_dir = cfg.ingest_dir;
     opt.sim_threshold = cfg.gradient.sim_threshold;
     opt.max_file_size = cfg.max_file_size;
+    opt.max_pixels = cfg.max_pixels;
     opt.workers = cfg.effective_workers();
     Pipeline pipeline(io, opt, idx, relocator);
     Rebalancer rebalancer(idx, relocator, rebalance_policy(cfg));

@@ -1,9 +1,12 @@
 // Decoding exactly as Datumaro's NDR reads images (see decode.hpp).
 #include "index/decode.hpp"
 
+#include <limits>
 #include <string>
 
 #include <opencv2/imgcodecs.hpp>
+
+#include "index/image_header.hpp"
 
 namespace ndrd::index {
 
@@ -29,10 +32,24 @@ cv::Mat to_three_channels(const cv::Mat& image)
     }
 }
 
-cv::Mat decode_image(std::span<const std::byte> bytes)
+cv::Mat decode_image(std::span<const std::byte> bytes, std::uint64_t max_pixels)
 {
     if (bytes.empty()) {
         throw DecodeError("empty file");
+    }
+    if (bytes.size() > static_cast<std::size_t>(std::numeric_limits<int>::max())) {
+        throw DecodeError("file too large for the decoder (over 2 GiB)");
+    }
+    const ImageHeader header = inspect_image(bytes);
+    if (header.format != ImageHeader::Format::unknown) {
+        if (header.width * header.height > max_pixels) {
+            throw DecodeError("image declares " + std::to_string(header.width) + "x" + std::to_string(header.height) +
+                              " pixels, over max_pixels " + std::to_string(max_pixels) +
+                              " (refused before decoding)");
+        }
+        if (!header.complete) {
+            throw DecodeError(header.problem);
+        }
     }
     // cv::imdecode wants a Mat header; it does not modify the buffer.
     const cv::Mat buffer(1, static_cast<int>(bytes.size()), CV_8UC1,

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <span>
 #include <stdexcept>
 
@@ -19,7 +20,11 @@ public:
 };
 
 // Decodes and normalises channels; the depth is kept (8U, 16U, 32F, ...).
-cv::Mat decode_image(std::span<const std::byte> bytes);
+// Before decoding, a JPEG or PNG must be complete (a truncated file is
+// rejected, although OpenCV would decode it) and declare at most
+// `max_pixels` pixels. Other formats rely on OpenCV's own limit
+// (CV_IO_MAX_IMAGE_PIXELS, which the daemon sets to the same value).
+cv::Mat decode_image(std::span<const std::byte> bytes, std::uint64_t max_pixels = 64'000'000);
 
 // Channel normalisation alone, for images that were decoded elsewhere.
 cv::Mat to_three_channels(const cv::Mat& image);

@@ -544,6 +544,16 @@ BOOST_AUTO_TEST_CASE(max_file_size_rejects_zero_and_unknown_suffixes) {
     }
 }
 
+BOOST_AUTO_TEST_CASE(max_pixels_accepts_positive_integers_and_rejects_the_rest) {
+    BOOST_TEST(parse("").max_pixels == 64'000'000U);
+    BOOST_TEST(parse("max_pixels: 1000\n").max_pixels == 1000U);
+    for (const std::string value : {"0", "-5", "1.5", "abc", "null", "\"100\""}) {
+        BOOST_TEST_CONTEXT("max_pixels: " << value) {
+            BOOST_TEST(mentions(error_for("seed: 1\nmax_pixels: " + value + "\n"), {"test.yaml:2:", "max_pixels"}));
+        }
+    }
+}
+
 BOOST_AUTO_TEST_CASE(control_socket_defaults_to_the_index_dir) {
     BOOST_TEST(parse("index_dir: /x/idx\n").control_socket_path() == fs::path("/x/idx/control.sock"));
     BOOST_TEST(parse("index_dir: /x/idx\ncontrol_socket: null\n").control_socket_path() ==
