@@ -67,10 +67,17 @@ std::string Router::plan(std::string_view area, std::string_view source,
         return rel.string();
     }
     const fs::path parent = rel.parent_path();
-    const std::string stem = rel.stem().string();
-    const std::string ext = rel.extension().string();
+    std::string stem = rel.stem().string();
+    std::string ext = rel.extension().string();
     for (unsigned n = 1;; ++n) {
-        const fs::path candidate = parent / (stem + "~" + std::to_string(n) + ext);
+        // Keep the new name within NAME_MAX (255 bytes): shorten the stem, and
+        // then the extension, for names that were already at the limit.
+        const std::string suffix = "~" + std::to_string(n);
+        if (stem.size() + suffix.size() + ext.size() > 255) {
+            if (ext.size() + suffix.size() >= 255) ext.clear();
+            stem.resize(255 - suffix.size() - ext.size());
+        }
+        const fs::path candidate = parent / (stem + suffix + ext);
         if (!taken(candidate)) {
             return candidate.string();
         }

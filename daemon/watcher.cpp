@@ -35,7 +35,7 @@ std::string join(const std::string& dir, const char* name) { return dir.empty() 
 
 Watcher::Watcher(boost::asio::io_context& io, fs::path root, FileHandler on_file, RescanHandler on_rescan)
     : stream_(io, make_inotify()), root_(std::move(root)), on_file_(std::move(on_file)),
-      on_rescan_(std::move(on_rescan)), buffer_(64 * 1024), settle_timer_(io)
+      on_rescan_(std::move(on_rescan)), buffer_(64 * 1024), settle_timer_(io), root_timer_(io)
 {
 }
 
@@ -54,6 +54,7 @@ void Watcher::stop()
     boost::system::error_code ec;
     stream_.cancel(ec);
     settle_timer_.cancel();
+    root_timer_.cancel();
 }
 
 void Watcher::add_watch(const std::string& rel_dir)
@@ -89,6 +90,40 @@ void Watcher::drop_tree(int wd)
             ++d;
         }
     }
+}
+
+// The ingest directory itself was removed or moved away: drop every watch
+// and poll until a directory is back at its path, then watch and rescan it.
+void Watcher::lose_root()
+{
+    for (const auto& [wd, dir] : dirs_) {
+        ::inotify_rm_watch(stream_.native_handle(), wd);
+    }
+    dirs_.clear();
+    log_error("the ingest directory ", root_.string(), " was removed or moved; waiting for it to come back");
+    wait_for_root();
+}
+
+void Watcher::wait_for_root()
+{
+    root_timer_.expires_after(std::chrono::seconds(1));
+    root_timer_.async_wait([this](const boost::system::error_code& ec) {
+        if (ec || stopped_) return;
+        std::error_code fec;
+        if (!fs::is_directory(root_, fec)) {
+            wait_for_root();
+            return;
+        }
+        try {
+            add_tree("", false);
+        } catch (const WatchError& e) {
+            log_error(e.what());
+            wait_for_root();
+            return;
+        }
+        log_info("the ingest directory ", root_.string(), " is back; rescanning it");
+        on_rescan_();
+    });
 }
 
 void Watcher::settle_later(const std::string& rel)
@@ -196,10 +231,9 @@ void Watcher::handle(const inotify_event& ev)
         // the new name (IN_MOVED_TO comes first); anything else left the tree.
         struct stat st {};
         const fs::path now = it->second.rel.empty() ? root_ : root_ / it->second.rel;
-        if (it->second.rel.empty() || ::stat(now.c_str(), &st) != 0 || st.st_ino != it->second.ino) {
-            if (it->second.rel.empty()) {
-                log_error("the ingest directory ", root_.string(), " was moved or deleted; nothing more will be seen");
-            }
+        if (it->second.rel.empty()) {
+            lose_root();
+        } else if (::stat(now.c_str(), &st) != 0 || st.st_ino != it->second.ino) {
             drop_tree(ev.wd);
         }
         return;

@@ -54,6 +54,8 @@ private:
     void add_tree(const std::string& rel_dir, bool report_files);
     void add_watch(const std::string& rel_dir);
     void drop_tree(int wd);
+    void lose_root();
+    void wait_for_root();
     void read_events();
     void handle(const inotify_event& ev);
     void settle_later(const std::string& rel);
@@ -70,6 +72,7 @@ private:
     // complete (no event will come). Reported once unchanged for a while.
     std::vector<Unsettled> unsettled_;
     boost::asio::steady_timer settle_timer_;
+    boost::asio::steady_timer root_timer_;
     bool stopped_ = false;
 };
 

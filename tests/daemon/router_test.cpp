@@ -122,6 +122,19 @@ BOOST_AUTO_TEST_CASE(taken_names_get_tilde_1_then_tilde_2_before_the_extension)
     BOOST_TEST(t.router.plan("train", "cat.jpg") == "train/cat~1.jpg");
 }
 
+BOOST_AUTO_TEST_CASE(a_taken_255_byte_name_gets_a_suffixed_name_within_name_max)
+{
+    Trees t;
+    const std::string name = std::string(251, 'n') + ".jpg";  // exactly NAME_MAX
+    test::write_file(t.output / "train" / name, "a");
+    const std::string planned = t.router.plan("train", name);
+    const std::string file = fs::path(planned).filename().string();
+    BOOST_TEST(file.size() <= 255U);
+    BOOST_TEST(file.find("~1.jpg") != std::string::npos, file);
+    test::write_file(t.output / planned, "b");  // the name is usable on disk
+    BOOST_TEST(fs::exists(t.output / planned));
+}
+
 BOOST_AUTO_TEST_CASE(nested_sources_keep_their_directories)
 {
     Trees t;

@@ -298,6 +298,20 @@ BOOST_AUTO_TEST_CASE(directory_moved_out_of_the_tree_is_no_longer_reported)
     BOOST_TEST(h.reported == Paths({"zz-sentinel.jpg"}), "reported: " << joined(h.reported));
 }
 
+BOOST_AUTO_TEST_CASE(ingest_directory_removed_and_recreated_is_watched_again_and_rescanned)
+{
+    Harness h;
+    h.start();
+    fs::remove_all(h.root);
+    h.poll_for(200ms);
+    fs::create_directories(h.root);
+    test::write_file(h.root / "early.jpg", "written before the watch is back");
+    BOOST_TEST_REQUIRE(h.poll_until([&] { return h.rescans > 0; }, 5s), "no rescan after the directory came back");
+    // Live events flow again.
+    h.sync_with_sentinel();
+    BOOST_TEST(h.count("zz-sentinel.jpg") == 1U);
+}
+
 BOOST_AUTO_TEST_CASE(stop_ends_reporting)
 {
     Harness h;
