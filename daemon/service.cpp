@@ -19,6 +19,7 @@
 #include "daemon/status.hpp"
 #include "daemon/logger.hpp"
 #include "daemon/pipeline.hpp"
+#include "daemon/source_file.hpp"
 #include "daemon/watcher.hpp"
 
 namespace ndrd::daemon {
@@ -157,9 +158,20 @@ int run_service(const config::Config& cfg, ServiceMode mode)
         }
     };
 
+    // What is in the ingest directory now, in order. A file some process
+    // still has open for writing is left to its IN_CLOSE_WRITE (the watch is
+    // in place before any scan), so a camera caught mid-write at start-up
+    // is not hashed half-written.
+    const auto waiting_files = [&] {
+        auto files = scan_ingest(cfg.ingest_dir);
+        if (mode == ServiceMode::run) {
+            std::erase_if(files, [&](const std::string& f) { return open_for_writing(cfg.ingest_dir / f); });
+        }
+        return files;
+    };
     std::optional<Watcher> watcher;
     const auto rescan = [&] {
-        for (const auto& f : scan_ingest(cfg.ingest_dir)) {
+        for (const auto& f : waiting_files()) {
             pipeline.submit(f);
         }
     };
@@ -188,7 +200,7 @@ int run_service(const config::Config& cfg, ServiceMode mode)
                         });
     }
 
-    const auto backlog = scan_ingest(cfg.ingest_dir);
+    const auto backlog = waiting_files();
     log_info(backlog.size(), " file(s) waiting in ", cfg.ingest_dir.string());
 
     // Progress on a terminal, for batch runs; rebalance triggers for the daemon.

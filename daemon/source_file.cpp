@@ -39,6 +39,19 @@ SourceFile failed(SourceStatus status, std::string reason)
 
 }  // namespace
 
+bool open_for_writing(const std::filesystem::path& path)
+{
+    UniqueFd fd(::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY));
+    if (!fd.valid()) {
+        return false;
+    }
+    if (::fcntl(fd.get(), F_SETLEASE, F_RDLCK) == 0) {
+        ::fcntl(fd.get(), F_SETLEASE, F_UNLCK);
+        return false;
+    }
+    return errno == EAGAIN;
+}
+
 std::optional<FileIdentity> identity_of(const std::filesystem::path& path)
 {
     struct stat st {};

@@ -254,4 +254,16 @@ BOOST_AUTO_TEST_CASE(identity_of_a_missing_path_is_nullopt_and_of_a_symlink_is_t
     BOOST_TEST(daemon::identity_of(dir / "dangling").has_value() == false);
 }
 
+BOOST_AUTO_TEST_CASE(a_file_open_for_writing_is_recognised_until_closed)
+{
+    test::TempDir dir;
+    const auto p = dir / "camera.jpg";
+    const int fd = ::open(p.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    BOOST_TEST_REQUIRE(fd >= 0);
+    BOOST_TEST(daemon::open_for_writing(p));
+    ::close(fd);
+    BOOST_TEST(!daemon::open_for_writing(p));
+    BOOST_TEST(!daemon::open_for_writing(dir / "missing.jpg"));
+}
+
 BOOST_AUTO_TEST_SUITE_END()
