@@ -98,9 +98,13 @@ Areas areas_of(const config::Config& cfg) { return {cfg.working_subset, cfg.dupl
 index::Projection projection_for(const config::Config& cfg, index::Grid& grid)
 {
     if (index::HashIndex::exists(cfg.index_dir)) {
-        const auto idx = index::HashIndex::open_read_only(cfg.index_dir);
-        grid = idx.params().grid;
-        return idx.projection();
+        try {
+            const auto idx = index::HashIndex::open_read_only(cfg.index_dir);
+            grid = idx.params().grid;
+            return idx.projection();
+        } catch (const index::IndexMissing&) {
+            // An empty database from a failed first start: use the configuration.
+        }
     }
     grid = {cfg.gradient.grid_rows, cfg.gradient.grid_cols};
     return configured_projection(cfg);

@@ -39,17 +39,17 @@ SourceFile failed(SourceStatus status, std::string reason)
 
 }  // namespace
 
-bool open_for_writing(const std::filesystem::path& path)
+WriterState writer_state(const std::filesystem::path& path)
 {
     UniqueFd fd(::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY));
     if (!fd.valid()) {
-        return false;
+        return WriterState::unknown;
     }
     if (::fcntl(fd.get(), F_SETLEASE, F_RDLCK) == 0) {
         ::fcntl(fd.get(), F_SETLEASE, F_UNLCK);
-        return false;
+        return WriterState::none;
     }
-    return errno == EAGAIN;
+    return errno == EAGAIN ? WriterState::open : WriterState::unknown;
 }
 
 std::optional<FileIdentity> identity_of(const std::filesystem::path& path)

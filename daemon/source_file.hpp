@@ -41,11 +41,13 @@ struct SourceFile {
 
 SourceFile read_source(const std::filesystem::path& path, std::uint64_t max_size);
 
-// True when some process holds `path` open for writing, so its
-// IN_CLOSE_WRITE is still to come. Tested with a read lease, which the
-// kernel refuses (EAGAIN) while a writer has the file open; needs ownership
-// of the file or CAP_LEASE, and answers false when it cannot tell.
-bool open_for_writing(const std::filesystem::path& path);
+// Whether some process holds `path` open for writing, so its IN_CLOSE_WRITE
+// is still to come. Tested with a read lease, which the kernel refuses
+// (EAGAIN) while a writer has the file open; that needs ownership of the
+// file or CAP_LEASE, otherwise the answer is `unknown`.
+enum class WriterState { none, open, unknown };
+WriterState writer_state(const std::filesystem::path& path);
+inline bool open_for_writing(const std::filesystem::path& path) { return writer_state(path) == WriterState::open; }
 
 // lstat identity of a path; nullopt when nothing is there.
 std::optional<FileIdentity> identity_of(const std::filesystem::path& path);

@@ -9,6 +9,7 @@
 
 #include "daemon/ingest_scan.hpp"
 #include "daemon/logger.hpp"
+#include "daemon/source_file.hpp"
 
 namespace ndrd::daemon {
 
@@ -134,7 +135,10 @@ void Watcher::settle_later(const std::string& rel)
     }
 }
 
-// Reports a file once its size and mtime have not changed for a settle period.
+// A file nobody writes is reported at once; one still open for writing is
+// left to its IN_CLOSE_WRITE (the directory's watch already exists). When
+// the kernel cannot tell (a file we do not own), the file is reported once
+// its size and mtime have not changed for a settle period.
 void Watcher::check_unsettled()
 {
     std::vector<Unsettled> still;
@@ -142,6 +146,14 @@ void Watcher::check_unsettled()
         struct stat st {};
         if (::lstat((root_ / u.rel).c_str(), &st) != 0) {
             continue;  // gone: moved by the pipeline already, or deleted
+        }
+        const WriterState writer = S_ISREG(st.st_mode) ? writer_state(root_ / u.rel) : WriterState::none;
+        if (writer == WriterState::open) {
+            continue;
+        }
+        if (writer == WriterState::none) {
+            on_file_(u.rel);
+            continue;
         }
         const std::int64_t mtime = static_cast<std::int64_t>(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec;
         if (u.size == st.st_size && u.mtime_ns == mtime) {

@@ -232,7 +232,7 @@ HashIndex HashIndex::open(const fs::path& dir, const IndexParams& params,
 HashIndex HashIndex::open_read_only(const fs::path& dir)
 {
     if (!exists(dir)) {
-        throw IndexError("no index at " + dir.string() + " (it is created when the daemon first runs)");
+        throw IndexMissing("no index at " + dir.string() + " (it is created when the daemon first runs)");
     }
     auto handles = std::make_unique<Handles>();
     handles->read_only = true;
@@ -249,6 +249,11 @@ HashIndex HashIndex::open_read_only(const fs::path& dir)
 void HashIndex::load_meta()
 {
     auto* meta = h_->cfs[cf_meta];
+    std::string probe;
+    if (h_->db->Get(rocksdb::ReadOptions(), meta, "schema", &probe).IsNotFound()) {
+        throw IndexMissing("no index at " + dir_.string() +
+                           " (the directory holds an empty database: the first start failed before setting it up)");
+    }
     const auto get = [&](const char* name) {
         std::string v;
         check(h_->db->Get(rocksdb::ReadOptions(), meta, name, &v), std::string("reading ") + name);

@@ -33,6 +33,13 @@ public:
     using std::runtime_error::runtime_error;
 };
 
+// There is no initialised index in the directory (never created, or a first
+// start failed before the parameters were written).
+class IndexMissing : public IndexError {
+public:
+    using IndexError::IndexError;
+};
+
 // The index was built with other parameters than the configuration asks for.
 // Callers treat it as a configuration error.
 class IndexMismatch : public IndexError {
@@ -79,7 +86,7 @@ public:
     static HashIndex open(const std::filesystem::path& dir, const IndexParams& params,
                           const std::function<Projection()>& make_projection);
     // For status and hash while a daemon may hold the index: a consistent
-    // snapshot, no writes. Throws IndexError when there is no index.
+    // snapshot, no writes. Throws IndexMissing when there is no index.
     static HashIndex open_read_only(const std::filesystem::path& dir);
     static bool exists(const std::filesystem::path& dir);
 

@@ -1,0 +1,365 @@
+// Helpers for the end-to-end tests (see e2e_support.hpp).
+#include "e2e_support.hpp"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
+#include <regex>
+#include <sstream>
+#include <stdexcept>
+#include <thread>
+
+namespace ndrd::e2e {
+
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+void write_all(int fd, const char* data, std::size_t n, const fs::path& p)
+{
+    while (n > 0) {
+        const ssize_t w = ::write(fd, data, n);
+        if (w < 0) {
+            if (errno == EINTR) continue;
+            throw std::runtime_error("cannot write " + p.string() + ": " + std::strerror(errno));
+        }
+        data += w;
+        n -= static_cast<std::size_t>(w);
+    }
+}
+
+std::string quoted(const fs::path& p) { return "\"" + p.string() + "\""; }
+
+}  // namespace
+
+Layout make_layout(const fs::path& root)
+{
+    return {root, root / "ingest", root / "output", root / "index", root / "ndrd.yaml"};
+}
+
+std::string config_text(const Layout& layout, const ConfigOptions& o)
+{
+    std::ostringstream y;
+    y << "ingest_dir: " << quoted(layout.ingest) << "\n"
+      << "output_dir: " << quoted(layout.output) << "\n"
+      << "index_dir: " << quoted(layout.index) << "\n"
+      << "workers: " << o.workers << "\n"
+      << "log_level: " << o.log_level << "\n"
+      << "gradient:\n"
+      << "  hash_dim: " << o.hash_dim << "\n"
+      << "  sim_threshold: " << o.sim_threshold << "\n";
+    if (o.projection) {
+        y << "  projection: " << quoted(*o.projection) << "\n";
+    }
+    y << o.extra;
+    return y.str();
+}
+
+void write_config(const Layout& layout, const ConfigOptions& options)
+{
+    fs::create_directories(layout.ingest);
+    test::write_file(layout.config, config_text(layout, options));
+}
+
+std::vector<std::string> entries_under(const fs::path& root)
+{
+    std::vector<std::string> out;
+    std::error_code ec;
+    if (!fs::exists(root, ec)) return out;
+    for (auto it = fs::recursive_directory_iterator(root); it != fs::recursive_directory_iterator(); ++it) {
+        if (it->is_symlink() || !it->is_directory()) {
+            out.push_back(it->path().lexically_relative(root).string());
+        }
+    }
+    std::sort(out.begin(), out.end());
+    return out;
+}
+
+std::map<std::string, std::string> files_under(const fs::path& root)
+{
+    std::map<std::string, std::string> out;
+    std::error_code ec;
+    if (!fs::exists(root, ec)) return out;
+    for (auto it = fs::recursive_directory_iterator(root); it != fs::recursive_directory_iterator(); ++it) {
+        if (it->is_regular_file() && !it->is_symlink()) {
+            out[it->path().lexically_relative(root).string()] = test::read_file(it->path());
+        }
+    }
+    return out;
+}
+
+bool file_has(const fs::path& p, const std::string& content)
+{
+    std::error_code ec;
+    if (!fs::is_regular_file(fs::symlink_status(p, ec)) || fs::file_size(p, ec) != content.size() || ec) {
+        return false;
+    }
+    try {
+        return test::read_file(p) == content;
+    } catch (const std::exception&) {
+        return false;
+    }
+}
+
+void write_in_chunks(const fs::path& p, const std::string& content, int parts, std::chrono::milliseconds pause)
+{
+    const int fd = ::open(p.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0) throw std::runtime_error("cannot create " + p.string() + ": " + std::strerror(errno));
+    const std::size_t step = content.size() / static_cast<std::size_t>(parts) + 1;
+    for (std::size_t off = 0; off < content.size(); off += step) {
+        if (off > 0) std::this_thread::sleep_for(pause);
+        write_all(fd, content.data() + off, std::min(step, content.size() - off), p);
+    }
+    ::close(fd);
+}
+
+void write_then_rename(const fs::path& staging, const fs::path& p, const std::string& content)
+{
+    fs::create_directories(staging.parent_path());
+    test::write_file(staging, content);
+    fs::rename(staging, p);
+}
+
+bool eventually(const std::function<bool()>& pred, std::chrono::milliseconds timeout, std::chrono::milliseconds step)
+{
+    const auto deadline = Clock::now() + timeout;
+    while (true) {
+        if (pred()) return true;
+        if (Clock::now() >= deadline) return false;
+        std::this_thread::sleep_for(step);
+    }
+}
+
+std::string image(const std::string& name) { return test::read_file(test::reference() / "images" / name); }
+std::string undecodable() { return test::read_file(test::reference() / "images_undecodable" / "truncated.jpg"); }
+
+std::vector<std::string> sequence()
+{
+    std::istringstream in(test::read_file(test::reference() / "sequence.txt"));
+    std::vector<std::string> out;
+    std::string line;
+    while (std::getline(in, line)) {
+        if (!line.empty() && line.back() == '\r') line.pop_back();
+        if (!line.empty()) out.push_back(line);
+    }
+    return out;
+}
+
+std::vector<Decision> decisions(const std::string& scenario)
+{
+    std::vector<Decision> out;
+    for (const auto& row : test::read_csv(test::reference() / "decisions.csv")) {
+        if (row.at(0) != scenario) continue;
+        out.push_back({std::stoi(row.at(3)), row.at(4), row.at(5), row.at(6), row.size() > 8 ? row.at(8) : ""});
+    }
+    std::sort(out.begin(), out.end(), [](const Decision& a, const Decision& b) { return a.position < b.position; });
+    return out;
+}
+
+std::optional<Decision> decision_of(const std::string& scenario, const std::string& file)
+{
+    for (auto& d : decisions(scenario)) {
+        if (d.file == file) return d;
+    }
+    return std::nullopt;
+}
+
+std::map<std::string, Keys> reference_keys()
+{
+    std::map<std::string, Keys> out;
+    for (const auto& row : test::read_csv(test::reference() / "keys.csv")) {
+        out[row.at(0)] = {row.at(1), row.at(2)};
+    }
+    return out;
+}
+
+std::map<std::string, std::vector<double>> reference_features()
+{
+    std::map<std::string, std::vector<double>> out;
+    for (const auto& row : test::read_csv(test::reference() / "features.csv")) {
+        std::vector<double> v;
+        v.reserve(row.size() - 1);
+        for (std::size_t i = 1; i < row.size(); ++i) {
+            v.push_back(std::strtod(row[i].c_str(), nullptr));  // "nan" parses as NaN
+        }
+        out[row.at(0)] = std::move(v);
+    }
+    return out;
+}
+
+std::optional<Summary> parse_summary(const std::string& text)
+{
+    static const std::regex re(R"((\d+) kept, (\d+) duplicated, (\d+) rejected, (\d+) skipped in [0-9.]+ s \([0-9.]+ files/s\))");
+    std::optional<Summary> found;
+    for (const auto& line : lines_of(text)) {
+        std::smatch m;
+        if (std::regex_match(line, m, re)) {
+            if (found) return std::nullopt;
+            found = Summary{std::stoi(m[1]), std::stoi(m[2]), std::stoi(m[3]), std::stoi(m[4])};
+        }
+    }
+    return found;
+}
+
+std::vector<std::string> lines_of(const std::string& text)
+{
+    std::vector<std::string> out;
+    std::istringstream in(text);
+    std::string line;
+    while (std::getline(in, line)) out.push_back(line);
+    return out;
+}
+
+namespace {
+
+class JsonReader {
+public:
+    explicit JsonReader(std::string_view s) : s_(s) {}
+
+    JsonLine object()
+    {
+        JsonLine out;
+        expect('{');
+        skip_ws();
+        if (peek() == '}') {
+            ++pos_;
+            return finish(out);
+        }
+        while (true) {
+            const std::string key = string();
+            expect(':');
+            skip_ws();
+            const char c = peek();
+            if (c == '"') {
+                out.strings[key] = string();
+            } else if (c == 't' || c == 'f') {
+                out.booleans[key] = literal_bool();
+            } else if (c == '[') {
+                out.arrays[key] = array();
+            } else {
+                out.numbers[key] = number();
+            }
+            skip_ws();
+            if (peek() == ',') {
+                ++pos_;
+                continue;
+            }
+            expect('}');
+            return finish(out);
+        }
+    }
+
+private:
+    JsonLine& finish(JsonLine& out)
+    {
+        skip_ws();
+        if (pos_ != s_.size()) fail("trailing characters");
+        return out;
+    }
+    [[noreturn]] void fail(const std::string& what) const
+    {
+        throw std::runtime_error("bad JSON line (" + what + " at " + std::to_string(pos_) + "): " + std::string(s_));
+    }
+    void skip_ws()
+    {
+        while (pos_ < s_.size() && (s_[pos_] == ' ' || s_[pos_] == '\t')) ++pos_;
+    }
+    char peek() const { return pos_ < s_.size() ? s_[pos_] : '\0'; }
+    void expect(char c)
+    {
+        skip_ws();
+        if (peek() != c) fail(std::string("expected '") + c + "'");
+        ++pos_;
+    }
+    std::string string()
+    {
+        expect('"');
+        std::string out;
+        while (true) {
+            if (pos_ >= s_.size()) fail("unterminated string");
+            const char c = s_[pos_++];
+            if (c == '"') return out;
+            if (c != '\\') {
+                out += c;
+                continue;
+            }
+            const char e = peek();
+            ++pos_;
+            switch (e) {
+            case '"': out += '"'; break;
+            case '\\': out += '\\'; break;
+            case '/': out += '/'; break;
+            case 'n': out += '\n'; break;
+            case 't': out += '\t'; break;
+            case 'r': out += '\r'; break;
+            case 'b': out += '\b'; break;
+            case 'f': out += '\f'; break;
+            case 'u': {
+                if (pos_ + 4 > s_.size()) fail("short \\u escape");
+                const unsigned v = static_cast<unsigned>(std::stoul(std::string(s_.substr(pos_, 4)), nullptr, 16));
+                pos_ += 4;
+                if (v >= 0x80) fail("non-ASCII \\u escape");
+                out += static_cast<char>(v);
+                break;
+            }
+            default: fail("bad escape");
+            }
+        }
+    }
+    bool literal_bool()
+    {
+        if (s_.substr(pos_, 4) == "true") {
+            pos_ += 4;
+            return true;
+        }
+        if (s_.substr(pos_, 5) == "false") {
+            pos_ += 5;
+            return false;
+        }
+        fail("expected true/false");
+    }
+    double number()
+    {
+        skip_ws();
+        const std::string rest(s_.substr(pos_, 64));
+        char* end = nullptr;
+        const double v = std::strtod(rest.c_str(), &end);
+        if (end == rest.c_str()) fail("expected a number");
+        pos_ += static_cast<std::size_t>(end - rest.c_str());
+        return v;
+    }
+    std::vector<double> array()
+    {
+        expect('[');
+        std::vector<double> out;
+        skip_ws();
+        if (peek() == ']') {
+            ++pos_;
+            return out;
+        }
+        while (true) {
+            out.push_back(number());
+            skip_ws();
+            if (peek() == ',') {
+                ++pos_;
+                continue;
+            }
+            expect(']');
+            return out;
+        }
+    }
+
+    std::string_view s_;
+    std::size_t pos_ = 0;
+};
+
+}  // namespace
+
+JsonLine parse_json_line(std::string_view line) { return JsonReader(line).object(); }
+
+}  // namespace ndrd::e2e
