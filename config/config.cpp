@@ -35,26 +35,28 @@ constexpr std::array<std::string_view, 17> kTopKeys = {
     "ingest_dir", "output_dir", "index_dir",     "working_subset", "duplicated_subset", "algorithm",
     "gradient",   "seed",       "workers",       "num_cut",        "over_sample",       "under_sample",
     "rebalance",  "log_level",  "max_file_size", "max_pixels",     "control_socket"};
-constexpr std::array<std::string_view, 4> kGradientKeys = {"block_shape", "hash_dim", "sim_threshold",
-                                                           "projection"};
+constexpr std::array<std::string_view, 4> kGradientKeys = {"block_shape", "hash_dim", "sim_threshold", "projection"};
 constexpr std::array<std::string_view, 2> kRebalanceKeys = {"interval", "after_items"};
 
 constexpr int kMaxGridSide = 64;
 constexpr unsigned kMaxWorkers = 256;
 
 struct Section {
-    std::string_view dotted;  // "" for the top level
+    std::string_view dotted; // "" for the top level
     std::span<const std::string_view> keys;
 };
 
 // Every section, so a key put at the wrong level can be pointed home.
-std::array<Section, 3> all_sections() {
+std::array<Section, 3> all_sections()
+{
     return {Section{"", kTopKeys}, Section{"gradient", kGradientKeys}, Section{"rebalance", kRebalanceKeys}};
 }
 
-std::size_t edit_distance(std::string_view a, std::string_view b) {
+std::size_t edit_distance(std::string_view a, std::string_view b)
+{
     std::vector<std::size_t> row(b.size() + 1);
-    for (std::size_t j = 0; j <= b.size(); ++j) row[j] = j;
+    for (std::size_t j = 0; j <= b.size(); ++j)
+        row[j] = j;
     for (std::size_t i = 1; i <= a.size(); ++i) {
         std::size_t diagonal = row[0];
         row[0] = i;
@@ -67,14 +69,16 @@ std::size_t edit_distance(std::string_view a, std::string_view b) {
     return row[b.size()];
 }
 
-std::string dotted(std::string_view section, std::string_view key) {
+std::string dotted(std::string_view section, std::string_view key)
+{
     return section.empty() ? std::string(key) : std::string(section) + "." + std::string(key);
 }
 
 // " (did you mean 'x'?)" for the closest known key within edit distance 2,
 // looking in the key's own section first and then in the others, whose keys
 // are named with their full path.
-std::string suggestion(std::string_view section, std::string_view unknown) {
+std::string suggestion(std::string_view section, std::string_view unknown)
+{
     constexpr std::size_t kMaxDistance = 2;
     for (const bool same_section : {true, false}) {
         std::string best;
@@ -97,18 +101,22 @@ std::string suggestion(std::string_view section, std::string_view unknown) {
 
 // One key: value pair of the file, with what is needed to report on it.
 struct Entry {
-    std::string key;  // full dotted key, e.g. "gradient.hash_dim"
+    std::string key; // full dotted key, e.g. "gradient.hash_dim"
     YAML::Node value;
-    YAML::Mark mark;  // where to point the reader
+    YAML::Mark mark; // where to point the reader
 };
 
 using Entries = std::map<std::string, Entry, std::less<>>;
 
 // Quoted scalars and !!str are strings even when they look like numbers.
-bool is_string_typed(const YAML::Node& n) { return n.Tag() == "!" || n.Tag() == "tag:yaml.org,2002:str"; }
+bool is_string_typed(const YAML::Node& n)
+{
+    return n.Tag() == "!" || n.Tag() == "tag:yaml.org,2002:str";
+}
 
 // The "got ..." part of a message.
-std::string describe(const YAML::Node& n) {
+std::string describe(const YAML::Node& n)
+{
     if (n.IsNull()) return "null";
     if (n.IsSequence()) return "a list";
     if (n.IsMap()) return "a mapping";
@@ -119,21 +127,24 @@ class Parser {
 public:
     explicit Parser(std::string origin) : origin_(std::move(origin)) {}
 
-    [[noreturn]] void fail(const YAML::Mark& mark, const std::string& message) const {
+    [[noreturn]] void fail(const YAML::Mark& mark, const std::string& message) const
+    {
         std::string where = origin_ + ":";
         if (mark.line >= 0) where += std::to_string(mark.line + 1) + ":";
         throw ConfigError(where + " " + message);
     }
     [[noreturn]] void fail(const Entry& e, const std::string& message) const { fail(e.mark, e.key + " " + message); }
-    [[noreturn]] void expected(const Entry& e, std::string_view what) const {
+    [[noreturn]] void expected(const Entry& e, std::string_view what) const
+    {
         fail(e, "must be " + std::string(what) + ", got " + describe(e.value));
     }
 
     // The entries of a mapping, keyed by their short name; rejects unknown
     // and repeated keys (yaml-cpp silently keeps both).
-    Entries section(const Entry& where, std::string_view name, std::span<const std::string_view> known) const {
+    Entries section(const Entry& where, std::string_view name, std::span<const std::string_view> known) const
+    {
         Entries entries;
-        if (where.value.IsNull()) return entries;  // "gradient:" with nothing under it
+        if (where.value.IsNull()) return entries; // "gradient:" with nothing under it
         if (!where.value.IsMap()) {
             if (!name.empty()) expected(where, "a mapping of keys to values");
             fail(where.mark, "the top level must be a mapping of keys to values, got " + describe(where.value));
@@ -156,12 +167,14 @@ public:
     }
 
     // Any scalar read as text; YAML numbers and booleans are fine as names.
-    std::string text(const Entry& e, std::string_view what) const {
+    std::string text(const Entry& e, std::string_view what) const
+    {
         if (!e.value.IsScalar()) expected(e, what);
         return e.value.Scalar();
     }
 
-    std::string non_empty_text(const Entry& e, std::string_view what) const {
+    std::string non_empty_text(const Entry& e, std::string_view what) const
+    {
         std::string s = text(e, what);
         if (s.empty()) expected(e, what);
         return s;
@@ -169,7 +182,8 @@ public:
 
     // Decimal integer in [min, max]; anything else (floats, words, quoted
     // numbers, out-of-range values) gets the same message naming the range.
-    std::uint64_t integer(const Entry& e, std::uint64_t min, std::uint64_t max, std::string_view what) const {
+    std::uint64_t integer(const Entry& e, std::uint64_t min, std::uint64_t max, std::string_view what) const
+    {
         if (!e.value.IsScalar() || is_string_typed(e.value)) expected(e, what);
         std::string_view s = e.value.Scalar();
         bool negative = false;
@@ -186,15 +200,17 @@ public:
         return v;
     }
 
-    std::optional<std::uint64_t> optional_integer(const Entry& e, std::uint64_t min, std::string_view what) const {
+    std::optional<std::uint64_t> optional_integer(const Entry& e, std::uint64_t min, std::string_view what) const
+    {
         if (e.value.IsNull()) return std::nullopt;
         return integer(e, min, std::numeric_limits<std::uint64_t>::max(), what);
     }
 
-    double finite_number(const Entry& e, std::string_view what) const {
+    double finite_number(const Entry& e, std::string_view what) const
+    {
         if (!e.value.IsScalar() || is_string_typed(e.value)) expected(e, what);
         std::string_view s = e.value.Scalar();
-        if (!s.empty() && s.front() == '+') s.remove_prefix(1);  // from_chars takes no '+'
+        if (!s.empty() && s.front() == '+') s.remove_prefix(1); // from_chars takes no '+'
         double v = 0;
         const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
         // YAML spells infinities and NaN ".inf"/".nan", which from_chars
@@ -204,9 +220,11 @@ public:
     }
 
     template <typename Enum, std::size_t N>
-    Enum one_of(const Entry& e, const std::array<std::pair<std::string_view, Enum>, N>& names) const {
+    Enum one_of(const Entry& e, const std::array<std::pair<std::string_view, Enum>, N>& names) const
+    {
         std::string accepted;
-        for (const auto& [name, value] : names) accepted += (accepted.empty() ? "" : ", ") + std::string(name);
+        for (const auto& [name, value] : names)
+            accepted += (accepted.empty() ? "" : ", ") + std::string(name);
         if (e.value.IsScalar()) {
             for (const auto& [name, value] : names) {
                 if (e.value.Scalar() == name) return value;
@@ -218,7 +236,8 @@ public:
     // "<digits>" or "<digits><suffix>"; returns digits * multiplier or fails.
     template <std::size_t N>
     std::uint64_t with_unit(const Entry& e, const std::array<std::pair<std::string_view, std::uint64_t>, N>& units,
-                            std::uint64_t max, std::string_view what) const {
+                            std::uint64_t max, std::string_view what) const
+    {
         if (!e.value.IsScalar()) expected(e, what);
         std::string_view s = e.value.Scalar();
         const auto digits_end = std::find_if(s.begin(), s.end(), [](char c) { return c < '0' || c > '9'; });
@@ -238,13 +257,15 @@ private:
     std::string origin_;
 };
 
-const Entry* find(const Entries& entries, std::string_view key) {
+const Entry* find(const Entries& entries, std::string_view key)
+{
     const auto it = entries.find(key);
     return it == entries.end() ? nullptr : &it->second;
 }
 
 // A subset becomes one directory directly under output_dir.
-std::string subset_name(const Parser& p, const Entry& e) {
+std::string subset_name(const Parser& p, const Entry& e)
+{
     constexpr std::string_view what = "a non-empty directory name without '/'";
     std::string name = p.non_empty_text(e, what);
     if (name.find('/') != std::string::npos || name == "." || name == "..") p.expected(e, what);
@@ -254,7 +275,8 @@ std::string subset_name(const Parser& p, const Entry& e) {
     return name;
 }
 
-void read_gradient(const Parser& p, const Entry& where, GradientParams& g) {
+void read_gradient(const Parser& p, const Entry& where, GradientParams& g)
+{
     const Entries entries = p.section(where, "gradient", kGradientKeys);
     const Entry* shape = find(entries, "block_shape");
     if (shape) {
@@ -279,7 +301,8 @@ void read_gradient(const Parser& p, const Entry& where, GradientParams& g) {
             "must be at most " + std::to_string(g.feature_dim()) + ", the feature length for block_shape [" +
             std::to_string(g.grid_rows) + ", " + std::to_string(g.grid_cols) +
             "] (rows * cols * 12), because the random projection cannot have more independent directions "
-            "than the feature has dimensions, got " + std::to_string(g.hash_dim);
+            "than the feature has dimensions, got " +
+            std::to_string(g.hash_dim);
         if (hash_dim) p.fail(*hash_dim, message);
         p.fail(*shape, "gives only " + std::to_string(g.feature_dim()) +
                            " feature dimensions (rows * cols * 12), fewer than gradient.hash_dim (default " +
@@ -298,7 +321,8 @@ void read_gradient(const Parser& p, const Entry& where, GradientParams& g) {
     }
 }
 
-void read_rebalance(const Parser& p, const Entry& where, RebalanceParams& r) {
+void read_rebalance(const Parser& p, const Entry& where, RebalanceParams& r)
+{
     const Entries entries = p.section(where, "rebalance", kRebalanceKeys);
     if (const Entry* e = find(entries, "interval")) {
         constexpr std::array<std::pair<std::string_view, std::uint64_t>, 4> units{
@@ -314,7 +338,8 @@ void read_rebalance(const Parser& p, const Entry& where, RebalanceParams& r) {
 
 // bind() fails with a confusing error if the path does not fit sun_path;
 // catch it while the user is still looking at the config.
-void check_socket_length(const Parser& p, const Config& cfg, const Entries& top) {
+void check_socket_length(const Parser& p, const Config& cfg, const Entries& top)
+{
     constexpr std::size_t kLimit = sizeof(sockaddr_un{}.sun_path);
     const std::string path = cfg.control_socket_path().native();
     if (path.size() < kLimit) return;
@@ -322,37 +347,47 @@ void check_socket_length(const Parser& p, const Config& cfg, const Entries& top)
                             std::to_string(kLimit) + " bytes";
     if (const Entry* e = find(top, "control_socket"); e && !e->value.IsNull()) p.fail(*e, "'" + path + "'" + why);
     const Entry* index = find(top, "index_dir");
-    p.fail(index ? index->mark : YAML::Mark::null_mark(),
-           "control_socket is null, so the socket is '" + path + "', which" + why +
-               "; set control_socket to a shorter path");
+    p.fail(index ? index->mark : YAML::Mark::null_mark(), "control_socket is null, so the socket is '" + path +
+                                                              "', which" + why +
+                                                              "; set control_socket to a shorter path");
 }
 
-}  // namespace
+} // namespace
 
-unsigned Config::effective_workers() const {
+unsigned Config::effective_workers() const
+{
     if (workers != 0) return workers;
     return std::max(1u, std::thread::hardware_concurrency());
 }
 
-fs::path Config::control_socket_path() const {
+fs::path Config::control_socket_path() const
+{
     return control_socket.empty() ? index_dir / "control.sock" : control_socket;
 }
 
-std::string to_string(OverSample v) { return v == OverSample::random ? "random" : "similarity"; }
+std::string to_string(OverSample v)
+{
+    return v == OverSample::random ? "random" : "similarity";
+}
 
-std::string to_string(UnderSample v) { return v == UnderSample::uniform ? "uniform" : "inverse"; }
+std::string to_string(UnderSample v)
+{
+    return v == UnderSample::uniform ? "uniform" : "inverse";
+}
 
-std::string to_string(LogLevel v) {
+std::string to_string(LogLevel v)
+{
     switch (v) {
-        case LogLevel::error: return "error";
-        case LogLevel::warning: return "warning";
-        case LogLevel::info: return "info";
-        case LogLevel::debug: return "debug";
+    case LogLevel::error: return "error";
+    case LogLevel::warning: return "warning";
+    case LogLevel::info: return "info";
+    case LogLevel::debug: return "debug";
     }
     return "unknown";
 }
 
-Config parse_config(const std::string& yaml_text, const std::string& origin) {
+Config parse_config(const std::string& yaml_text, const std::string& origin)
+{
     const Parser p(origin);
     std::vector<YAML::Node> documents;
     try {
@@ -361,7 +396,7 @@ Config parse_config(const std::string& yaml_text, const std::string& origin) {
         p.fail(e.mark, "invalid YAML: " + e.msg);
     }
     Config cfg;
-    if (documents.empty()) return cfg;  // empty or comments only: all defaults
+    if (documents.empty()) return cfg; // empty or comments only: all defaults
     if (documents.size() > 1) {
         p.fail(documents[1].Mark(), "expected one YAML document, found " + std::to_string(documents.size()));
     }
@@ -431,7 +466,8 @@ Config parse_config(const std::string& yaml_text, const std::string& origin) {
     return cfg;
 }
 
-Config load_config(const fs::path& path) {
+Config load_config(const fs::path& path)
+{
     const std::string origin = path.string();
     std::error_code ec;
     if (fs::is_directory(path, ec)) throw ConfigError(origin + ": cannot read config file: it is a directory");
@@ -446,16 +482,18 @@ Config load_config(const fs::path& path) {
     return parse_config(text.str(), origin);
 }
 
-void prepare_directories(const Config& cfg) {
+void prepare_directories(const Config& cfg)
+{
     struct Dir {
         std::string_view key;
         const fs::path& path;
-        fs::path resolved;  // absolute, symlinks resolved as far as they exist
+        fs::path resolved; // absolute, symlinks resolved as far as they exist
     };
-    std::array<Dir, 3> dirs{{{"ingest_dir", cfg.ingest_dir, {}},
-                             {"output_dir", cfg.output_dir, {}},
-                             {"index_dir", cfg.index_dir, {}}}};
-    auto quoted = [](const fs::path& p) { return "'" + p.string() + "'"; };
+    std::array<Dir, 3> dirs{
+        {{"ingest_dir", cfg.ingest_dir, {}}, {"output_dir", cfg.output_dir, {}}, {"index_dir", cfg.index_dir, {}}}};
+    auto quoted = [](const fs::path& p) {
+        return "'" + p.string() + "'";
+    };
 
     for (Dir& d : dirs) {
         if (d.path.empty()) throw ConfigError(std::string(d.key) + " is empty");
@@ -464,7 +502,7 @@ void prepare_directories(const Config& cfg) {
         const fs::path absolute = fs::absolute(d.path, ec);
         if (!ec) d.resolved = fs::weakly_canonical(absolute, ec);
         if (ec) throw ConfigError(name + ": cannot resolve path: " + ec.message());
-        if (d.resolved.filename().empty()) d.resolved = d.resolved.parent_path();  // "a/b/" -> "a/b"
+        if (d.resolved.filename().empty()) d.resolved = d.resolved.parent_path(); // "a/b/" -> "a/b"
         const auto status = fs::status(d.path, ec);
         if (fs::exists(status) && !fs::is_directory(status)) throw ConfigError(name + " exists but is not a directory");
     }
@@ -506,4 +544,4 @@ void prepare_directories(const Config& cfg) {
     }
 }
 
-}  // namespace ndrd::config
+} // namespace ndrd::config

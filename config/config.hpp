@@ -23,11 +23,11 @@ enum class UnderSample { uniform, inverse };
 enum class LogLevel { error, warning, info, debug };
 
 struct GradientParams {
-    int grid_rows = 8;  // block_shape[0]: rows of the block grid
-    int grid_cols = 8;  // block_shape[1]
+    int grid_rows = 8; // block_shape[0]: rows of the block grid
+    int grid_cols = 8; // block_shape[1]
     int hash_dim = 32;
     double sim_threshold = 0.5;
-    std::optional<std::filesystem::path> projection;  // feature_dim x hash_dim text matrix
+    std::optional<std::filesystem::path> projection; // feature_dim x hash_dim text matrix
 
     [[nodiscard]] int feature_dim() const { return grid_rows * grid_cols * 12; }
     bool operator==(const GradientParams&) const = default;
@@ -35,7 +35,7 @@ struct GradientParams {
 
 struct RebalanceParams {
     std::chrono::seconds interval{600};
-    std::optional<std::uint64_t> after_items;  // rebalance after N newly routed items
+    std::optional<std::uint64_t> after_items; // rebalance after N newly routed items
     bool operator==(const RebalanceParams&) const = default;
 };
 
@@ -48,15 +48,15 @@ struct Config {
     std::string algorithm = "gradient";
     GradientParams gradient;
     std::uint64_t seed = 0;
-    unsigned workers = 0;  // 0 = one per core
+    unsigned workers = 0; // 0 = one per core
     std::optional<std::uint64_t> num_cut;
     OverSample over_sample = OverSample::random;
     UnderSample under_sample = UnderSample::uniform;
     RebalanceParams rebalance;
     LogLevel log_level = LogLevel::info;
-    std::uint64_t max_file_size = 256ULL << 20;  // bytes; larger files are rejected unread
-    std::uint64_t max_pixels = 64'000'000;       // width * height; larger images are refused from the header
-    std::filesystem::path control_socket;        // empty = index_dir / "control.sock"
+    std::uint64_t max_file_size = 256ULL << 20; // bytes; larger files are rejected unread
+    std::uint64_t max_pixels = 64'000'000;      // width * height; larger images are refused from the header
+    std::filesystem::path control_socket;       // empty = index_dir / "control.sock"
 
     // Resolved values the daemon uses.
     [[nodiscard]] unsigned effective_workers() const;
@@ -85,4 +85,4 @@ void prepare_directories(const Config& cfg);
 [[nodiscard]] std::string to_string(UnderSample v);
 [[nodiscard]] std::string to_string(LogLevel v);
 
-}  // namespace ndrd::config
+} // namespace ndrd::config

@@ -7,10 +7,10 @@
 #include "daemon/control_server.hpp"
 #include "daemon/json.hpp"
 #include "daemon/logger.hpp"
-#include "daemon/status.hpp"
-#include "daemon/verify.hpp"
 #include "daemon/service.hpp"
 #include "daemon/source_file.hpp"
+#include "daemon/status.hpp"
+#include "daemon/verify.hpp"
 #include "index/decode.hpp"
 #include "index/hash_index.hpp"
 #include "index/key.hpp"
@@ -109,4 +109,4 @@ int verify_command(const config::Config& cfg, bool do_repair)
     return report.clean() ? 0 : 1;
 }
 
-}  // namespace ndrd::daemon
+} // namespace ndrd::daemon

@@ -9,8 +9,7 @@
 namespace ndrd::daemon {
 
 // One JSON object per file on stdout; returns 1 if any file failed.
-int hash_command(const config::Config& cfg, bool use_index, const std::vector<std::string>& files,
-                 bool with_feature);
+int hash_command(const config::Config& cfg, bool use_index, const std::vector<std::string>& files, bool with_feature);
 
 // Human-readable status on stdout: from the running daemon over the control
 // socket when there is one, else from the index opened read-only.
@@ -24,4 +23,4 @@ int rebalance_command(const config::Config& cfg);
 // Returns 0 when clean, 1 otherwise. `repair` needs the daemon stopped.
 int verify_command(const config::Config& cfg, bool repair);
 
-}  // namespace ndrd::daemon
+} // namespace ndrd::daemon

@@ -31,17 +31,16 @@ public:
 
     void read()
     {
-        boost::asio::async_read_until(socket_, buffer_, '\n',
-                                      [self = shared_from_this()](const boost::system::error_code& ec, std::size_t n) {
-                                          self->on_line(ec, n);
-                                      });
+        boost::asio::async_read_until(
+            socket_, buffer_, '\n',
+            [self = shared_from_this()](const boost::system::error_code& ec, std::size_t n) { self->on_line(ec, n); });
     }
 
 private:
     void on_line(const boost::system::error_code& ec, std::size_t n)
     {
         if (ec) {
-            return;  // closed by the client, or a line over max_request
+            return; // closed by the client, or a line over max_request
         }
         std::string line(boost::asio::buffers_begin(buffer_.data()),
                          boost::asio::buffers_begin(buffer_.data()) + static_cast<std::ptrdiff_t>(n));
@@ -73,7 +72,7 @@ private:
     std::string response_;
 };
 
-}  // namespace
+} // namespace
 
 ControlServer::ControlServer(boost::asio::io_context& io, fs::path path, Handler handler)
     : path_(std::move(path)), acceptor_(io), handler_(std::move(handler))
@@ -86,7 +85,7 @@ ControlServer::ControlServer(boost::asio::io_context& io, fs::path path, Handler
         if (control_call(path_, R"({"command": "ping"})")) {
             throw std::runtime_error("another ndrd is already listening on " + path_.string());
         }
-        fs::remove(path_);  // stale, left by a process that was killed
+        fs::remove(path_); // stale, left by a process that was killed
     }
     acceptor_.open(stream_protocol());
     // Create the socket file owner-only from the start: no window with a wider mode.
@@ -152,8 +151,9 @@ std::optional<std::string> control_call(const fs::path& path, const std::string&
     }
     std::string line(boost::asio::buffers_begin(buf.data()),
                      boost::asio::buffers_begin(buf.data()) + static_cast<std::ptrdiff_t>(n));
-    while (!line.empty() && (line.back() == '\n' || line.back() == '\r')) line.pop_back();
+    while (!line.empty() && (line.back() == '\n' || line.back() == '\r'))
+        line.pop_back();
     return line;
 }
 
-}  // namespace ndrd::daemon
+} // namespace ndrd::daemon

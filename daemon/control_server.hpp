@@ -41,4 +41,4 @@ private:
 // nullopt when no daemon listens at `path` (no socket, or a stale one).
 std::optional<std::string> control_call(const std::filesystem::path& path, const std::string& request);
 
-}  // namespace ndrd::daemon
+} // namespace ndrd::daemon

@@ -14,8 +14,7 @@ HashResult hash_source(const std::filesystem::path& ingest_dir, const std::strin
     SourceFile file = read_source(ingest_dir / source, max_size);
     r.identity = file.identity;
     switch (file.status) {
-    case SourceStatus::ok:
-        break;
+    case SourceStatus::ok: break;
     case SourceStatus::gone:
     case SourceStatus::not_regular:
         r.kind = HashResult::Kind::skipped;
@@ -29,7 +28,7 @@ HashResult hash_source(const std::filesystem::path& ingest_dir, const std::strin
     }
     try {
         const cv::Mat image = index::decode_image(file.bytes, max_pixels);
-        file.bytes = {};  // the decoded image is what matters now; free the buffer early
+        file.bytes = {}; // the decoded image is what matters now; free the buffer early
         r.feature = index::compute_feature(image, grid);
         r.key = index::compute_key(r.feature, projection);
         r.kind = HashResult::Kind::hashed;
@@ -47,4 +46,4 @@ HashResult hash_source(const std::filesystem::path& ingest_dir, const std::strin
     return r;
 }
 
-}  // namespace ndrd::daemon
+} // namespace ndrd::daemon

@@ -15,12 +15,12 @@ namespace ndrd::daemon {
 
 struct HashResult {
     enum class Kind {
-        hashed,    // feature and key are set
-        rejected,  // not an image we can hash: goes to rejected/ with `reason`
-        skipped,   // gone or not a regular file: nothing to route
+        hashed,   // feature and key are set
+        rejected, // not an image we can hash: goes to rejected/ with `reason`
+        skipped,  // gone or not a regular file: nothing to route
     };
     Kind kind = Kind::skipped;
-    std::string source;  // relative to ingest_dir
+    std::string source; // relative to ingest_dir
     std::string reason;
     FileIdentity identity;
     index::Feature feature;
@@ -31,4 +31,4 @@ HashResult hash_source(const std::filesystem::path& ingest_dir, const std::strin
                        const index::Projection& projection, index::Grid grid, std::uint64_t max_size,
                        std::uint64_t max_pixels = 64'000'000);
 
-}  // namespace ndrd::daemon
+} // namespace ndrd::daemon

@@ -9,7 +9,10 @@ namespace ndrd::daemon {
 
 namespace fs = std::filesystem;
 
-bool is_hidden_name(std::string_view name) { return !name.empty() && name.front() == '.'; }
+bool is_hidden_name(std::string_view name)
+{
+    return !name.empty() && name.front() == '.';
+}
 
 std::vector<std::string> scan_ingest(const fs::path& root, const std::string& sub)
 {
@@ -41,4 +44,4 @@ std::vector<std::string> scan_ingest(const fs::path& root, const std::string& su
     return out;
 }
 
-}  // namespace ndrd::daemon
+} // namespace ndrd::daemon

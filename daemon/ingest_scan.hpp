@@ -17,4 +17,4 @@ namespace ndrd::daemon {
 // relative to root, sorted lexicographically by byte value.
 std::vector<std::string> scan_ingest(const std::filesystem::path& root, const std::string& sub = {});
 
-}  // namespace ndrd::daemon
+} // namespace ndrd::daemon

@@ -103,4 +103,4 @@ boost::property_tree::ptree parse_json(const std::string& text)
     return tree;
 }
 
-}  // namespace ndrd::daemon
+} // namespace ndrd::daemon

@@ -22,7 +22,7 @@ public:
     JsonObject& add(std::string_view key, std::uint64_t value);
     JsonObject& add(std::string_view key, double value);
     JsonObject& add(std::string_view key, bool value);
-    JsonObject& add_raw(std::string_view key, std::string_view json);  // an already-encoded value
+    JsonObject& add_raw(std::string_view key, std::string_view json); // an already-encoded value
     JsonObject& add(std::string_view key, const std::vector<std::string>& values);
     [[nodiscard]] std::string str() const { return body_ + "}"; }
 
@@ -34,4 +34,4 @@ private:
 // Throws std::runtime_error with the parser's message on invalid JSON.
 boost::property_tree::ptree parse_json(const std::string& text);
 
-}  // namespace ndrd::daemon
+} // namespace ndrd::daemon

@@ -43,11 +43,17 @@ std::string_view level_name(LogLevel level)
     return "info";
 }
 
-}  // namespace
+} // namespace
 
-void set_log_level(LogLevel level) { current_level = level; }
+void set_log_level(LogLevel level)
+{
+    current_level = level;
+}
 
-bool log_enabled(LogLevel level) { return static_cast<int>(level) <= static_cast<int>(current_level.load()); }
+bool log_enabled(LogLevel level)
+{
+    return static_cast<int>(level) <= static_cast<int>(current_level.load());
+}
 
 void log_line(LogLevel level, std::string_view message)
 {
@@ -58,8 +64,7 @@ void log_line(LogLevel level, std::string_view message)
     } else {
         const auto now = std::chrono::system_clock::now();
         const std::time_t t = std::chrono::system_clock::to_time_t(now);
-        const auto ms =
-            std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count() % 1000;
+        const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count() % 1000;
         std::tm tm{};
         gmtime_r(&t, &tm);
         char stamp[48];
@@ -72,4 +77,4 @@ void log_line(LogLevel level, std::string_view message)
     std::fflush(stderr);
 }
 
-}  // namespace ndrd::daemon
+} // namespace ndrd::daemon

@@ -17,8 +17,7 @@ void set_log_level(LogLevel level);
 void log_line(LogLevel level, std::string_view message);
 
 namespace detail {
-template <typename... Args>
-void log(LogLevel level, const Args&... args)
+template <typename... Args> void log(LogLevel level, const Args&... args)
 {
     if (!log_enabled(level)) {
         return;
@@ -27,11 +26,23 @@ void log(LogLevel level, const Args&... args)
     (ss << ... << args);
     log_line(level, ss.str());
 }
-}  // namespace detail
+} // namespace detail
 
-template <typename... Args> void log_error(const Args&... a) { detail::log(LogLevel::error, a...); }
-template <typename... Args> void log_warning(const Args&... a) { detail::log(LogLevel::warning, a...); }
-template <typename... Args> void log_info(const Args&... a) { detail::log(LogLevel::info, a...); }
-template <typename... Args> void log_debug(const Args&... a) { detail::log(LogLevel::debug, a...); }
+template <typename... Args> void log_error(const Args&... a)
+{
+    detail::log(LogLevel::error, a...);
+}
+template <typename... Args> void log_warning(const Args&... a)
+{
+    detail::log(LogLevel::warning, a...);
+}
+template <typename... Args> void log_info(const Args&... a)
+{
+    detail::log(LogLevel::info, a...);
+}
+template <typename... Args> void log_debug(const Args&... a)
+{
+    detail::log(LogLevel::debug, a...);
+}
 
-}  // namespace ndrd::daemon
+} // namespace ndrd::daemon

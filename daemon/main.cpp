@@ -9,8 +9,8 @@
 
 #include "config/config.hpp"
 #include "daemon/commands.hpp"
-#include "daemon/service.hpp"
 #include "daemon/logger.hpp"
+#include "daemon/service.hpp"
 #include "index/hash_index.hpp"
 
 namespace po = boost::program_options;
@@ -18,8 +18,8 @@ using namespace ndrd;
 
 namespace {
 
-constexpr int exit_usage = 64;   // EX_USAGE
-constexpr int exit_config = 78;  // EX_CONFIG
+constexpr int exit_usage = 64;  // EX_USAGE
+constexpr int exit_config = 78; // EX_CONFIG
 
 constexpr const char* overview = R"(ndrd - near-duplicate removal daemon (Datumaro NDR, gradient algorithm)
 
@@ -42,8 +42,8 @@ struct Usage : std::runtime_error {
     using std::runtime_error::runtime_error;
 };
 
-po::variables_map parse(const std::string& command, po::options_description& desc,
-                        const std::vector<std::string>& args, po::positional_options_description* pos = nullptr)
+po::variables_map parse(const std::string& command, po::options_description& desc, const std::vector<std::string>& args,
+                        po::positional_options_description* pos = nullptr)
 {
     desc.add_options()("help,h", "show this help");
     po::variables_map vm;
@@ -69,11 +69,11 @@ std::string require_config(const po::variables_map& vm, const std::string& comma
 int dispatch(const std::string& command, const std::vector<std::string>& args)
 {
     if (command == "run" || command == "once") {
-        po::options_description desc("Usage: ndrd " + command + " --config FILE\n\n" +
-                                     (command == "run"
-                                          ? "Processes the backlog, then watches the ingest directory until SIGTERM/SIGINT."
-                                          : "Processes every file now in the ingest directory, prints a summary, exits.") +
-                                     "\n\nOptions");
+        po::options_description desc(
+            "Usage: ndrd " + command + " --config FILE\n\n" +
+            (command == "run" ? "Processes the backlog, then watches the ingest directory until SIGTERM/SIGINT."
+                              : "Processes every file now in the ingest directory, prints a summary, exits.") +
+            "\n\nOptions");
         desc.add_options()("config,c", po::value<std::string>(), "configuration file (YAML)");
         const auto vm = parse(command, desc, args);
         if (vm.count("help")) {
@@ -90,8 +90,8 @@ int dispatch(const std::string& command, const std::vector<std::string>& args)
             "stored in the configuration's index if it exists, else the configuration's (gradient.projection, or\n"
             "generated from seed). Without --config the built-in defaults are used and no index is read.\n"
             "Files that cannot be hashed print {\"file\", \"error\"}; the exit code is then 1.\n\nOptions");
-        desc.add_options()("config,c", po::value<std::string>(), "configuration file (YAML)")(
-            "feature", po::bool_switch(), "include the 768-d feature")(
+        desc.add_options()("config,c", po::value<std::string>(),
+                           "configuration file (YAML)")("feature", po::bool_switch(), "include the 768-d feature")(
             "file", po::value<std::vector<std::string>>()->multitoken(), "image files");
         po::positional_options_description pos;
         pos.add("file", -1);
@@ -145,8 +145,9 @@ int dispatch(const std::string& command, const std::vector<std::string>& args)
             "the subset directories is recorded, and no move is half-done. Prints one line per discrepancy\n"
             "(kind, path, detail); exit code 0 when clean, 1 otherwise. Read-only unless --repair.\n\nOptions");
         desc.add_options()("config,c", po::value<std::string>(), "configuration file (YAML)")(
-            "repair", po::bool_switch(), "finish pending moves and mark records whose file is gone as vanished "
-                                         "(untracked files are only reported); needs the daemon stopped");
+            "repair", po::bool_switch(),
+            "finish pending moves and mark records whose file is gone as vanished "
+            "(untracked files are only reported); needs the daemon stopped");
         const auto vm = parse(command, desc, args);
         if (vm.count("help")) {
             std::cout << desc << "\n";
@@ -157,7 +158,7 @@ int dispatch(const std::string& command, const std::vector<std::string>& args)
     throw Usage("ndrd: unknown command '" + command + "'\n\n" + overview);
 }
 
-}  // namespace
+} // namespace
 
 int main(int argc, char** argv)
 {

@@ -35,12 +35,11 @@ std::string describe(const ItemRecord& r)
     return s + ")";
 }
 
-}  // namespace
+} // namespace
 
-Pipeline::Pipeline(boost::asio::io_context& io, PipelineOptions options, index::HashIndex& index,
-                   Relocator& relocator)
-    : io_(io), opt_(std::move(options)), index_(index), relocator_(relocator),
-      pool_(std::max(1U, opt_.workers)), retry_timer_(io), max_in_flight_(2 * std::max(1U, opt_.workers) + 2)
+Pipeline::Pipeline(boost::asio::io_context& io, PipelineOptions options, index::HashIndex& index, Relocator& relocator)
+    : io_(io), opt_(std::move(options)), index_(index), relocator_(relocator), pool_(std::max(1U, opt_.workers)),
+      retry_timer_(io), max_in_flight_(2 * std::max(1U, opt_.workers) + 2)
 {
 }
 
@@ -106,7 +105,7 @@ void Pipeline::finish(const std::string& source)
     const bool dirty = it != known_.end() && it->second == PathState::in_flight_dirty;
     known_.erase(source);
     if (dirty) {
-        submit(source);  // something happened to the path while we hashed it: look again
+        submit(source); // something happened to the path while we hashed it: look again
     }
 }
 
@@ -172,7 +171,7 @@ void Pipeline::commit(HashResult& r)
     }
     rec.location = relocator_.plan(rec, rec.subset);
     rec.state = RouteState::planned;
-    index_.put(rec, /*sync=*/true);  // the journal entry is durable before the file moves
+    index_.put(rec, /*sync=*/true); // the journal entry is durable before the file moves
     route(rec);
 }
 
@@ -222,4 +221,4 @@ void Pipeline::retry_stuck()
     }
 }
 
-}  // namespace ndrd::daemon
+} // namespace ndrd::daemon

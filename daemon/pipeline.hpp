@@ -38,8 +38,8 @@ struct PipelineStats {
     std::uint64_t kept = 0;
     std::uint64_t duplicated = 0;
     std::uint64_t rejected = 0;
-    std::uint64_t skipped = 0;   // gone before reading, or not a regular file
-    std::uint64_t vanished = 0;  // gone between decision and move
+    std::uint64_t skipped = 0;  // gone before reading, or not a regular file
+    std::uint64_t vanished = 0; // gone between decision and move
     [[nodiscard]] std::uint64_t routed() const { return kept + duplicated + rejected; }
 };
 
@@ -86,17 +86,17 @@ private:
 
     std::deque<std::string> waiting_;
     std::unordered_map<std::string, PathState> known_;
-    std::map<std::uint64_t, HashResult> done_;  // results waiting for their turn
+    std::map<std::uint64_t, HashResult> done_; // results waiting for their turn
     std::uint64_t next_ticket_ = 0;
     std::uint64_t next_commit_ = 0;
     std::size_t in_flight_ = 0;
     std::size_t max_in_flight_;
     bool accepting_ = true;
-    std::deque<index::ItemRecord> stuck_;  // moves that failed on I/O errors, retried with back-off
+    std::deque<index::ItemRecord> stuck_; // moves that failed on I/O errors, retried with back-off
     std::chrono::seconds retry_delay_{1};
     PipelineStats stats_;
     std::function<void()> on_idle_;
     std::function<void()> on_routed_;
 };
 
-}  // namespace ndrd::daemon
+} // namespace ndrd::daemon

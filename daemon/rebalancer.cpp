@@ -29,7 +29,7 @@ std::optional<std::uint64_t> abort_after_moves()
     return std::strtoull(fp + name.size(), nullptr, 10);
 }
 
-}  // namespace
+} // namespace
 
 std::string RebalanceReport::json() const
 {
@@ -131,4 +131,4 @@ RebalanceReport Rebalancer::run()
     return report;
 }
 
-}  // namespace ndrd::daemon
+} // namespace ndrd::daemon

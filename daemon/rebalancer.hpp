@@ -25,10 +25,10 @@ struct RebalanceReport {
     std::uint64_t working_before = 0;
     std::uint64_t working_after = 0;
     std::optional<std::uint64_t> target;
-    bool short_of_target = false;       // fewer items than num_cut in all
-    std::vector<std::string> restored;  // moved into the working subset (locations after the move)
-    std::vector<std::string> cut;       // moved out of it
-    std::uint64_t vanished = 0;         // files found missing while moving
+    bool short_of_target = false;      // fewer items than num_cut in all
+    std::vector<std::string> restored; // moved into the working subset (locations after the move)
+    std::vector<std::string> cut;      // moved out of it
+    std::uint64_t vanished = 0;        // files found missing while moving
     [[nodiscard]] std::string json() const;
     [[nodiscard]] std::string summary() const;
 };
@@ -51,4 +51,4 @@ private:
     bool warned_short_ = false;
 };
 
-}  // namespace ndrd::daemon
+} // namespace ndrd::daemon

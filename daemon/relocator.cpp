@@ -36,7 +36,7 @@ bool same_content(const fs::path& a, const fs::path& b)
                       std::istreambuf_iterator<char>(fb), std::istreambuf_iterator<char>());
 }
 
-}  // namespace
+} // namespace
 
 const std::string& Areas::of(Subset s) const
 {
@@ -53,16 +53,14 @@ Relocator::Relocator(index::HashIndex& index, const Router& router, Areas areas)
 {
 }
 
-std::string Relocator::plan(const ItemRecord& rec, Subset subset,
-                            const std::unordered_set<std::string>* reserved) const
+std::string Relocator::plan(const ItemRecord& rec, Subset subset, const std::unordered_set<std::string>* reserved) const
 {
     return router_.plan(areas_.of(subset), rec.source, reserved);
 }
 
 fs::path Relocator::from_path(const ItemRecord& rec) const
 {
-    return rec.previous_location.empty() ? router_.source_path(rec.source)
-                                         : router_.output_path(rec.previous_location);
+    return rec.previous_location.empty() ? router_.source_path(rec.source) : router_.output_path(rec.previous_location);
 }
 
 RelocateOutcome Relocator::execute(ItemRecord& rec)
@@ -76,7 +74,7 @@ RelocateOutcome Relocator::execute(ItemRecord& rec)
             rec.state = RouteState::done;
             rec.previous_location.clear();
             rec.routed_ms = now_ms();
-            index_.put(rec, /*sync=*/false);  // recovery can tell a finished move from the disk
+            index_.put(rec, /*sync=*/false); // recovery can tell a finished move from the disk
             return RelocateOutcome::moved;
         case MoveResult::destination_taken:
             rec.location = plan(rec, rec.subset);
@@ -117,12 +115,12 @@ void Relocator::reconcile(ItemRecord rec)
         return id && id->dev == rec.device && id->ino == rec.inode;
     };
     if (is_ours(src_id) && !dst_id) {
-        execute(rec);  // decided, never moved
+        execute(rec); // decided, never moved
         return;
     }
     if (is_ours(src_id) && dst_id) {
         if (!same_content(src, dst)) {
-            rec.location = plan(rec, rec.subset);  // something else took the name: move ours elsewhere
+            rec.location = plan(rec, rec.subset); // something else took the name: move ours elsewhere
             index_.put(rec, true);
             execute(rec);
             return;
@@ -143,4 +141,4 @@ void Relocator::reconcile(ItemRecord rec)
     log_info("recovered item ", rec.seq, ": ", rec.source, " is at ", rec.location);
 }
 
-}  // namespace ndrd::daemon
+} // namespace ndrd::daemon

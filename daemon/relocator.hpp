@@ -47,4 +47,4 @@ private:
     Areas areas_;
 };
 
-}  // namespace ndrd::daemon
+} // namespace ndrd::daemon

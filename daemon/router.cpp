@@ -2,7 +2,7 @@
 #include "daemon/router.hpp"
 
 #include <fcntl.h>
-#include <stdio.h>  // renameat2
+#include <stdio.h> // renameat2
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -38,7 +38,7 @@ void make_parents(const fs::path& p)
     }
 }
 
-}  // namespace
+} // namespace
 
 void sync_directory(const fs::path& dir)
 {
@@ -120,7 +120,7 @@ MoveResult Router::copy_across(const fs::path& from, const fs::path& to)
     // Write under a hidden name, make it durable, then claim the final name
     // with link(), which fails rather than replaces.
     const fs::path tmp = to.parent_path() / (".ndrd-partial-" + to.filename().string());
-    ::unlink(tmp.c_str());  // a leftover from a crash is ours and incomplete
+    ::unlink(tmp.c_str()); // a leftover from a crash is ours and incomplete
     UniqueFd out(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644));
     if (!out.valid()) fail("cannot create", tmp, errno);
     std::array<char, 1 << 16> buf{};
@@ -162,4 +162,4 @@ MoveResult Router::copy_across(const fs::path& from, const fs::path& to)
     return MoveResult::moved;
 }
 
-}  // namespace ndrd::daemon
+} // namespace ndrd::daemon

@@ -13,8 +13,8 @@ namespace ndrd::daemon {
 
 enum class MoveResult {
     moved,
-    source_missing,     // nothing at the source path
-    destination_taken,  // something appeared at the destination; plan again
+    source_missing,    // nothing at the source path
+    destination_taken, // something appeared at the destination; plan again
 };
 
 class RouteError : public std::runtime_error {
@@ -53,4 +53,4 @@ private:
 // fsync a directory so that a rename or unlink inside it survives power loss.
 void sync_directory(const std::filesystem::path& dir);
 
-}  // namespace ndrd::daemon
+} // namespace ndrd::daemon

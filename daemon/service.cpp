@@ -16,10 +16,10 @@
 #include "daemon/control_server.hpp"
 #include "daemon/ingest_scan.hpp"
 #include "daemon/json.hpp"
-#include "daemon/status.hpp"
 #include "daemon/logger.hpp"
 #include "daemon/pipeline.hpp"
 #include "daemon/source_file.hpp"
+#include "daemon/status.hpp"
 #include "daemon/watcher.hpp"
 
 namespace ndrd::daemon {
@@ -51,8 +51,8 @@ index::Projection configured_projection(const config::Config& cfg)
     try {
         auto p = index::Projection::parse_text(ss.str(), rows, cols, file.string());
         if (const double err = p.orthonormality_error(); err > 1e-6) {
-            log_warning("gradient.projection ", file.string(), ": columns are not orthonormal (max |PtP - I| = ",
-                        err, "); keys are still well defined");
+            log_warning("gradient.projection ", file.string(), ": columns are not orthonormal (max |PtP - I| = ", err,
+                        "); keys are still well defined");
         }
         return p;
     } catch (const index::ProjectionError& e) {
@@ -67,7 +67,7 @@ std::string rate(std::uint64_t n, double seconds)
     return buf;
 }
 
-}  // namespace
+} // namespace
 
 index::HashIndex open_index(const config::Config& cfg)
 {
@@ -85,15 +85,18 @@ RebalancePolicy rebalance_policy(const config::Config& cfg)
 {
     RebalancePolicy p;
     p.num_cut = cfg.num_cut;
-    p.over = cfg.over_sample == config::OverSample::similarity ? index::OverSample::similarity
-                                                                : index::OverSample::random;
-    p.under = cfg.under_sample == config::UnderSample::inverse ? index::UnderSample::inverse
-                                                                : index::UnderSample::uniform;
+    p.over =
+        cfg.over_sample == config::OverSample::similarity ? index::OverSample::similarity : index::OverSample::random;
+    p.under =
+        cfg.under_sample == config::UnderSample::inverse ? index::UnderSample::inverse : index::UnderSample::uniform;
     p.seed = cfg.seed;
     return p;
 }
 
-Areas areas_of(const config::Config& cfg) { return {cfg.working_subset, cfg.duplicated_subset, "rejected"}; }
+Areas areas_of(const config::Config& cfg)
+{
+    return {cfg.working_subset, cfg.duplicated_subset, "rejected"};
+}
 
 index::Projection projection_for(const config::Config& cfg, index::Grid& grid)
 {
@@ -180,28 +183,30 @@ int run_service(const config::Config& cfg, ServiceMode mode)
         }
     };
     if (mode == ServiceMode::run) {
-        watcher.emplace(io, cfg.ingest_dir, [&](const std::string& f) { pipeline.submit(f); }, rescan);
-        watcher->start();  // before the backlog scan, so nothing lands unseen in between
+        watcher.emplace(
+            io, cfg.ingest_dir, [&](const std::string& f) { pipeline.submit(f); }, rescan);
+        watcher->start(); // before the backlog scan, so nothing lands unseen in between
     }
 
     std::optional<ControlServer> control;
     if (mode == ServiceMode::run) {
-        control.emplace(io, cfg.control_socket_path(),
-                        [&](const std::string& command, const boost::property_tree::ptree&) -> std::string {
-                            if (command == "ping") {
-                                return JsonObject().add("ok", true).str();
-                            }
-                            if (command == "status") {
-                                const LiveStatus live{pipeline.queue_depth(),
-                                                      std::chrono::duration<double>(Clock::now() - started).count(),
-                                                      last_rebalance ? last_rebalance->summary() : std::string()};
-                                return status_json(idx, cfg, &live);
-                            }
-                            if (command == "rebalance") {
-                                return rebalance();
-                            }
-                            return JsonObject().add("ok", false).add("error", "unknown command '" + command + "'").str();
-                        });
+        control.emplace(
+            io, cfg.control_socket_path(),
+            [&](const std::string& command, const boost::property_tree::ptree&) -> std::string {
+                if (command == "ping") {
+                    return JsonObject().add("ok", true).str();
+                }
+                if (command == "status") {
+                    const LiveStatus live{pipeline.queue_depth(),
+                                          std::chrono::duration<double>(Clock::now() - started).count(),
+                                          last_rebalance ? last_rebalance->summary() : std::string()};
+                    return status_json(idx, cfg, &live);
+                }
+                if (command == "rebalance") {
+                    return rebalance();
+                }
+                return JsonObject().add("ok", false).add("error", "unknown command '" + command + "'").str();
+            });
     }
 
     const auto backlog = waiting_files();
@@ -264,8 +269,8 @@ int run_service(const config::Config& cfg, ServiceMode mode)
             if (ec) return;
             const auto& s = pipeline.stats();
             if (s.routed() != last_routed) {
-                log_info("last minute: ", s.routed() - last_routed, " routed; total ", s.kept, " kept, ",
-                         s.duplicated, " duplicated, ", s.rejected, " rejected; queue ", pipeline.queue_depth());
+                log_info("last minute: ", s.routed() - last_routed, " routed; total ", s.kept, " kept, ", s.duplicated,
+                         " duplicated, ", s.rejected, " rejected; queue ", pipeline.queue_depth());
                 last_routed = s.routed();
             }
             schedule_summary();
@@ -338,4 +343,4 @@ int run_service(const config::Config& cfg, ServiceMode mode)
     return 0;
 }
 
-}  // namespace ndrd::daemon
+} // namespace ndrd::daemon

@@ -29,4 +29,4 @@ void limit_decoder(const config::Config& cfg);
 // Returns the process exit code. Throws config::ConfigError, index::IndexError.
 int run_service(const config::Config& cfg, ServiceMode mode);
 
-}  // namespace ndrd::daemon
+} // namespace ndrd::daemon

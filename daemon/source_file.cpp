@@ -37,7 +37,7 @@ SourceFile failed(SourceStatus status, std::string reason)
     return f;
 }
 
-}  // namespace
+} // namespace
 
 WriterState writer_state(const std::filesystem::path& path)
 {
@@ -95,7 +95,7 @@ SourceFile read_source(const std::filesystem::path& path, std::uint64_t max_size
             return failed(SourceStatus::unreadable, std::string("read error: ") + std::strerror(errno));
         }
         if (n == 0) {
-            break;  // shrank while we read; the identity check before the move catches it
+            break; // shrank while we read; the identity check before the move catches it
         }
         done += static_cast<std::size_t>(n);
     }
@@ -103,4 +103,4 @@ SourceFile read_source(const std::filesystem::path& path, std::uint64_t max_size
     return f;
 }
 
-}  // namespace ndrd::daemon
+} // namespace ndrd::daemon

@@ -26,15 +26,15 @@ struct FileIdentity {
 
 enum class SourceStatus {
     ok,
-    gone,         // vanished before we could read it: nothing to do
-    not_regular,  // symlink, FIFO, socket, device, directory: left alone
-    too_large,    // over max_file_size: rejected unread
-    unreadable,   // open/read failed (permissions, I/O error): rejected
+    gone,        // vanished before we could read it: nothing to do
+    not_regular, // symlink, FIFO, socket, device, directory: left alone
+    too_large,   // over max_file_size: rejected unread
+    unreadable,  // open/read failed (permissions, I/O error): rejected
 };
 
 struct SourceFile {
     SourceStatus status = SourceStatus::ok;
-    std::string reason;  // for every status but ok
+    std::string reason; // for every status but ok
     FileIdentity identity;
     std::vector<std::byte> bytes;
 };
@@ -47,9 +47,12 @@ SourceFile read_source(const std::filesystem::path& path, std::uint64_t max_size
 // file or CAP_LEASE, otherwise the answer is `unknown`.
 enum class WriterState { none, open, unknown };
 WriterState writer_state(const std::filesystem::path& path);
-inline bool open_for_writing(const std::filesystem::path& path) { return writer_state(path) == WriterState::open; }
+inline bool open_for_writing(const std::filesystem::path& path)
+{
+    return writer_state(path) == WriterState::open;
+}
 
 // lstat identity of a path; nullopt when nothing is there.
 std::optional<FileIdentity> identity_of(const std::filesystem::path& path);
 
-}  // namespace ndrd::daemon
+} // namespace ndrd::daemon

@@ -47,7 +47,9 @@ std::string status_json(const index::HashIndex& index, const config::Config& cfg
 
 std::string format_status(const boost::property_tree::ptree& s)
 {
-    const auto get = [&](const char* k) { return s.get<std::string>(k, "?"); };
+    const auto get = [&](const char* k) {
+        return s.get<std::string>(k, "?");
+    };
     std::ostringstream out;
     if (s.get<bool>("daemon", false)) {
         out << "daemon:        running, up " << get("uptime_seconds") << " s, queue " << get("queue_depth") << "\n";
@@ -75,4 +77,4 @@ std::string format_status(const boost::property_tree::ptree& s)
     return out.str();
 }
 
-}  // namespace ndrd::daemon
+} // namespace ndrd::daemon

@@ -14,7 +14,7 @@ namespace ndrd::daemon {
 struct LiveStatus {
     std::size_t queue_depth = 0;
     double uptime_seconds = 0;
-    std::string last_rebalance;  // summary line, empty if none yet
+    std::string last_rebalance; // summary line, empty if none yet
 };
 
 // `live` is null when read from the index without a daemon.
@@ -23,4 +23,4 @@ std::string status_json(const index::HashIndex& index, const config::Config& cfg
 // Human-readable rendering of status_json's object.
 std::string format_status(const boost::property_tree::ptree& status);
 
-}  // namespace ndrd::daemon
+} // namespace ndrd::daemon

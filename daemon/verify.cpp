@@ -17,15 +17,18 @@ using index::RouteState;
 
 namespace {
 
-Areas areas_for(const config::Config& cfg) { return {cfg.working_subset, cfg.duplicated_subset, "rejected"}; }
+Areas areas_for(const config::Config& cfg)
+{
+    return {cfg.working_subset, cfg.duplicated_subset, "rejected"};
+}
 
-}  // namespace
+} // namespace
 
 VerifyReport verify(const index::HashIndex& index, const config::Config& cfg)
 {
     VerifyReport report;
     const Areas areas = areas_for(cfg);
-    std::map<std::string, std::uint64_t> owner;  // location -> seq
+    std::map<std::string, std::uint64_t> owner; // location -> seq
     index.for_each([&](const ItemRecord& r) {
         ++report.records;
         if (r.state == RouteState::vanished) {
@@ -43,13 +46,13 @@ VerifyReport verify(const index::HashIndex& index, const config::Config& cfg)
         }
         const std::string& area = areas.of(r.subset);
         if (r.location.rfind(area + "/", 0) != 0) {
-            report.problems.push_back({"wrong_area", r.location,
-                                       "item " + std::to_string(r.seq) + " is recorded in subset " + area});
+            report.problems.push_back(
+                {"wrong_area", r.location, "item " + std::to_string(r.seq) + " is recorded in subset " + area});
         }
         std::error_code ec;
         if (!fs::is_regular_file(fs::symlink_status(cfg.output_dir / r.location, ec))) {
-            report.problems.push_back({"missing_file", r.location,
-                                       "item " + std::to_string(r.seq) + " (" + r.source + ") is not on disk"});
+            report.problems.push_back(
+                {"missing_file", r.location, "item " + std::to_string(r.seq) + " (" + r.source + ") is not on disk"});
         }
         return true;
     });
@@ -90,4 +93,4 @@ VerifyReport repair(index::HashIndex& index, const config::Config& cfg)
     return verify(index, cfg);
 }
 
-}  // namespace ndrd::daemon
+} // namespace ndrd::daemon

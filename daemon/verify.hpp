@@ -13,8 +13,8 @@
 namespace ndrd::daemon {
 
 struct Discrepancy {
-    std::string kind;  // missing_file, untracked_file, shared_location, pending_move, wrong_area
-    std::string path;  // relative to output_dir
+    std::string kind; // missing_file, untracked_file, shared_location, pending_move, wrong_area
+    std::string path; // relative to output_dir
     std::string detail;
 };
 
@@ -32,4 +32,4 @@ VerifyReport verify(const index::HashIndex& index, const config::Config& cfg);
 // Returns the report after repair.
 VerifyReport repair(index::HashIndex& index, const config::Config& cfg);
 
-}  // namespace ndrd::daemon
+} // namespace ndrd::daemon

@@ -30,9 +30,12 @@ int make_inotify()
     return fd;
 }
 
-std::string join(const std::string& dir, const char* name) { return dir.empty() ? std::string(name) : dir + "/" + name; }
+std::string join(const std::string& dir, const char* name)
+{
+    return dir.empty() ? std::string(name) : dir + "/" + name;
+}
 
-}  // namespace
+} // namespace
 
 Watcher::Watcher(boost::asio::io_context& io, fs::path root, FileHandler on_file, RescanHandler on_rescan)
     : stream_(io, make_inotify()), root_(std::move(root)), on_file_(std::move(on_file)),
@@ -64,7 +67,7 @@ void Watcher::add_watch(const std::string& rel_dir)
     const int wd = ::inotify_add_watch(stream_.native_handle(), dir.c_str(), dir_mask);
     if (wd < 0) {
         const int err = errno;
-        if (err == ENOENT || err == ENOTDIR) return;  // gone again, or replaced by a file
+        if (err == ENOENT || err == ENOTDIR) return; // gone again, or replaced by a file
         if (err == ENOSPC) {
             throw WatchError("cannot watch " + dir.string() +
                              ": out of inotify watches (raise fs.inotify.max_user_watches)");
@@ -145,7 +148,7 @@ void Watcher::check_unsettled()
     for (auto& u : unsettled_) {
         struct stat st {};
         if (::lstat((root_ / u.rel).c_str(), &st) != 0) {
-            continue;  // gone: moved by the pipeline already, or deleted
+            continue; // gone: moved by the pipeline already, or deleted
         }
         const WriterState writer = S_ISREG(st.st_mode) ? writer_state(root_ / u.rel) : WriterState::none;
         if (writer == WriterState::open) {
@@ -214,7 +217,7 @@ void Watcher::read_events()
         } else {
             std::size_t off = 0;
             while (off + sizeof(inotify_event) <= n) {
-                const auto* ev = reinterpret_cast<const inotify_event*>(buffer_.data() + off);  // NOLINT
+                const auto* ev = reinterpret_cast<const inotify_event*>(buffer_.data() + off); // NOLINT
                 handle(*ev);
                 off += sizeof(inotify_event) + ev->len;
             }
@@ -283,4 +286,4 @@ void Watcher::handle(const inotify_event& ev)
     }
 }
 
-}  // namespace ndrd::daemon
+} // namespace ndrd::daemon

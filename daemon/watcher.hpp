@@ -42,7 +42,7 @@ public:
 
 private:
     struct WatchedDir {
-        std::string rel;  // relative to root
+        std::string rel; // relative to root
         ino_t ino = 0;
     };
     struct Unsettled {
@@ -66,7 +66,7 @@ private:
     FileHandler on_file_;
     RescanHandler on_rescan_;
     std::vector<char> buffer_;
-    std::map<int, WatchedDir> dirs_;  // by watch descriptor
+    std::map<int, WatchedDir> dirs_; // by watch descriptor
     // Files found in a directory that appeared while we run: they may still
     // be open for writing (their IN_CLOSE_WRITE will come) or already
     // complete (no event will come). Reported once unchanged for a while.
@@ -76,4 +76,4 @@ private:
     bool stopped_ = false;
 };
 
-}  // namespace ndrd::daemon
+} // namespace ndrd::daemon

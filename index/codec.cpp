@@ -56,7 +56,8 @@ void Writer::bytes(std::string_view v)
 void Writer::floats(std::span<const float> v)
 {
     varint(v.size());
-    out_.append(reinterpret_cast<const char*>(v.data()), v.size_bytes());  // NOLINT(cppcoreguidelines-pro-type-reinterpret-cast)
+    out_.append(reinterpret_cast<const char*>(v.data()),
+                v.size_bytes()); // NOLINT(cppcoreguidelines-pro-type-reinterpret-cast)
 }
 
 std::string_view Reader::take(std::size_t n)
@@ -69,7 +70,10 @@ std::string_view Reader::take(std::size_t n)
     return out;
 }
 
-std::uint8_t Reader::u8() { return static_cast<std::uint8_t>(take(1)[0]); }
+std::uint8_t Reader::u8()
+{
+    return static_cast<std::uint8_t>(take(1)[0]);
+}
 
 std::uint64_t Reader::varint()
 {
@@ -91,7 +95,10 @@ double Reader::f64()
     return v;
 }
 
-std::string_view Reader::bytes() { return take(varint()); }
+std::string_view Reader::bytes()
+{
+    return take(varint());
+}
 
 std::vector<float> Reader::floats()
 {
@@ -104,4 +111,4 @@ std::vector<float> Reader::floats()
     return v;
 }
 
-}  // namespace ndrd::index
+} // namespace ndrd::index

@@ -25,7 +25,7 @@ public:
     void u8(std::uint8_t v) { out_.push_back(static_cast<char>(v)); }
     void varint(std::uint64_t v);
     void f64(double v);
-    void bytes(std::string_view v);  // length-prefixed
+    void bytes(std::string_view v); // length-prefixed
     void floats(std::span<const float> v);
     [[nodiscard]] const std::string& str() const { return out_; }
     std::string take() { return std::move(out_); }
@@ -50,4 +50,4 @@ private:
     std::size_t pos_ = 0;
 };
 
-}  // namespace ndrd::index
+} // namespace ndrd::index

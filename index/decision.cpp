@@ -36,4 +36,4 @@ Decision decide(const Feature& feature, std::span<const KeptCandidate> candidate
     return d;
 }
 
-}  // namespace ndrd::index
+} // namespace ndrd::index

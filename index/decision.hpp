@@ -20,8 +20,8 @@ struct KeptCandidate {
 
 struct Decision {
     bool duplicate = false;
-    std::optional<double> best_similarity;  // none when no kept item shares the key
-    std::uint64_t matched_seq = 0;          // the candidate giving best_similarity, 0 = none
+    std::optional<double> best_similarity; // none when no kept item shares the key
+    std::uint64_t matched_seq = 0;         // the candidate giving best_similarity, 0 = none
 };
 
 // dot(a, b)^50. The exponent is even, so strongly opposite vectors count as
@@ -33,4 +33,4 @@ double similarity(std::span<const double> feature, bool degenerate, const KeptCa
 // index's key-then-sequence order) makes the result reproducible.
 Decision decide(const Feature& feature, std::span<const KeptCandidate> candidates, double sim_threshold);
 
-}  // namespace ndrd::index
+} // namespace ndrd::index

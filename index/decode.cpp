@@ -18,8 +18,7 @@ cv::Mat to_three_channels(const cv::Mat& image)
         cv::merge(std::vector<cv::Mat>{image, image, image}, out);
         return out;
     }
-    case 3:
-        return image;
+    case 3: return image;
     case 4: {
         cv::Mat out;
         cv::mixChannels(image, out = cv::Mat(image.size(), CV_MAKETYPE(image.depth(), 3)),
@@ -44,8 +43,7 @@ cv::Mat decode_image(std::span<const std::byte> bytes, std::uint64_t max_pixels)
     if (header.format != ImageHeader::Format::unknown) {
         if (header.width * header.height > max_pixels) {
             throw DecodeError("image declares " + std::to_string(header.width) + "x" + std::to_string(header.height) +
-                              " pixels, over max_pixels " + std::to_string(max_pixels) +
-                              " (refused before decoding)");
+                              " pixels, over max_pixels " + std::to_string(max_pixels) + " (refused before decoding)");
         }
         if (!header.complete) {
             throw DecodeError(header.problem);
@@ -53,7 +51,7 @@ cv::Mat decode_image(std::span<const std::byte> bytes, std::uint64_t max_pixels)
     }
     // cv::imdecode wants a Mat header; it does not modify the buffer.
     const cv::Mat buffer(1, static_cast<int>(bytes.size()), CV_8UC1,
-                         const_cast<std::byte*>(bytes.data()));  // NOLINT(cppcoreguidelines-pro-type-const-cast)
+                         const_cast<std::byte*>(bytes.data())); // NOLINT(cppcoreguidelines-pro-type-const-cast)
     cv::Mat image;
     try {
         image = cv::imdecode(buffer, cv::IMREAD_UNCHANGED);
@@ -69,4 +67,4 @@ cv::Mat decode_image(std::span<const std::byte> bytes, std::uint64_t max_pixels)
     return to_three_channels(image);
 }
 
-}  // namespace ndrd::index
+} // namespace ndrd::index

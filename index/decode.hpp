@@ -29,4 +29,4 @@ cv::Mat decode_image(std::span<const std::byte> bytes, std::uint64_t max_pixels 
 // Channel normalisation alone, for images that were decoded elsewhere.
 cv::Mat to_three_channels(const cv::Mat& image);
 
-}  // namespace ndrd::index
+} // namespace ndrd::index

@@ -43,7 +43,9 @@ Feature compute_feature(const cv::Mat& image, Grid grid)
             }
         }
     }
-    const auto at = [&](int y, int x, int c) { return rr[static_cast<std::size_t>((y * pc + x) * 6 + c)]; };
+    const auto at = [&](int y, int x, int c) {
+        return rr[static_cast<std::size_t>((y * pc + x) * 6 + c)];
+    };
 
     Feature f;
     f.values.resize(static_cast<std::size_t>(grid.feature_dim()));
@@ -52,8 +54,8 @@ Feature compute_feature(const cv::Mat& image, Grid grid)
         for (int x = 0; x < grid.cols; ++x) {
             double* out_cell = &f.values[static_cast<std::size_t>((y * grid.cols + x) * 12)];
             for (int c = 0; c < 6; ++c) {
-                const double gx = at(y + 1, x, c) - at(y + 1, x + 2, c);  // left minus right
-                const double gy = at(y, x + 1, c) - at(y + 2, x + 1, c);  // upper minus lower
+                const double gx = at(y + 1, x, c) - at(y + 1, x + 2, c); // left minus right
+                const double gy = at(y, x + 1, c) - at(y + 2, x + 1, c); // upper minus lower
                 out_cell[c] = gx;
                 out_cell[6 + c] = gy;
                 sum_sq += gx * gx + gy * gy;
@@ -75,4 +77,4 @@ Feature compute_feature(const cv::Mat& image, Grid grid)
     return f;
 }
 
-}  // namespace ndrd::index
+} // namespace ndrd::index

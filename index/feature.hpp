@@ -33,4 +33,4 @@ struct Feature {
 // fallback are reproduced bit for bit.
 Feature compute_feature(const cv::Mat& image, Grid grid);
 
-}  // namespace ndrd::index
+} // namespace ndrd::index

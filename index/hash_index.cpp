@@ -77,12 +77,17 @@ std::string describe(const IndexParams& p)
            std::to_string(p.grid.cols) + "], hash_dim " + std::to_string(p.hash_dim);
 }
 
-bool is_reference(const ItemRecord& r) { return r.verdict == Verdict::kept && r.state != RouteState::vanished; }
+bool is_reference(const ItemRecord& r)
+{
+    return r.verdict == Verdict::kept && r.state != RouteState::vanished;
+}
 
 // Adds (+1) or removes (-1) a record's contribution to the counters.
 void count(IndexCounts& c, const ItemRecord& r, int sign)
 {
-    const auto add = [sign](std::uint64_t& v) { v = sign > 0 ? v + 1 : v - 1; };
+    const auto add = [sign](std::uint64_t& v) {
+        v = sign > 0 ? v + 1 : v - 1;
+    };
     if (r.state == RouteState::vanished) {
         add(c.vanished);
         return;
@@ -132,11 +137,11 @@ std::vector<rocksdb::ColumnFamilyDescriptor> descriptors()
     return {{rocksdb::kDefaultColumnFamilyName, cf}, {"items", cf}, {"by_key", cf}, {"meta", cf}};
 }
 
-}  // namespace
+} // namespace
 
 struct HashIndex::Handles {
     std::unique_ptr<rocksdb::DB> db;
-    std::vector<rocksdb::ColumnFamilyHandle*> cfs;  // owned: released before the DB closes
+    std::vector<rocksdb::ColumnFamilyHandle*> cfs; // owned: released before the DB closes
     bool read_only = false;
 
     Handles() = default;
@@ -195,7 +200,8 @@ HashIndex HashIndex::open(const fs::path& dir, const IndexParams& params,
         index.check(ts, "reading its schema");
     }
     if (ts.IsNotFound()) {
-        std::unique_ptr<rocksdb::Iterator> it(index.h_->db->NewIterator(rocksdb::ReadOptions(), index.h_->cfs[cf_items]));
+        std::unique_ptr<rocksdb::Iterator> it(
+            index.h_->db->NewIterator(rocksdb::ReadOptions(), index.h_->cfs[cf_items]));
         it->SeekToFirst();
         if (it->Valid()) {
             throw IndexError("index " + dir.string() + " has items but no parameters: it is damaged");
@@ -280,7 +286,7 @@ std::vector<KeptItem> HashIndex::kept_with_key(const Key& key) const
     for (it->Seek(key.bytes); it->Valid() && it->key().starts_with(key.bytes); it->Next()) {
         const auto k = it->key().ToStringView();
         if (k.size() != key.bytes.size() + 8) {
-            continue;  // a longer key sharing the prefix cannot happen: keys have one length per index
+            continue; // a longer key sharing the prefix cannot happen: keys have one length per index
         }
         KeptItem item;
         item.seq = decode_be64(k.substr(key.bytes.size()));
@@ -315,7 +321,10 @@ std::optional<ItemRecord> HashIndex::get(std::uint64_t seq) const
     return ItemRecord::decode(seq, v);
 }
 
-void HashIndex::put(const ItemRecord& rec, bool sync) { put_batch(std::span(&rec, 1), sync); }
+void HashIndex::put(const ItemRecord& rec, bool sync)
+{
+    put_batch(std::span(&rec, 1), sync);
+}
 
 void HashIndex::put_batch(std::span<const ItemRecord> recs, bool sync)
 {
@@ -329,7 +338,7 @@ void HashIndex::put_batch(std::span<const ItemRecord> recs, bool sync)
         const auto old = get(rec.seq);
         if (old) {
             count(counts, *old, -1);
-            if (is_reference(*old)) {  // rewritten below if still a reference: key or feature may differ
+            if (is_reference(*old)) { // rewritten below if still a reference: key or feature may differ
                 batch.Delete(h_->cfs[cf_by_key], old->key.bytes + encode_be64(rec.seq));
             }
         }
@@ -391,4 +400,4 @@ std::uint64_t HashIndex::disk_bytes() const
     return total;
 }
 
-}  // namespace ndrd::index
+} // namespace ndrd::index

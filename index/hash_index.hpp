@@ -22,7 +22,7 @@ namespace rocksdb {
 class DB;
 class ColumnFamilyHandle;
 class Status;
-}  // namespace rocksdb
+} // namespace rocksdb
 
 namespace ndrd::index {
 
@@ -56,16 +56,16 @@ struct IndexParams {
 };
 
 struct IndexCounts {
-    std::uint64_t kept = 0;        // verdicts
+    std::uint64_t kept = 0; // verdicts
     std::uint64_t duplicated = 0;
     std::uint64_t rejected = 0;
-    std::uint64_t vanished = 0;    // sources gone before they could be moved
-    std::uint64_t in_working = 0;  // where files are now
+    std::uint64_t vanished = 0;   // sources gone before they could be moved
+    std::uint64_t in_working = 0; // where files are now
     std::uint64_t in_duplicated = 0;
     std::uint64_t in_rejected = 0;
-    std::uint64_t planned = 0;     // journal entries not yet completed
-    std::uint64_t cut = 0;         // kept by the hash decision, moved out by a rebalance
-    std::uint64_t restored = 0;    // duplicates brought into the working subset by a rebalance
+    std::uint64_t planned = 0;  // journal entries not yet completed
+    std::uint64_t cut = 0;      // kept by the hash decision, moved out by a rebalance
+    std::uint64_t restored = 0; // duplicates brought into the working subset by a rebalance
 };
 
 // A kept item's reference data, owned (the span in KeptCandidate points here).
@@ -136,4 +136,4 @@ private:
     IndexCounts counts_;
 };
 
-}  // namespace ndrd::index
+} // namespace ndrd::index

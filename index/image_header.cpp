@@ -5,11 +5,20 @@ namespace ndrd::index {
 
 namespace {
 
-unsigned byte_at(std::span<const std::byte> b, std::size_t i) { return static_cast<unsigned>(b[i]); }
+unsigned byte_at(std::span<const std::byte> b, std::size_t i)
+{
+    return static_cast<unsigned>(b[i]);
+}
 
-std::uint32_t be16(std::span<const std::byte> b, std::size_t i) { return byte_at(b, i) << 8U | byte_at(b, i + 1); }
+std::uint32_t be16(std::span<const std::byte> b, std::size_t i)
+{
+    return byte_at(b, i) << 8U | byte_at(b, i + 1);
+}
 
-std::uint32_t be32(std::span<const std::byte> b, std::size_t i) { return be16(b, i) << 16U | be16(b, i + 2); }
+std::uint32_t be32(std::span<const std::byte> b, std::size_t i)
+{
+    return be16(b, i) << 16U | be16(b, i + 2);
+}
 
 bool is_sof(unsigned m)
 {
@@ -25,15 +34,17 @@ ImageHeader inspect_jpeg(std::span<const std::byte> b)
     h.format = ImageHeader::Format::jpeg;
     std::size_t i = 2;
     while (true) {
-        while (i < b.size() && byte_at(b, i) != 0xFF) ++i;  // entropy data (or padding) up to a marker
-        while (i < b.size() && byte_at(b, i) == 0xFF) ++i;  // fill bytes
+        while (i < b.size() && byte_at(b, i) != 0xFF)
+            ++i; // entropy data (or padding) up to a marker
+        while (i < b.size() && byte_at(b, i) == 0xFF)
+            ++i; // fill bytes
         if (i >= b.size()) {
             h.problem = "truncated JPEG: the file ends before the end-of-image marker";
             return h;
         }
         const unsigned m = byte_at(b, i++);
         if (m == 0x00 || (m >= 0xD0 && m <= 0xD7) || m == 0x01) {
-            continue;  // stuffed byte, restart marker, TEM: no length
+            continue; // stuffed byte, restart marker, TEM: no length
         }
         if (m == 0xD9) {
             h.complete = true;
@@ -69,7 +80,7 @@ ImageHeader inspect_png(std::span<const std::byte> b)
         const std::uint64_t len = be32(b, i);
         const bool iend = byte_at(b, i + 4) == 'I' && byte_at(b, i + 5) == 'E' && byte_at(b, i + 6) == 'N' &&
                           byte_at(b, i + 7) == 'D';
-        const std::uint64_t next = i + 12 + len;  // length, type, data, CRC
+        const std::uint64_t next = i + 12 + len; // length, type, data, CRC
         if (next > b.size()) {
             break;
         }
@@ -83,7 +94,7 @@ ImageHeader inspect_png(std::span<const std::byte> b)
     return h;
 }
 
-}  // namespace
+} // namespace
 
 ImageHeader inspect_image(std::span<const std::byte> bytes)
 {
@@ -93,10 +104,11 @@ ImageHeader inspect_image(std::span<const std::byte> bytes)
     }
     if (bytes.size() >= 8) {
         bool png = true;
-        for (std::size_t i = 0; i < 8; ++i) png = png && byte_at(bytes, i) == png_sig[i];
+        for (std::size_t i = 0; i < 8; ++i)
+            png = png && byte_at(bytes, i) == png_sig[i];
         if (png) return inspect_png(bytes);
     }
     return {};
 }
 
-}  // namespace ndrd::index
+} // namespace ndrd::index

@@ -14,12 +14,12 @@ namespace ndrd::index {
 struct ImageHeader {
     enum class Format { unknown, jpeg, png };
     Format format = Format::unknown;
-    std::uint64_t width = 0;   // 0 when the header does not say (yet)
+    std::uint64_t width = 0; // 0 when the header does not say (yet)
     std::uint64_t height = 0;
-    bool complete = false;     // the end marker (JPEG EOI, PNG IEND) was reached
-    std::string problem;       // why it is not complete, for the log
+    bool complete = false; // the end marker (JPEG EOI, PNG IEND) was reached
+    std::string problem;   // why it is not complete, for the log
 };
 
 ImageHeader inspect_image(std::span<const std::byte> bytes);
 
-}  // namespace ndrd::index
+} // namespace ndrd::index

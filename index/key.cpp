@@ -67,4 +67,4 @@ Key compute_key(const Feature& feature, const Projection& projection)
     return key;
 }
 
-}  // namespace ndrd::index
+} // namespace ndrd::index

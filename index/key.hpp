@@ -12,7 +12,7 @@
 namespace ndrd::index {
 
 struct Key {
-    std::string bytes;  // ceil(hash_dim / 8) bytes, trailing pad bits zero
+    std::string bytes; // ceil(hash_dim / 8) bytes, trailing pad bits zero
 
     [[nodiscard]] std::string hex() const;
     static Key from_hex(std::string_view hex);
@@ -24,4 +24,4 @@ struct Key {
 // feature compares false everywhere, and keeping its key keeps its decisions.
 Key compute_key(const Feature& feature, const Projection& projection);
 
-}  // namespace ndrd::index
+} // namespace ndrd::index

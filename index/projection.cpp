@@ -21,11 +21,11 @@ std::uint64_t splitmix64(std::uint64_t& state)
 // Uniform in [-1, 1) from the top 53 bits: exact in double, no library involved.
 double uniform_pm1(std::uint64_t& state)
 {
-    constexpr double scale = 1.0 / 9007199254740992.0;  // 2^-53
+    constexpr double scale = 1.0 / 9007199254740992.0; // 2^-53
     return 2.0 * static_cast<double>(splitmix64(state) >> 11U) * scale - 1.0;
 }
 
-}  // namespace
+} // namespace
 
 Projection::Projection(int rows, int cols, std::vector<double> row_major)
     : rows_(rows), cols_(cols), data_(std::move(row_major))
@@ -42,7 +42,8 @@ Projection Projection::generate(std::uint64_t seed, int rows, int cols)
                               std::to_string(rows));
     }
     std::uint64_t state = seed;
-    std::vector<std::vector<double>> columns(static_cast<std::size_t>(cols), std::vector<double>(static_cast<std::size_t>(rows)));
+    std::vector<std::vector<double>> columns(static_cast<std::size_t>(cols),
+                                             std::vector<double>(static_cast<std::size_t>(rows)));
     for (auto& col : columns) {
         for (double& v : col) {
             v = uniform_pm1(state);
@@ -74,7 +75,8 @@ Projection Projection::generate(std::uint64_t seed, int rows, int cols)
     std::vector<double> data(static_cast<std::size_t>(rows) * static_cast<std::size_t>(cols));
     for (int r = 0; r < rows; ++r) {
         for (int c = 0; c < cols; ++c) {
-            data[static_cast<std::size_t>(r * cols + c)] = columns[static_cast<std::size_t>(c)][static_cast<std::size_t>(r)];
+            data[static_cast<std::size_t>(r * cols + c)] =
+                columns[static_cast<std::size_t>(c)][static_cast<std::size_t>(r)];
         }
     }
     return {rows, cols, std::move(data)};
@@ -174,4 +176,4 @@ double Projection::orthonormality_error() const
     return worst;
 }
 
-}  // namespace ndrd::index
+} // namespace ndrd::index

@@ -53,4 +53,4 @@ private:
     std::vector<double> data_;
 };
 
-}  // namespace ndrd::index
+} // namespace ndrd::index

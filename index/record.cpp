@@ -107,4 +107,4 @@ std::string_view to_string(RouteState s)
     return "?";
 }
 
-}  // namespace ndrd::index
+} // namespace ndrd::index

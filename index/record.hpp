@@ -23,9 +23,9 @@ enum class Subset : std::uint8_t { working = 0, duplicated = 1, rejected = 2 };
 enum class RouteState : std::uint8_t { planned = 0, done = 1, vanished = 2 };
 
 struct ItemRecord {
-    std::uint64_t seq = 0;    // ingest order, from 1
-    std::string source;       // path relative to ingest_dir, as it arrived
-    std::string location;     // path relative to output_dir, subset directory first
+    std::uint64_t seq = 0; // ingest order, from 1
+    std::string source;    // path relative to ingest_dir, as it arrived
+    std::string location;  // path relative to output_dir, subset directory first
     // While a rebalance move is planned: where the file is until the move is
     // done (relative to output_dir). Empty for a move out of the ingest directory.
     std::string previous_location;
@@ -33,16 +33,16 @@ struct ItemRecord {
     Subset subset = Subset::working;
     RouteState state = RouteState::planned;
     Key key;
-    std::vector<float> feature;  // empty for rejected items
+    std::vector<float> feature; // empty for rejected items
     bool degenerate = false;
     std::optional<double> best_similarity;
-    std::uint64_t matched_seq = 0;  // 0 = none
-    std::string reason;             // why it was rejected
-    std::uint64_t size = 0;         // bytes
-    std::uint64_t device = 0;       // st_dev and st_ino of the source when it was decided: recovery
-    std::uint64_t inode = 0;        // tells "already moved" from "a new file under the same name"
-    std::int64_t ingested_ms = 0;   // unix time the decision was made
-    std::int64_t routed_ms = 0;     // unix time the move completed
+    std::uint64_t matched_seq = 0; // 0 = none
+    std::string reason;            // why it was rejected
+    std::uint64_t size = 0;        // bytes
+    std::uint64_t device = 0;      // st_dev and st_ino of the source when it was decided: recovery
+    std::uint64_t inode = 0;       // tells "already moved" from "a new file under the same name"
+    std::int64_t ingested_ms = 0;  // unix time the decision was made
+    std::int64_t routed_ms = 0;    // unix time the move completed
 
     [[nodiscard]] std::string encode() const;
     static ItemRecord decode(std::uint64_t seq, std::string_view bytes);
@@ -52,4 +52,4 @@ std::string_view to_string(Verdict v);
 std::string_view to_string(Subset s);
 std::string_view to_string(RouteState s);
 
-}  // namespace ndrd::index
+} // namespace ndrd::index

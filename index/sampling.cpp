@@ -17,7 +17,7 @@ std::uint64_t mix(std::uint64_t z)
 }
 
 struct Ranked {
-    double score;  // larger is selected first
+    double score; // larger is selected first
     std::uint64_t seq;
 };
 
@@ -25,8 +25,9 @@ struct Ranked {
 std::vector<std::uint64_t> top(std::vector<Ranked> ranked, std::size_t count)
 {
     count = std::min(count, ranked.size());
-    std::partial_sort(ranked.begin(), ranked.begin() + static_cast<std::ptrdiff_t>(count), ranked.end(),
-                      [](const Ranked& a, const Ranked& b) { return a.score != b.score ? a.score > b.score : a.seq < b.seq; });
+    std::partial_sort(
+        ranked.begin(), ranked.begin() + static_cast<std::ptrdiff_t>(count), ranked.end(),
+        [](const Ranked& a, const Ranked& b) { return a.score != b.score ? a.score > b.score : a.seq < b.seq; });
     std::vector<std::uint64_t> out;
     out.reserve(count);
     for (std::size_t i = 0; i < count; ++i) {
@@ -35,12 +36,12 @@ std::vector<std::uint64_t> top(std::vector<Ranked> ranked, std::size_t count)
     return out;
 }
 
-}  // namespace
+} // namespace
 
 double item_draw(std::uint64_t seed, std::uint64_t seq)
 {
     const std::uint64_t bits = mix(mix(seed + 0x9e3779b97f4a7c15ULL) ^ (seq * 0xd1b54a32d192ed03ULL));
-    return (static_cast<double>(bits >> 11U) + 1.0) / 9007199254740992.0;  // (0, 1]
+    return (static_cast<double>(bits >> 11U) + 1.0) / 9007199254740992.0; // (0, 1]
 }
 
 Selection select_working(std::span<const SampleItem> items, std::optional<std::uint64_t> num_cut, OverSample over,
@@ -53,7 +54,8 @@ Selection select_working(std::span<const SampleItem> items, std::optional<std::u
     }
     Selection sel;
     const auto all_of = [](const std::vector<const SampleItem*>& v, std::vector<std::uint64_t>& out) {
-        for (const auto* it : v) out.push_back(it->seq);
+        for (const auto* it : v)
+            out.push_back(it->seq);
     };
 
     if (!num_cut || *num_cut == unique.size()) {
@@ -61,7 +63,8 @@ Selection select_working(std::span<const SampleItem> items, std::optional<std::u
     } else if (*num_cut < unique.size()) {
         std::map<std::string, std::uint64_t> per_key;
         if (under == UnderSample::inverse) {
-            for (const auto* it : unique) ++per_key[it->key.bytes];
+            for (const auto* it : unique)
+                ++per_key[it->key.bytes];
         }
         std::vector<Ranked> ranked;
         ranked.reserve(unique.size());
@@ -87,8 +90,7 @@ Selection select_working(std::span<const SampleItem> items, std::optional<std::u
             ranked.reserve(dups.size());
             for (const auto* it : dups) {
                 // similarity: the least similar first, i.e. the largest -similarity.
-                const double score =
-                    over == OverSample::similarity ? -it->best_similarity : item_draw(seed, it->seq);
+                const double score = over == OverSample::similarity ? -it->best_similarity : item_draw(seed, it->seq);
                 ranked.push_back({score, it->seq});
             }
             const auto extra = top(std::move(ranked), missing);
@@ -99,4 +101,4 @@ Selection select_working(std::span<const SampleItem> items, std::optional<std::u
     return sel;
 }
 
-}  // namespace ndrd::index
+} // namespace ndrd::index

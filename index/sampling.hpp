@@ -19,14 +19,14 @@ enum class UnderSample { uniform, inverse };
 
 struct SampleItem {
     std::uint64_t seq = 0;
-    bool unique = false;  // kept by the hash decision (U); otherwise a near-duplicate (D)
+    bool unique = false; // kept by the hash decision (U); otherwise a near-duplicate (D)
     Key key;
-    double best_similarity = 0.0;  // for D: similarity to the kept item it matched
+    double best_similarity = 0.0; // for D: similarity to the kept item it matched
 };
 
 struct Selection {
-    std::vector<std::uint64_t> working;  // seqs of the target working subset, ascending
-    bool short_of_target = false;        // fewer items than num_cut in all: everything selected
+    std::vector<std::uint64_t> working; // seqs of the target working subset, ascending
+    bool short_of_target = false;       // fewer items than num_cut in all: everything selected
 };
 
 // The item's draw in (0, 1]: a hash of (seed, seq), identical on every run.
@@ -40,7 +40,7 @@ double item_draw(std::uint64_t seed, std::uint64_t seq);
 //   holding key k (Datumaro's (1/c(k)) / sum(1/c) / c(k), up to the constant).
 // |U| < num_cut: U plus num_cut - |U| items of D:
 //   random: the largest draws; similarity: ascending best_similarity, ties by seq.
-Selection select_working(std::span<const SampleItem> items, std::optional<std::uint64_t> num_cut,
-                         OverSample over, UnderSample under, std::uint64_t seed);
+Selection select_working(std::span<const SampleItem> items, std::optional<std::uint64_t> num_cut, OverSample over,
+                         UnderSample under, std::uint64_t seed);
 
-}  // namespace ndrd::index
+} // namespace ndrd::index

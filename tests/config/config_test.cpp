@@ -24,7 +24,8 @@ const std::string kOrigin = "test.yaml";
 const fs::path kFixtures = fs::path(NDRD_FIXTURE_DIR) / "config";
 
 // The message parse_config throws for `yaml`, or "" if it accepts it.
-std::string error_for(const std::string& yaml) {
+std::string error_for(const std::string& yaml)
+{
     try {
         (void)cfg::parse_config(yaml, kOrigin);
     } catch (const cfg::ConfigError& e) {
@@ -35,8 +36,8 @@ std::string error_for(const std::string& yaml) {
 
 // True when `message` is an error containing every part; otherwise says
 // which part is missing so the failure explains itself.
-boost::test_tools::predicate_result mentions(const std::string& message,
-                                             std::initializer_list<std::string_view> parts) {
+boost::test_tools::predicate_result mentions(const std::string& message, std::initializer_list<std::string_view> parts)
+{
     if (message.empty()) {
         boost::test_tools::predicate_result r(false);
         r.message() << "the YAML was accepted, expected an error";
@@ -53,7 +54,8 @@ boost::test_tools::predicate_result mentions(const std::string& message,
 }
 
 // Asserts the value of every field, so a field that drifts is named.
-void check_fields_equal(const cfg::Config& got, const cfg::Config& want) {
+void check_fields_equal(const cfg::Config& got, const cfg::Config& want)
+{
     BOOST_TEST(got.ingest_dir == want.ingest_dir);
     BOOST_TEST(got.output_dir == want.output_dir);
     BOOST_TEST(got.index_dir == want.index_dir);
@@ -86,20 +88,25 @@ void check_fields_equal(const cfg::Config& got, const cfg::Config& want) {
     BOOST_TEST((got == want));
 }
 
-cfg::Config parse(const std::string& yaml) { return cfg::parse_config(yaml, kOrigin); }
+cfg::Config parse(const std::string& yaml)
+{
+    return cfg::parse_config(yaml, kOrigin);
+}
 
 // A fresh directory under the system temp dir, removed with everything in it.
 struct TempDir {
     fs::path root;
 
-    TempDir() {
+    TempDir()
+    {
         static std::atomic<unsigned> counter{0};
         std::random_device random;
         root = fs::temp_directory_path() / ("ndrd-config-test-" + std::to_string(::getpid()) + "-" +
                                             std::to_string(counter++) + "-" + std::to_string(random()));
         if (!fs::create_directory(root)) throw std::runtime_error("temp dir already exists: " + root.string());
     }
-    ~TempDir() {
+    ~TempDir()
+    {
         std::error_code ec;
         // A test may have taken write permission away; give it back so
         // remove_all can delete the contents.
@@ -112,7 +119,8 @@ struct TempDir {
     TempDir(const TempDir&) = delete;
     TempDir& operator=(const TempDir&) = delete;
 
-    cfg::Config dirs(const fs::path& ingest, const fs::path& output, const fs::path& index) const {
+    cfg::Config dirs(const fs::path& ingest, const fs::path& output, const fs::path& index) const
+    {
         cfg::Config c;
         c.ingest_dir = root / ingest;
         c.output_dir = root / output;
@@ -121,7 +129,8 @@ struct TempDir {
     }
 };
 
-std::string prepare_error(const cfg::Config& c) {
+std::string prepare_error(const cfg::Config& c)
+{
     try {
         cfg::prepare_directories(c);
     } catch (const cfg::ConfigError& e) {
@@ -130,19 +139,21 @@ std::string prepare_error(const cfg::Config& c) {
     return "";
 }
 
-boost::test_tools::assertion_result not_root(boost::unit_test::test_unit_id) {
+boost::test_tools::assertion_result not_root(boost::unit_test::test_unit_id)
+{
     boost::test_tools::assertion_result r(::geteuid() != 0);
     r.message() << "root bypasses permission checks";
     return r;
 }
 
-}  // namespace
+} // namespace
 
 BOOST_AUTO_TEST_SUITE(config_loading)
 
 // ---- defaults ---------------------------------------------------------------
 
-BOOST_AUTO_TEST_CASE(empty_text_yields_the_documented_defaults) {
+BOOST_AUTO_TEST_CASE(empty_text_yields_the_documented_defaults)
+{
     const cfg::Config c = parse("");
     check_fields_equal(c, cfg::Config{});
     // The schema in the docs promises these values; pin them here too.
@@ -169,28 +180,36 @@ BOOST_AUTO_TEST_CASE(empty_text_yields_the_documented_defaults) {
     BOOST_TEST(c.control_socket.empty());
 }
 
-BOOST_AUTO_TEST_CASE(comments_empty_document_and_empty_sections_yield_defaults) {
+BOOST_AUTO_TEST_CASE(comments_empty_document_and_empty_sections_yield_defaults)
+{
     for (const std::string yaml : {"# nothing but a comment\n", "---\n", "gradient:\nrebalance:\n", "{}\n"}) {
-        BOOST_TEST_CONTEXT("yaml: " << yaml) { check_fields_equal(parse(yaml), cfg::Config{}); }
+        BOOST_TEST_CONTEXT("yaml: " << yaml)
+        {
+            check_fields_equal(parse(yaml), cfg::Config{});
+        }
     }
 }
 
-BOOST_AUTO_TEST_CASE(empty_file_loads_as_defaults) {
+BOOST_AUTO_TEST_CASE(empty_file_loads_as_defaults)
+{
     check_fields_equal(cfg::load_config(kFixtures / "empty.yaml"), cfg::Config{});
 }
 
-BOOST_AUTO_TEST_CASE(shipped_ndrd_yaml_loads_to_exactly_the_defaults) {
+BOOST_AUTO_TEST_CASE(shipped_ndrd_yaml_loads_to_exactly_the_defaults)
+{
     check_fields_equal(cfg::load_config(NDRD_DEFAULT_CONFIG), cfg::Config{});
 }
 
-BOOST_AUTO_TEST_CASE(shipped_ndrd_yaml_sets_every_key_explicitly) {
+BOOST_AUTO_TEST_CASE(shipped_ndrd_yaml_sets_every_key_explicitly)
+{
     // Loading to the defaults proves nothing if the file left keys out.
     std::ifstream in(NDRD_DEFAULT_CONFIG);
     const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    for (const char* key : {"ingest_dir:", "output_dir:", "index_dir:", "working_subset:", "duplicated_subset:",
-                            "algorithm:", "gradient:", "block_shape:", "hash_dim:", "sim_threshold:", "projection:",
-                            "seed:", "workers:", "num_cut:", "over_sample:", "under_sample:", "rebalance:",
-                            "interval:", "after_items:", "log_level:", "max_file_size:", "control_socket:"}) {
+    for (const char* key :
+         {"ingest_dir:",  "output_dir:",  "index_dir:",     "working_subset:", "duplicated_subset:", "algorithm:",
+          "gradient:",    "block_shape:", "hash_dim:",      "sim_threshold:",  "projection:",        "seed:",
+          "workers:",     "num_cut:",     "over_sample:",   "under_sample:",   "rebalance:",         "interval:",
+          "after_items:", "log_level:",   "max_file_size:", "control_socket:"}) {
         const bool top_level = text.find(std::string("\n") + key) != std::string::npos;
         const bool nested = text.find(std::string("\n  ") + key) != std::string::npos;
         BOOST_TEST((top_level || nested), key << " not set in ndrd.yaml");
@@ -199,7 +218,8 @@ BOOST_AUTO_TEST_CASE(shipped_ndrd_yaml_sets_every_key_explicitly) {
 
 // ---- a full file --------------------------------------------------------------
 
-BOOST_AUTO_TEST_CASE(full_file_sets_every_key) {
+BOOST_AUTO_TEST_CASE(full_file_sets_every_key)
+{
     cfg::Config want;
     want.ingest_dir = "/srv/ndrd/incoming";
     want.output_dir = "/srv/ndrd/dataset";
@@ -210,7 +230,7 @@ BOOST_AUTO_TEST_CASE(full_file_sets_every_key) {
     want.gradient.grid_cols = 6;
     want.gradient.hash_dim = 64;
     want.gradient.sim_threshold = 0.75;
-    want.gradient.projection = fs::path("models/proj.txt");  // lexically normalised
+    want.gradient.projection = fs::path("models/proj.txt"); // lexically normalised
     want.seed = 12345678901234567890ULL;
     want.workers = 3;
     want.num_cut = 1000;
@@ -232,7 +252,8 @@ BOOST_AUTO_TEST_CASE(full_file_sets_every_key) {
 
 // ---- files and syntax -----------------------------------------------------------
 
-BOOST_AUTO_TEST_CASE(missing_file_is_rejected_naming_the_file) {
+BOOST_AUTO_TEST_CASE(missing_file_is_rejected_naming_the_file)
+{
     const fs::path missing = kFixtures / "does-not-exist.yaml";
     try {
         (void)cfg::load_config(missing);
@@ -244,13 +265,15 @@ BOOST_AUTO_TEST_CASE(missing_file_is_rejected_naming_the_file) {
     }
 }
 
-BOOST_AUTO_TEST_CASE(directory_given_as_config_file_is_rejected) {
+BOOST_AUTO_TEST_CASE(directory_given_as_config_file_is_rejected)
+{
     BOOST_CHECK_EXCEPTION((void)cfg::load_config(kFixtures), cfg::ConfigError, [](const cfg::ConfigError& e) {
         return std::string(e.what()).find("is a directory") != std::string::npos;
     });
 }
 
-BOOST_AUTO_TEST_CASE(syntax_error_in_file_names_file_and_line) {
+BOOST_AUTO_TEST_CASE(syntax_error_in_file_names_file_and_line)
+{
     const fs::path file = kFixtures / "syntax_error.yaml";
     try {
         (void)cfg::load_config(file);
@@ -261,70 +284,83 @@ BOOST_AUTO_TEST_CASE(syntax_error_in_file_names_file_and_line) {
     }
 }
 
-BOOST_AUTO_TEST_CASE(syntax_error_in_text_names_origin_and_line) {
+BOOST_AUTO_TEST_CASE(syntax_error_in_text_names_origin_and_line)
+{
     BOOST_TEST(error_for("seed: 1\ngradient:\n  hash_dim: 32\n   sim_threshold: 0.5\n") ==
                "test.yaml:4: invalid YAML: illegal map value");
 }
 
-BOOST_AUTO_TEST_CASE(top_level_must_be_a_mapping) {
+BOOST_AUTO_TEST_CASE(top_level_must_be_a_mapping)
+{
     BOOST_TEST(mentions(error_for("5\n"), {"test.yaml:1:", "top level must be a mapping"}));
     BOOST_TEST(mentions(error_for("- seed\n- workers\n"), {"test.yaml:1:", "top level must be a mapping", "a list"}));
 }
 
-BOOST_AUTO_TEST_CASE(several_documents_are_rejected) {
+BOOST_AUTO_TEST_CASE(several_documents_are_rejected)
+{
     BOOST_TEST(mentions(error_for("seed: 1\n---\nseed: 2\n"), {"test.yaml:3:", "one YAML document, found 2"}));
 }
 
 // ---- unknown and repeated keys ----------------------------------------------------
 
-BOOST_AUTO_TEST_CASE(unknown_nested_key_names_section_and_suggests_closest) {
+BOOST_AUTO_TEST_CASE(unknown_nested_key_names_section_and_suggests_closest)
+{
     BOOST_TEST(error_for("gradient:\n  block_shape: [8, 8]\n  hash_dimm: 32\n") ==
                "test.yaml:3: unknown key 'hash_dimm' in 'gradient' (did you mean 'hash_dim'?)");
     BOOST_TEST(error_for("rebalance:\n  intervall: 5m\n") ==
                "test.yaml:2: unknown key 'intervall' in 'rebalance' (did you mean 'interval'?)");
 }
 
-BOOST_AUTO_TEST_CASE(unknown_top_level_key_suggests_closest) {
+BOOST_AUTO_TEST_CASE(unknown_top_level_key_suggests_closest)
+{
     BOOST_TEST(error_for("workers: 2\nseeed: 1\n") == "test.yaml:2: unknown key 'seeed' (did you mean 'seed'?)");
     BOOST_TEST(mentions(error_for("log_levle: debug\n"), {"'log_levle'", "did you mean 'log_level'?"}));
 }
 
-BOOST_AUTO_TEST_CASE(unknown_key_far_from_every_known_key_gets_no_suggestion) {
+BOOST_AUTO_TEST_CASE(unknown_key_far_from_every_known_key_gets_no_suggestion)
+{
     const std::string message = error_for("colour: red\n");
     BOOST_TEST(message == "test.yaml:1: unknown key 'colour'");
 }
 
-BOOST_AUTO_TEST_CASE(key_at_the_wrong_level_is_pointed_to_its_section) {
+BOOST_AUTO_TEST_CASE(key_at_the_wrong_level_is_pointed_to_its_section)
+{
     BOOST_TEST(mentions(error_for("hash_dim: 16\n"), {"unknown key 'hash_dim'", "did you mean 'gradient.hash_dim'?"}));
     BOOST_TEST(mentions(error_for("gradient:\n  seed: 3\n"),
                         {"test.yaml:2:", "unknown key 'seed' in 'gradient'", "did you mean top-level 'seed'?"}));
 }
 
-BOOST_AUTO_TEST_CASE(duplicate_key_is_rejected_with_both_lines) {
-    BOOST_TEST(error_for("seed: 1\nworkers: 2\nseed: 3\n") == "test.yaml:3: duplicate key 'seed' (first set on line 1)");
+BOOST_AUTO_TEST_CASE(duplicate_key_is_rejected_with_both_lines)
+{
+    BOOST_TEST(error_for("seed: 1\nworkers: 2\nseed: 3\n") ==
+               "test.yaml:3: duplicate key 'seed' (first set on line 1)");
     BOOST_TEST(mentions(error_for("gradient:\n  hash_dim: 8\n  hash_dim: 9\n"),
                         {"test.yaml:3:", "duplicate key 'gradient.hash_dim'", "line 2"}));
 }
 
-BOOST_AUTO_TEST_CASE(section_that_is_not_a_mapping_is_rejected) {
+BOOST_AUTO_TEST_CASE(section_that_is_not_a_mapping_is_rejected)
+{
     BOOST_TEST(mentions(error_for("gradient: 5\n"), {"test.yaml:1:", "gradient must be a mapping", "got 5"}));
     BOOST_TEST(mentions(error_for("seed: 1\nrebalance: [10m]\n"), {"test.yaml:2:", "rebalance must be a mapping"}));
 }
 
-BOOST_AUTO_TEST_CASE(complex_key_is_rejected) {
+BOOST_AUTO_TEST_CASE(complex_key_is_rejected)
+{
     BOOST_TEST(mentions(error_for("? [a, b]\n: 1\n"), {"test.yaml:1:", "keys must be plain names"}));
 }
 
 // ---- algorithm and gradient ---------------------------------------------------------
 
-BOOST_AUTO_TEST_CASE(algorithm_other_than_gradient_is_rejected_as_unsupported) {
+BOOST_AUTO_TEST_CASE(algorithm_other_than_gradient_is_rejected_as_unsupported)
+{
     BOOST_TEST(mentions(error_for("seed: 1\nalgorithm: invariant\n"),
                         {"test.yaml:2:", "algorithm must be 'gradient'", "'invariant'", "only"}));
     BOOST_TEST(mentions(error_for("algorithm: [gradient]\n"), {"algorithm", "a list"}));
     BOOST_TEST(parse("algorithm: gradient\n").algorithm == "gradient");
 }
 
-BOOST_AUTO_TEST_CASE(block_shape_must_be_two_integers_from_1_to_64) {
+BOOST_AUTO_TEST_CASE(block_shape_must_be_two_integers_from_1_to_64)
+{
     struct Case {
         std::string yaml;
         std::string key;
@@ -338,23 +374,29 @@ BOOST_AUTO_TEST_CASE(block_shape_must_be_two_integers_from_1_to_64) {
                                            {"gradient:\n  block_shape: [8, 2.5]\n", "gradient.block_shape[1]"},
                                            {"gradient:\n  block_shape: [a, 8]\n", "gradient.block_shape[0]"},
                                            {"gradient:\n  block_shape: {rows: 8}\n", "gradient.block_shape "}}) {
-        BOOST_TEST_CONTEXT("yaml: " << c.yaml) { BOOST_TEST(mentions(error_for(c.yaml), {"test.yaml:2:", c.key})); }
+        BOOST_TEST_CONTEXT("yaml: " << c.yaml)
+        {
+            BOOST_TEST(mentions(error_for(c.yaml), {"test.yaml:2:", c.key}));
+        }
     }
     const cfg::Config c = parse("gradient:\n  block_shape:\n    - 64\n    - 1\n");
     BOOST_TEST(c.gradient.grid_rows == 64);
     BOOST_TEST(c.gradient.grid_cols == 1);
 }
 
-BOOST_AUTO_TEST_CASE(block_shape_element_error_points_at_its_own_line) {
+BOOST_AUTO_TEST_CASE(block_shape_element_error_points_at_its_own_line)
+{
     BOOST_TEST(mentions(error_for("gradient:\n  block_shape:\n    - 8\n    - 0\n"),
                         {"test.yaml:4:", "gradient.block_shape[1]", "got 0"}));
 }
 
-BOOST_AUTO_TEST_CASE(hash_dim_must_be_a_positive_integer) {
+BOOST_AUTO_TEST_CASE(hash_dim_must_be_a_positive_integer)
+{
     BOOST_TEST(error_for("seed: 1\ngradient:\n  hash_dim: -3\n") ==
                "test.yaml:3: gradient.hash_dim must be a positive integer, got -3");
     for (const std::string value : {"0", "1.5", "abc", "\"32\"", "[32]", "null", "1e2", "0x20"}) {
-        BOOST_TEST_CONTEXT("hash_dim: " << value) {
+        BOOST_TEST_CONTEXT("hash_dim: " << value)
+        {
             BOOST_TEST(mentions(error_for("gradient:\n  hash_dim: " + value + "\n"),
                                 {"test.yaml:2:", "gradient.hash_dim must be a positive integer"}));
         }
@@ -362,24 +404,28 @@ BOOST_AUTO_TEST_CASE(hash_dim_must_be_a_positive_integer) {
     BOOST_TEST(parse("gradient:\n  hash_dim: 1\n").gradient.hash_dim == 1);
 }
 
-BOOST_AUTO_TEST_CASE(hash_dim_larger_than_feature_is_rejected_naming_key_and_limit) {
+BOOST_AUTO_TEST_CASE(hash_dim_larger_than_feature_is_rejected_naming_key_and_limit)
+{
     // block_shape [2, 2] gives 2 * 2 * 12 = 48 feature dimensions.
     BOOST_TEST(mentions(error_for("gradient:\n  block_shape: [2, 2]\n  hash_dim: 49\n"),
                         {"test.yaml:3:", "gradient.hash_dim must be at most 48", "rows * cols * 12", "got 49"}));
     BOOST_TEST(parse("gradient:\n  block_shape: [2, 2]\n  hash_dim: 48\n").gradient.hash_dim == 48);
 }
 
-BOOST_AUTO_TEST_CASE(block_shape_too_small_for_default_hash_dim_is_rejected) {
+BOOST_AUTO_TEST_CASE(block_shape_too_small_for_default_hash_dim_is_rejected)
+{
     // [1, 2] gives 24 dimensions, fewer than the default hash_dim of 32.
-    BOOST_TEST(mentions(error_for("workers: 1\ngradient:\n  block_shape: [1, 2]\n"),
-                        {"test.yaml:3:", "gradient.block_shape gives only 24 feature dimensions",
-                         "gradient.hash_dim (default 32)"}));
+    BOOST_TEST(mentions(
+        error_for("workers: 1\ngradient:\n  block_shape: [1, 2]\n"),
+        {"test.yaml:3:", "gradient.block_shape gives only 24 feature dimensions", "gradient.hash_dim (default 32)"}));
 }
 
-BOOST_AUTO_TEST_CASE(sim_threshold_must_be_a_finite_positive_number) {
-    for (const std::string value : {"0", "-0.5", "0.0", ".nan", ".inf", "-.inf", "nan", "inf", "abc", "\"0.5\"", "[0.5]",
-                                    "null", "0.5x"}) {
-        BOOST_TEST_CONTEXT("sim_threshold: " << value) {
+BOOST_AUTO_TEST_CASE(sim_threshold_must_be_a_finite_positive_number)
+{
+    for (const std::string value :
+         {"0", "-0.5", "0.0", ".nan", ".inf", "-.inf", "nan", "inf", "abc", "\"0.5\"", "[0.5]", "null", "0.5x"}) {
+        BOOST_TEST_CONTEXT("sim_threshold: " << value)
+        {
             BOOST_TEST(mentions(error_for("gradient:\n  sim_threshold: " + value + "\n"),
                                 {"test.yaml:2:", "gradient.sim_threshold must be a finite number greater than 0"}));
         }
@@ -390,20 +436,24 @@ BOOST_AUTO_TEST_CASE(sim_threshold_must_be_a_finite_positive_number) {
     BOOST_TEST(parse("gradient:\n  sim_threshold: +0.25\n").gradient.sim_threshold == 0.25);
 }
 
-BOOST_AUTO_TEST_CASE(projection_is_null_or_a_lexically_normal_path) {
+BOOST_AUTO_TEST_CASE(projection_is_null_or_a_lexically_normal_path)
+{
     BOOST_TEST(*parse("gradient:\n  projection: ./a/../b/p.txt\n").gradient.projection == fs::path("b/p.txt"));
     BOOST_TEST(*parse("gradient:\n  projection: /abs/p.txt\n").gradient.projection == fs::path("/abs/p.txt"));
     BOOST_TEST(!parse("gradient:\n  projection: null\n").gradient.projection.has_value());
     BOOST_TEST(!parse("gradient:\n  projection:\n").gradient.projection.has_value());
     BOOST_TEST(mentions(error_for("gradient:\n  projection: \"\"\n"), {"test.yaml:2:", "gradient.projection"}));
-    BOOST_TEST(mentions(error_for("gradient:\n  projection: [a, b]\n"), {"test.yaml:2:", "gradient.projection", "a list"}));
+    BOOST_TEST(
+        mentions(error_for("gradient:\n  projection: [a, b]\n"), {"test.yaml:2:", "gradient.projection", "a list"}));
 }
 
 // ---- scalars at the top level ------------------------------------------------------
 
-BOOST_AUTO_TEST_CASE(seed_must_be_a_non_negative_64_bit_integer) {
+BOOST_AUTO_TEST_CASE(seed_must_be_a_non_negative_64_bit_integer)
+{
     for (const std::string value : {"-1", "1.5", "18446744073709551616", "abc", "\"7\"", "null", "[1]"}) {
-        BOOST_TEST_CONTEXT("seed: " << value) {
+        BOOST_TEST_CONTEXT("seed: " << value)
+        {
             BOOST_TEST(mentions(error_for("workers: 1\nseed: " + value + "\n"), {"test.yaml:2:", "seed must be"}));
         }
     }
@@ -411,9 +461,11 @@ BOOST_AUTO_TEST_CASE(seed_must_be_a_non_negative_64_bit_integer) {
     BOOST_TEST(parse("seed: 42\n").seed == 42u);
 }
 
-BOOST_AUTO_TEST_CASE(workers_must_be_between_0_and_256) {
+BOOST_AUTO_TEST_CASE(workers_must_be_between_0_and_256)
+{
     for (const std::string value : {"-1", "257", "2.0", "many", "null"}) {
-        BOOST_TEST_CONTEXT("workers: " << value) {
+        BOOST_TEST_CONTEXT("workers: " << value)
+        {
             BOOST_TEST(mentions(error_for("workers: " + value + "\n"), {"test.yaml:1:", "workers", "0 to 256"}));
         }
     }
@@ -421,7 +473,8 @@ BOOST_AUTO_TEST_CASE(workers_must_be_between_0_and_256) {
     BOOST_TEST(parse("workers: 0\n").workers == 0u);
 }
 
-BOOST_AUTO_TEST_CASE(effective_workers_is_one_per_core_when_zero) {
+BOOST_AUTO_TEST_CASE(effective_workers_is_one_per_core_when_zero)
+{
     cfg::Config c;
     c.workers = 0;
     BOOST_TEST(c.effective_workers() == std::max(1u, std::thread::hardware_concurrency()));
@@ -429,9 +482,11 @@ BOOST_AUTO_TEST_CASE(effective_workers_is_one_per_core_when_zero) {
     BOOST_TEST(c.effective_workers() == 5u);
 }
 
-BOOST_AUTO_TEST_CASE(num_cut_must_be_null_or_at_least_1) {
+BOOST_AUTO_TEST_CASE(num_cut_must_be_null_or_at_least_1)
+{
     for (const std::string value : {"0", "-1", "1.5", "lots", "[1]"}) {
-        BOOST_TEST_CONTEXT("num_cut: " << value) {
+        BOOST_TEST_CONTEXT("num_cut: " << value)
+        {
             BOOST_TEST(mentions(error_for("num_cut: " + value + "\n"),
                                 {"test.yaml:1:", "num_cut must be null or an integer >= 1"}));
         }
@@ -441,7 +496,8 @@ BOOST_AUTO_TEST_CASE(num_cut_must_be_null_or_at_least_1) {
     BOOST_TEST(*parse("num_cut: 1\n").num_cut == 1u);
 }
 
-BOOST_AUTO_TEST_CASE(sampling_methods_reject_unknown_names_listing_accepted_ones) {
+BOOST_AUTO_TEST_CASE(sampling_methods_reject_unknown_names_listing_accepted_ones)
+{
     BOOST_TEST(error_for("over_sample: smote\n") ==
                "test.yaml:1: over_sample must be one of random, similarity, got smote");
     BOOST_TEST(error_for("under_sample: fancy\n") ==
@@ -451,10 +507,12 @@ BOOST_AUTO_TEST_CASE(sampling_methods_reject_unknown_names_listing_accepted_ones
     BOOST_TEST((parse("under_sample: inverse\n").under_sample == cfg::UnderSample::inverse));
 }
 
-BOOST_AUTO_TEST_CASE(subset_names_must_be_single_directory_names) {
+BOOST_AUTO_TEST_CASE(subset_names_must_be_single_directory_names)
+{
     for (const std::string key : {"working_subset", "duplicated_subset"}) {
         for (const std::string value : {"\"\"", "a/b", "/abs", ".", "..", "null", "[x]"}) {
-            BOOST_TEST_CONTEXT(key << ": " << value) {
+            BOOST_TEST_CONTEXT(key << ": " << value)
+            {
                 BOOST_TEST(mentions(error_for("seed: 1\n" + key + ": " + value + "\n"),
                                     {"test.yaml:2:", key + " must be a non-empty directory name"}));
             }
@@ -463,7 +521,8 @@ BOOST_AUTO_TEST_CASE(subset_names_must_be_single_directory_names) {
     }
 }
 
-BOOST_AUTO_TEST_CASE(working_and_duplicated_subsets_must_differ) {
+BOOST_AUTO_TEST_CASE(working_and_duplicated_subsets_must_differ)
+{
     BOOST_TEST(mentions(error_for("working_subset: same\nduplicated_subset: same\n"),
                         {"test.yaml:2:", "duplicated_subset must differ from working_subset"}));
     // Setting one to the other's default collides too.
@@ -473,10 +532,12 @@ BOOST_AUTO_TEST_CASE(working_and_duplicated_subsets_must_differ) {
                         {"test.yaml:1:", "working_subset must differ from duplicated_subset"}));
 }
 
-BOOST_AUTO_TEST_CASE(directory_keys_must_be_non_empty_strings) {
+BOOST_AUTO_TEST_CASE(directory_keys_must_be_non_empty_strings)
+{
     for (const std::string key : {"ingest_dir", "output_dir", "index_dir"}) {
         for (const std::string value : {"\"\"", "null", "[a, b]", "{a: b}"}) {
-            BOOST_TEST_CONTEXT(key << ": " << value) {
+            BOOST_TEST_CONTEXT(key << ": " << value)
+            {
                 BOOST_TEST(mentions(error_for("seed: 1\n" + key + ": " + value + "\n"),
                                     {"test.yaml:2:", key + " must be a non-empty path"}));
             }
@@ -487,28 +548,34 @@ BOOST_AUTO_TEST_CASE(directory_keys_must_be_non_empty_strings) {
 
 // ---- rebalance ------------------------------------------------------------------------
 
-BOOST_AUTO_TEST_CASE(rebalance_interval_accepts_units_and_bare_seconds) {
+BOOST_AUTO_TEST_CASE(rebalance_interval_accepts_units_and_bare_seconds)
+{
     const std::vector<std::pair<std::string, long long>> cases{
         {"30s", 30}, {"10m", 600}, {"2h", 7200}, {"1d", 86400}, {"0s", 0}, {"0", 0}, {"45", 45}, {"\"90s\"", 90}};
     for (const auto& [value, seconds] : cases) {
-        BOOST_TEST_CONTEXT("interval: " << value) {
+        BOOST_TEST_CONTEXT("interval: " << value)
+        {
             BOOST_TEST(parse("rebalance:\n  interval: " + value + "\n").rebalance.interval.count() == seconds);
         }
     }
 }
 
-BOOST_AUTO_TEST_CASE(rebalance_interval_rejects_malformed_durations) {
+BOOST_AUTO_TEST_CASE(rebalance_interval_rejects_malformed_durations)
+{
     for (const std::string value :
          {"10x", "-5s", "m", "1.5h", "\"10 m\"", "10M", "10ms", "[10]", "null", "\"\"", "99999999999999999999d"}) {
-        BOOST_TEST_CONTEXT("interval: " << value) {
+        BOOST_TEST_CONTEXT("interval: " << value)
+        {
             BOOST_TEST(mentions(error_for("rebalance:\n  interval: " + value + "\n"),
                                 {"test.yaml:2:", "rebalance.interval must be a duration"}));
         }
     }
 }
 
-BOOST_AUTO_TEST_CASE(rebalance_after_items_must_be_null_or_at_least_1) {
-    BOOST_TEST(mentions(error_for("rebalance:\n  after_items: 0\n"), {"test.yaml:2:", "rebalance.after_items", "got 0"}));
+BOOST_AUTO_TEST_CASE(rebalance_after_items_must_be_null_or_at_least_1)
+{
+    BOOST_TEST(
+        mentions(error_for("rebalance:\n  after_items: 0\n"), {"test.yaml:2:", "rebalance.after_items", "got 0"}));
     BOOST_TEST(mentions(error_for("rebalance:\n  after_items: -4\n"), {"test.yaml:2:", "rebalance.after_items"}));
     BOOST_TEST(!parse("rebalance:\n  after_items: null\n").rebalance.after_items.has_value());
     BOOST_TEST(*parse("rebalance:\n  after_items: 7\n").rebalance.after_items == 7u);
@@ -516,7 +583,8 @@ BOOST_AUTO_TEST_CASE(rebalance_after_items_must_be_null_or_at_least_1) {
 
 // ---- log level, file size, socket ---------------------------------------------------
 
-BOOST_AUTO_TEST_CASE(log_level_accepts_the_four_levels_only) {
+BOOST_AUTO_TEST_CASE(log_level_accepts_the_four_levels_only)
+{
     for (const auto level : {cfg::LogLevel::error, cfg::LogLevel::warning, cfg::LogLevel::info, cfg::LogLevel::debug}) {
         BOOST_TEST((parse("log_level: " + cfg::to_string(level) + "\n").log_level == level));
     }
@@ -525,36 +593,44 @@ BOOST_AUTO_TEST_CASE(log_level_accepts_the_four_levels_only) {
     BOOST_TEST(mentions(error_for("log_level: INFO\n"), {"log_level must be one of"}));
 }
 
-BOOST_AUTO_TEST_CASE(max_file_size_accepts_bytes_and_binary_suffixes) {
+BOOST_AUTO_TEST_CASE(max_file_size_accepts_bytes_and_binary_suffixes)
+{
     const std::vector<std::pair<std::string, std::uint64_t>> cases{
         {"1024", 1024}, {"1KiB", 1024}, {"3MiB", 3ULL << 20}, {"2GiB", 2ULL << 30}, {"\"5MiB\"", 5ULL << 20}};
     for (const auto& [value, bytes] : cases) {
-        BOOST_TEST_CONTEXT("max_file_size: " << value) {
+        BOOST_TEST_CONTEXT("max_file_size: " << value)
+        {
             BOOST_TEST(parse("max_file_size: " + value + "\n").max_file_size == bytes);
         }
     }
 }
 
-BOOST_AUTO_TEST_CASE(max_file_size_rejects_zero_and_unknown_suffixes) {
-    for (const std::string value : {"0", "0MiB", "10MB", "10mib", "1.5MiB", "-1", "MiB", "null", "[1]", "99999999999GiB"}) {
-        BOOST_TEST_CONTEXT("max_file_size: " << value) {
+BOOST_AUTO_TEST_CASE(max_file_size_rejects_zero_and_unknown_suffixes)
+{
+    for (const std::string value :
+         {"0", "0MiB", "10MB", "10mib", "1.5MiB", "-1", "MiB", "null", "[1]", "99999999999GiB"}) {
+        BOOST_TEST_CONTEXT("max_file_size: " << value)
+        {
             BOOST_TEST(mentions(error_for("seed: 1\nmax_file_size: " + value + "\n"),
                                 {"test.yaml:2:", "max_file_size must be a positive size"}));
         }
     }
 }
 
-BOOST_AUTO_TEST_CASE(max_pixels_accepts_positive_integers_and_rejects_the_rest) {
+BOOST_AUTO_TEST_CASE(max_pixels_accepts_positive_integers_and_rejects_the_rest)
+{
     BOOST_TEST(parse("").max_pixels == 64'000'000U);
     BOOST_TEST(parse("max_pixels: 1000\n").max_pixels == 1000U);
     for (const std::string value : {"0", "-5", "1.5", "abc", "null", "\"100\""}) {
-        BOOST_TEST_CONTEXT("max_pixels: " << value) {
+        BOOST_TEST_CONTEXT("max_pixels: " << value)
+        {
             BOOST_TEST(mentions(error_for("seed: 1\nmax_pixels: " + value + "\n"), {"test.yaml:2:", "max_pixels"}));
         }
     }
 }
 
-BOOST_AUTO_TEST_CASE(control_socket_defaults_to_the_index_dir) {
+BOOST_AUTO_TEST_CASE(control_socket_defaults_to_the_index_dir)
+{
     BOOST_TEST(parse("index_dir: /x/idx\n").control_socket_path() == fs::path("/x/idx/control.sock"));
     BOOST_TEST(parse("index_dir: /x/idx\ncontrol_socket: null\n").control_socket_path() ==
                fs::path("/x/idx/control.sock"));
@@ -563,7 +639,8 @@ BOOST_AUTO_TEST_CASE(control_socket_defaults_to_the_index_dir) {
     BOOST_TEST(mentions(error_for("control_socket: [a]\n"), {"test.yaml:1:", "control_socket", "a list"}));
 }
 
-BOOST_AUTO_TEST_CASE(control_socket_path_too_long_for_a_unix_socket_is_rejected) {
+BOOST_AUTO_TEST_CASE(control_socket_path_too_long_for_a_unix_socket_is_rejected)
+{
     const std::string long_dir = "/" + std::string(120, 'd');
     BOOST_TEST(mentions(error_for("seed: 1\ncontrol_socket: " + long_dir + "/s.sock\n"),
                         {"test.yaml:2:", "control_socket", "108 bytes"}));
@@ -575,7 +652,8 @@ BOOST_AUTO_TEST_CASE(control_socket_path_too_long_for_a_unix_socket_is_rejected)
                fs::path("/run/s.sock"));
 }
 
-BOOST_AUTO_TEST_CASE(to_string_matches_the_yaml_spelling) {
+BOOST_AUTO_TEST_CASE(to_string_matches_the_yaml_spelling)
+{
     BOOST_TEST(cfg::to_string(cfg::OverSample::random) == "random");
     BOOST_TEST(cfg::to_string(cfg::OverSample::similarity) == "similarity");
     BOOST_TEST(cfg::to_string(cfg::UnderSample::uniform) == "uniform");
@@ -588,7 +666,8 @@ BOOST_AUTO_TEST_CASE(to_string_matches_the_yaml_spelling) {
 
 // ---- prepare_directories ----------------------------------------------------------
 
-BOOST_AUTO_TEST_CASE(temp_dir_fixture_removes_everything_it_made) {
+BOOST_AUTO_TEST_CASE(temp_dir_fixture_removes_everything_it_made)
+{
     fs::path root;
     {
         TempDir tmp;
@@ -600,7 +679,8 @@ BOOST_AUTO_TEST_CASE(temp_dir_fixture_removes_everything_it_made) {
     BOOST_TEST(!fs::exists(root));
 }
 
-BOOST_FIXTURE_TEST_CASE(prepare_directories_creates_missing_directories, TempDir) {
+BOOST_FIXTURE_TEST_CASE(prepare_directories_creates_missing_directories, TempDir)
+{
     const cfg::Config c = dirs("deep/in", "deep/er/out", "idx");
     cfg::prepare_directories(c);
     BOOST_TEST(fs::is_directory(root / "deep" / "in"));
@@ -610,45 +690,52 @@ BOOST_FIXTURE_TEST_CASE(prepare_directories_creates_missing_directories, TempDir
     BOOST_CHECK_NO_THROW(cfg::prepare_directories(c));
 }
 
-BOOST_FIXTURE_TEST_CASE(file_in_place_of_a_directory_is_rejected, TempDir) {
+BOOST_FIXTURE_TEST_CASE(file_in_place_of_a_directory_is_rejected, TempDir)
+{
     std::ofstream(root / "out") << "not a directory";
     const std::string message = prepare_error(dirs("in", "out", "idx"));
     BOOST_TEST(mentions(message, {"output_dir", (root / "out").string(), "not a directory"}));
     BOOST_TEST(!fs::exists(root / "in"), "nothing should be created when the config is rejected");
 }
 
-BOOST_FIXTURE_TEST_CASE(failure_to_create_names_key_path_and_reason, TempDir) {
+BOOST_FIXTURE_TEST_CASE(failure_to_create_names_key_path_and_reason, TempDir)
+{
     std::ofstream(root / "file") << "x";
     const std::string message = prepare_error(dirs("file/sub", "out", "idx"));
     BOOST_TEST(mentions(message, {"ingest_dir", (root / "file" / "sub").string(), "Not a directory"}));
 }
 
-BOOST_FIXTURE_TEST_CASE(same_directory_for_two_keys_is_rejected, TempDir) {
+BOOST_FIXTURE_TEST_CASE(same_directory_for_two_keys_is_rejected, TempDir)
+{
     BOOST_TEST(mentions(prepare_error(dirs("data", "data", "idx")), {"ingest_dir and output_dir", "same directory"}));
     // Different spellings of one place.
     BOOST_TEST(mentions(prepare_error(dirs("in", "out", "x/../in/")), {"ingest_dir and index_dir", "same directory"}));
     BOOST_TEST(!fs::exists(root / "data"));
 }
 
-BOOST_FIXTURE_TEST_CASE(directory_nested_in_another_is_rejected, TempDir) {
-    BOOST_TEST(mentions(prepare_error(dirs("in", "in/out", "idx")),
-                        {"output_dir", "is inside ingest_dir", "its own files"}));
+BOOST_FIXTURE_TEST_CASE(directory_nested_in_another_is_rejected, TempDir)
+{
+    BOOST_TEST(
+        mentions(prepare_error(dirs("in", "in/out", "idx")), {"output_dir", "is inside ingest_dir", "its own files"}));
     BOOST_TEST(mentions(prepare_error(dirs("out/in", "out", "idx")), {"ingest_dir", "is inside output_dir"}));
     BOOST_TEST(mentions(prepare_error(dirs("in", "out", "out/sub/idx")), {"index_dir", "is inside output_dir"}));
     BOOST_TEST(fs::is_empty(root), "nothing should be created when the config is rejected");
 }
 
-BOOST_FIXTURE_TEST_CASE(nesting_through_a_symlink_is_rejected, TempDir) {
+BOOST_FIXTURE_TEST_CASE(nesting_through_a_symlink_is_rejected, TempDir)
+{
     fs::create_directory(root / "out");
     fs::create_directory_symlink(root / "out", root / "link");
     BOOST_TEST(mentions(prepare_error(dirs("link/in", "out", "idx")), {"ingest_dir", "is inside output_dir"}));
 }
 
-BOOST_FIXTURE_TEST_CASE(siblings_sharing_a_name_prefix_are_not_nested, TempDir) {
+BOOST_FIXTURE_TEST_CASE(siblings_sharing_a_name_prefix_are_not_nested, TempDir)
+{
     BOOST_CHECK_NO_THROW(cfg::prepare_directories(dirs("data", "data2", "data-index")));
 }
 
-BOOST_FIXTURE_TEST_CASE(unwritable_directory_is_rejected, TempDir, *boost::unit_test::precondition(not_root)) {
+BOOST_FIXTURE_TEST_CASE(unwritable_directory_is_rejected, TempDir, *boost::unit_test::precondition(not_root))
+{
     fs::create_directory(root / "in");
     fs::permissions(root / "in", fs::perms::owner_read | fs::perms::owner_exec);
     BOOST_TEST(mentions(prepare_error(dirs("in", "out", "idx")), {"ingest_dir", "not usable", "Permission denied"}));

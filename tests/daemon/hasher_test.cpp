@@ -15,8 +15,8 @@ namespace {
 
 const index::Projection& projection()
 {
-    static const auto p = index::Projection::parse_text(
-        test::read_file(test::reference() / "projection_768x32.txt"), 768, 32, "projection_768x32.txt");
+    static const auto p = index::Projection::parse_text(test::read_file(test::reference() / "projection_768x32.txt"),
+                                                        768, 32, "projection_768x32.txt");
     return p;
 }
 
@@ -35,7 +35,7 @@ HashResult hash(const fs::path& dir, const std::string& source, std::uint64_t ca
     return daemon::hash_source(dir, source, projection(), index::Grid{}, cap);
 }
 
-}  // namespace
+} // namespace
 
 BOOST_AUTO_TEST_SUITE(hasher)
 
@@ -81,7 +81,7 @@ BOOST_AUTO_TEST_CASE(undecodable_files_are_rejected_with_a_reason)
         const auto r = hash(dir.path(), name);
         BOOST_TEST(kind(r.kind) == "rejected", name);
         BOOST_TEST(!r.reason.empty(), name);
-        BOOST_TEST(r.identity.ino != 0U, name);  // the file is routed to rejected/
+        BOOST_TEST(r.identity.ino != 0U, name); // the file is routed to rejected/
     }
 }
 

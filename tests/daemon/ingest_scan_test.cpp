@@ -19,13 +19,13 @@ BOOST_AUTO_TEST_CASE(lists_files_across_nested_directories_in_byte_order)
     test::TempDir dir;
     const auto root = dir / "in";
     // Created in a scrambled order; '-' (0x2d) < '.' (0x2e) < '/' (0x2f) < 'A' < 'a'.
-    for (const char* p : {"b.jpg", "a/z.jpg", "a/b/c.jpg", "a.jpg", "a-b.jpg", "B.jpg", "a/b/a.jpg", "z/y/x/w.png",
-                          "a/b.jpg"}) {
+    for (const char* p :
+         {"b.jpg", "a/z.jpg", "a/b/c.jpg", "a.jpg", "a-b.jpg", "B.jpg", "a/b/a.jpg", "z/y/x/w.png", "a/b.jpg"}) {
         test::write_file(root / p, p);
     }
     fs::create_directories(root / "empty/dir");
-    const Paths expected{"B.jpg", "a-b.jpg", "a.jpg", "a/b.jpg", "a/b/a.jpg", "a/b/c.jpg", "a/z.jpg", "b.jpg",
-                         "z/y/x/w.png"};
+    const Paths expected{"B.jpg",     "a-b.jpg", "a.jpg", "a/b.jpg",    "a/b/a.jpg",
+                         "a/b/c.jpg", "a/z.jpg", "b.jpg", "z/y/x/w.png"};
     BOOST_TEST(daemon::scan_ingest(root) == expected, boost::test_tools::per_element());
 }
 
@@ -50,7 +50,7 @@ BOOST_AUTO_TEST_CASE(symlinked_directory_is_listed_but_not_followed)
     test::write_file(dir / "outside/secret.jpg", "s");
     test::write_file(root / "real/a.jpg", "a");
     fs::create_directory_symlink(dir / "outside", root / "linked");
-    fs::create_directory_symlink(root / "real", root / "loop");  // inside the tree too
+    fs::create_directory_symlink(root / "real", root / "loop"); // inside the tree too
     const auto listed = daemon::scan_ingest(root);
     BOOST_TEST(listed == Paths({"linked", "loop", "real/a.jpg"}), boost::test_tools::per_element());
 }

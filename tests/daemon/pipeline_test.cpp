@@ -40,7 +40,10 @@ namespace {
 
 const index::IndexParams params{"gradient", {8, 8}, 32};
 
-fs::path image(const std::string& name) { return test::reference() / "images" / name; }
+fs::path image(const std::string& name)
+{
+    return test::reference() / "images" / name;
+}
 
 HashIndex open_index(const fs::path& dir)
 {
@@ -95,14 +98,15 @@ struct Stack {
     // Submits `sources` in order and runs the loop until the pipeline is idle.
     void run(const Paths& sources)
     {
-        auto guard = boost::asio::make_work_guard(io);  // the workers post back to io later
+        auto guard = boost::asio::make_work_guard(io); // the workers post back to io later
         bool idle = false;
         pipeline.set_on_idle([&] {
             idle = true;
             guard.reset();
             io.stop();
         });
-        for (const auto& s : sources) pipeline.submit(s);
+        for (const auto& s : sources)
+            pipeline.submit(s);
         io.run_for(30s);
         io.restart();
         pipeline.set_on_idle({});
@@ -142,15 +146,16 @@ Paths describe(const HashIndex& idx)
 {
     const auto recs = records(idx);
     std::map<std::uint64_t, std::string> source_of;
-    for (const auto& r : recs) source_of[r.seq] = r.source;
+    for (const auto& r : recs)
+        source_of[r.seq] = r.source;
     Paths out;
     for (const auto& r : recs) {
         char best[64] = "-";
         if (r.best_similarity) std::snprintf(best, sizeof best, "%.17g", *r.best_similarity);
         out.push_back(std::to_string(r.seq) + " " + r.source + " " + std::string(index::to_string(r.verdict)) + " " +
                       std::string(index::to_string(r.subset)) + " " + std::string(index::to_string(r.state)) + " " +
-                      r.location + " key=" + r.key.hex() + " best=" + best + " match=" +
-                      (r.matched_seq == 0 ? std::string("-") : source_of[r.matched_seq]));
+                      r.location + " key=" + r.key.hex() + " best=" + best +
+                      " match=" + (r.matched_seq == 0 ? std::string("-") : source_of[r.matched_seq]));
     }
     return out;
 }
@@ -184,8 +189,8 @@ struct stat stat_of(const fs::path& p)
 }
 
 // A kept record in state planned, as commit() journals it before the move.
-ItemRecord planned_record(const HashIndex& idx, std::uint64_t seq, const std::string& source, const std::string& location,
-                          const struct stat& st)
+ItemRecord planned_record(const HashIndex& idx, std::uint64_t seq, const std::string& source,
+                          const std::string& location, const struct stat& st)
 {
     ItemRecord r;
     r.seq = seq;
@@ -205,7 +210,7 @@ ItemRecord planned_record(const HashIndex& idx, std::uint64_t seq, const std::st
     return r;
 }
 
-}  // namespace
+} // namespace
 
 BOOST_AUTO_TEST_SUITE(pipeline_decisions)
 
@@ -218,7 +223,8 @@ BOOST_AUTO_TEST_CASE(decisions_are_identical_with_one_and_four_workers)
     int run_no = 0;
     for (const unsigned workers : {1U, 4U}) {
         Env env;
-        for (const auto& n : names) env.add(n);
+        for (const auto& n : names)
+            env.add(n);
         auto idx = open_index(env.index_dir);
         const auto stats = run(env, idx, env.options(workers), names);
         BOOST_TEST(stats.routed() == 30U, "workers " << workers);
@@ -237,18 +243,20 @@ BOOST_AUTO_TEST_CASE(decisions_are_identical_with_one_and_four_workers)
 BOOST_AUTO_TEST_CASE(decisions_match_datumaro_for_the_first_30_of_the_reference_sequence)
 {
     const auto names = sequence_prefix(30);
-    std::map<std::string, std::pair<std::string, std::string>> golden;  // file -> decision, matched file
+    std::map<std::string, std::pair<std::string, std::string>> golden; // file -> decision, matched file
     for (const auto& row : test::read_csv(test::reference() / "decisions.csv")) {
         if (row.at(0) == "h32_t0.5") golden[row.at(4)] = {row.at(6), row.size() > 8 ? row.at(8) : ""};
     }
     Env env;
-    for (const auto& n : names) env.add(n);
+    for (const auto& n : names)
+        env.add(n);
     auto idx = open_index(env.index_dir);
     const auto stats = run(env, idx, env.options(4), names);
     const auto recs = records(idx);
     BOOST_TEST_REQUIRE(recs.size() == 30U);
     std::map<std::uint64_t, std::string> source_of;
-    for (const auto& r : recs) source_of[r.seq] = r.source;
+    for (const auto& r : recs)
+        source_of[r.seq] = r.source;
     int duplicates = 0;
     for (std::size_t i = 0; i < recs.size(); ++i) {
         const auto& r = recs[i];
@@ -352,8 +360,9 @@ BOOST_AUTO_TEST_CASE(corrupt_file_is_rejected_with_a_reason_and_lands_in_rejecte
     const auto stats = run(env, idx, env.options(2), {"bad/truncated.jpg", "notes.txt", "coffee.png"});
     BOOST_TEST(stats.rejected == 2U);
     BOOST_TEST(stats.kept == 1U);
-    for (const auto& [source, location] : {std::pair<std::string, std::string>{"bad/truncated.jpg", "rejected/bad/truncated.jpg"},
-                                           {"notes.txt", "rejected/notes.txt"}}) {
+    for (const auto& [source, location] :
+         {std::pair<std::string, std::string>{"bad/truncated.jpg", "rejected/bad/truncated.jpg"},
+          {"notes.txt", "rejected/notes.txt"}}) {
         const auto r = records_of(idx, source);
         BOOST_TEST_REQUIRE(r.size() == 1U, source);
         BOOST_TEST((r[0].verdict == Verdict::rejected), source);
@@ -412,7 +421,8 @@ BOOST_AUTO_TEST_CASE(same_path_submitted_twice_while_queued_is_processed_once)
     Env env;
     // One worker: at most 4 in flight, so the sixth path waits in the queue.
     const Paths first{"astronaut.png", "camera.png", "coffee.png", "moon.png", "brick.png"};
-    for (const auto& n : first) env.add(n);
+    for (const auto& n : first)
+        env.add(n);
     env.add("horse.png");
     auto idx = open_index(env.index_dir);
     Paths submissions = first;
@@ -444,7 +454,7 @@ BOOST_AUTO_TEST_CASE(a_path_submitted_after_it_was_routed_is_a_new_file)
     env.add("coffee.png");
     auto idx = open_index(env.index_dir);
     run(env, idx, env.options(), {"coffee.png"});
-    env.add("coffee.png");  // the same name uploaded again
+    env.add("coffee.png"); // the same name uploaded again
     run(env, idx, env.options(), {"coffee.png"});
     const auto r = records_of(idx, "coffee.png");
     BOOST_TEST_REQUIRE(r.size() == 2U);
@@ -540,7 +550,7 @@ BOOST_AUTO_TEST_CASE(new_file_under_a_planned_source_name_is_not_moved_by_recove
     auto idx = open_index(env.index_dir);
     idx.put(planned_record(idx, 1, "cat.png", "train/cat.png", st), true);
     // The decided file vanished and a different upload took its name.
-    env.add("camera.png", "cat.png.new");  // created while the old one exists: another inode
+    env.add("camera.png", "cat.png.new"); // created while the old one exists: another inode
     fs::rename(env.ingest / "cat.png.new", env.ingest / "cat.png");
     BOOST_TEST_REQUIRE(stat_of(env.ingest / "cat.png").st_ino != st.st_ino);
 
@@ -601,7 +611,7 @@ BOOST_AUTO_TEST_CASE(planned_rebalance_move_is_completed_by_recover)
     auto idx = open_index(env.index_dir);
     auto rec = planned_record(idx, 1, "a/cat.png", "duplicated/a/cat.png", st);
     rec.previous_location = "train/a/cat.png";
-    rec.subset = Subset::duplicated;  // a kept item cut by a rebalance
+    rec.subset = Subset::duplicated; // a kept item cut by a rebalance
     idx.put(rec, true);
 
     Stack stack(env, idx, env.options());
@@ -646,8 +656,8 @@ BOOST_AUTO_TEST_CASE(recovered_reference_judges_later_submissions)
     const auto st = stat_of(env.ingest / "first.jpg");
     auto idx = open_index(env.index_dir);
     auto rec = planned_record(idx, 1, "first.jpg", "train/first.jpg", st);
-    const auto f = index::compute_feature(index::decode_image(test::read_bytes(image("chelsea__jpeg_q40.jpg"))),
-                                          params.grid);
+    const auto f =
+        index::compute_feature(index::decode_image(test::read_bytes(image("chelsea__jpeg_q40.jpg"))), params.grid);
     rec.key = index::compute_key(f, idx.projection());
     rec.feature.assign(f.values.begin(), f.values.end());
     idx.put(rec, true);

@@ -69,7 +69,8 @@ std::string random_bytes(std::size_t n, unsigned seed)
 {
     std::mt19937 gen(seed);
     std::string s(n, '\0');
-    for (char& c : s) c = static_cast<char>(gen() & 0xffU);
+    for (char& c : s)
+        c = static_cast<char>(gen() & 0xffU);
     return s;
 }
 
@@ -98,7 +99,7 @@ bool shm_is_another_file_system()
     return device_of("/dev/shm") != device_of(fs::temp_directory_path());
 }
 
-}  // namespace
+} // namespace
 
 BOOST_AUTO_TEST_SUITE(router_plan)
 
@@ -125,13 +126,13 @@ BOOST_AUTO_TEST_CASE(taken_names_get_tilde_1_then_tilde_2_before_the_extension)
 BOOST_AUTO_TEST_CASE(a_taken_255_byte_name_gets_a_suffixed_name_within_name_max)
 {
     Trees t;
-    const std::string name = std::string(251, 'n') + ".jpg";  // exactly NAME_MAX
+    const std::string name = std::string(251, 'n') + ".jpg"; // exactly NAME_MAX
     test::write_file(t.output / "train" / name, "a");
     const std::string planned = t.router.plan("train", name);
     const std::string file = fs::path(planned).filename().string();
     BOOST_TEST(file.size() <= 255U);
     BOOST_TEST(file.find("~1.jpg") != std::string::npos, file);
-    test::write_file(t.output / planned, "b");  // the name is usable on disk
+    test::write_file(t.output / planned, "b"); // the name is usable on disk
     BOOST_TEST(fs::exists(t.output / planned));
 }
 
@@ -203,7 +204,7 @@ BOOST_AUTO_TEST_CASE(move_renames_the_file_and_creates_parent_directories)
     BOOST_TEST(!fs::exists(t.ingest / "a/b/cat.jpg"));
     BOOST_TEST_REQUIRE(fs::exists(t.output / "train/a/b/cat.jpg"));
     BOOST_TEST(test::read_file(t.output / "train/a/b/cat.jpg") == "meow");
-    BOOST_TEST(inode_of(t.output / "train/a/b/cat.jpg") == ino);  // a rename, not a copy
+    BOOST_TEST(inode_of(t.output / "train/a/b/cat.jpg") == ino); // a rename, not a copy
     // The now empty ingest directories are left for the uploader.
     BOOST_TEST(fs::is_directory(t.ingest / "a/b"));
 }

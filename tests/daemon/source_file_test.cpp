@@ -37,12 +37,12 @@ std::string status_name(SourceStatus s)
 
 std::string as_string(const std::vector<std::byte>& b)
 {
-    return {reinterpret_cast<const char*>(b.data()), b.size()};  // NOLINT
+    return {reinterpret_cast<const char*>(b.data()), b.size()}; // NOLINT
 }
 
 constexpr std::uint64_t no_cap = 1ULL << 40;
 
-}  // namespace
+} // namespace
 
 BOOST_AUTO_TEST_SUITE(read_source_file)
 
@@ -50,7 +50,8 @@ BOOST_AUTO_TEST_CASE(regular_file_is_read_fully_with_its_identity)
 {
     test::TempDir dir;
     std::string content(300'000, '\0');
-    for (std::size_t i = 0; i < content.size(); ++i) content[i] = static_cast<char>(i * 31 % 251);
+    for (std::size_t i = 0; i < content.size(); ++i)
+        content[i] = static_cast<char>(i * 31 % 251);
     test::write_file(dir / "a.jpg", content);
     struct stat st {};
     BOOST_TEST_REQUIRE(::stat((dir / "a.jpg").c_str(), &st) == 0);
@@ -62,7 +63,8 @@ BOOST_AUTO_TEST_CASE(regular_file_is_read_fully_with_its_identity)
     BOOST_TEST(f.identity.dev == st.st_dev);
     BOOST_TEST(f.identity.ino == st.st_ino);
     BOOST_TEST(f.identity.size == st.st_size);
-    BOOST_TEST(f.identity.mtime_ns == static_cast<std::int64_t>(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec);
+    BOOST_TEST(f.identity.mtime_ns ==
+               static_cast<std::int64_t>(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec);
     // The same identity as identity_of the path.
     const auto id = daemon::identity_of(dir / "a.jpg");
     BOOST_TEST_REQUIRE(id.has_value());
@@ -88,7 +90,7 @@ BOOST_AUTO_TEST_CASE(symlink_is_not_regular_and_its_target_is_not_read)
     BOOST_TEST(status_name(f.status) == "not_regular");
     BOOST_TEST(f.reason == "symbolic link");
     BOOST_TEST(f.bytes.empty());
-    BOOST_TEST(f.identity.ino == 0U);  // nothing about the target leaks through
+    BOOST_TEST(f.identity.ino == 0U); // nothing about the target leaks through
 }
 
 BOOST_AUTO_TEST_CASE(symlink_to_a_directory_or_dangling_is_not_regular)
@@ -131,7 +133,7 @@ BOOST_AUTO_TEST_CASE(unix_socket_is_not_regular)
     addr.sun_family = AF_UNIX;
     BOOST_TEST_REQUIRE(path.string().size() < sizeof(addr.sun_path));
     std::strncpy(addr.sun_path, path.c_str(), sizeof(addr.sun_path) - 1);
-    BOOST_TEST_REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0);  // NOLINT
+    BOOST_TEST_REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0); // NOLINT
     const auto f = daemon::read_source(path, no_cap);
     ::close(fd);
     BOOST_TEST(status_name(f.status) == "not_regular");
@@ -164,7 +166,7 @@ BOOST_AUTO_TEST_CASE(file_over_the_cap_is_too_large_and_not_read)
     const auto f = daemon::read_source(dir / "big.jpg", 1000);
     BOOST_TEST(status_name(f.status) == "too_large");
     BOOST_TEST(f.bytes.empty());
-    BOOST_TEST(f.identity.size == 1001);  // identity known: the file is routed to rejected/
+    BOOST_TEST(f.identity.size == 1001); // identity known: the file is routed to rejected/
     BOOST_TEST(f.identity.ino != 0U);
     BOOST_TEST(f.reason.find("1001") != std::string::npos, f.reason);
     BOOST_TEST(f.reason.find("1000") != std::string::npos, f.reason);

@@ -29,7 +29,8 @@ namespace {
 std::string joined(const Paths& paths)
 {
     std::string out;
-    for (const auto& p : paths) out += (out.empty() ? "" : ", ") + p;
+    for (const auto& p : paths)
+        out += (out.empty() ? "" : ", ") + p;
     return "[" + out + "]";
 }
 
@@ -40,7 +41,7 @@ struct Harness {
     boost::asio::io_context io;
     Paths reported;
     int rescans = 0;
-    std::unique_ptr<daemon::Watcher> watcher;  // last: destroyed before io
+    std::unique_ptr<daemon::Watcher> watcher; // last: destroyed before io
 
     Harness()
     {
@@ -56,8 +57,7 @@ struct Harness {
     }
 
     // Runs the loop until `done()` or the deadline; true when done.
-    template <typename Pred>
-    bool poll_until(Pred done, std::chrono::milliseconds timeout = 5s)
+    template <typename Pred> bool poll_until(Pred done, std::chrono::milliseconds timeout = 5s)
     {
         const auto deadline = std::chrono::steady_clock::now() + timeout;
         while (!done()) {
@@ -75,7 +75,10 @@ struct Harness {
         if (io.stopped()) io.restart();
     }
 
-    std::size_t count(const std::string& p) const { return static_cast<std::size_t>(std::count(reported.begin(), reported.end(), p)); }
+    std::size_t count(const std::string& p) const
+    {
+        return static_cast<std::size_t>(std::count(reported.begin(), reported.end(), p));
+    }
 
     // Writes a visible file and waits until it is reported: afterwards every
     // event queued before it has been handled.
@@ -86,7 +89,7 @@ struct Harness {
     }
 };
 
-}  // namespace
+} // namespace
 
 BOOST_AUTO_TEST_SUITE(watcher)
 
@@ -114,7 +117,7 @@ BOOST_AUTO_TEST_CASE(file_renamed_in_from_outside_the_tree_is_reported)
 {
     Harness h;
     h.start();
-    test::write_file(h.outside / "y.jpg", "complete");  // written outside: no event
+    test::write_file(h.outside / "y.jpg", "complete"); // written outside: no event
     fs::create_directories(h.root / "sub");
     fs::rename(h.outside / "y.jpg", h.root / "y.jpg");
     BOOST_TEST_REQUIRE(h.poll_until([&] { return h.count("y.jpg") > 0; }));
@@ -195,7 +198,7 @@ BOOST_AUTO_TEST_CASE(directory_moved_in_reports_its_files_and_is_watched)
     test::write_file(h.outside / "d/.x/3.jpg", "3");
     fs::rename(h.outside / "d", h.root / "d");
     BOOST_TEST_REQUIRE(h.poll_until([&] { return h.count("d/1.jpg") > 0 && h.count("d/e/2.jpg") > 0; }));
-    BOOST_TEST(h.watcher->watch_count() == 3U);  // root, d, d/e; not d/.x
+    BOOST_TEST(h.watcher->watch_count() == 3U); // root, d, d/e; not d/.x
     test::write_file(h.root / "d/e/new.jpg", "n");
     BOOST_TEST_REQUIRE(h.poll_until([&] { return h.count("d/e/new.jpg") > 0; }));
     h.sync_with_sentinel();
@@ -237,7 +240,7 @@ BOOST_AUTO_TEST_CASE(hidden_files_and_hidden_directories_are_not_reported)
     fs::create_directories(h.root / ".already-hidden");
     fs::create_directories(h.root / "sub");
     h.start();
-    BOOST_TEST(h.watcher->watch_count() == 2U);  // root and sub, not the hidden one
+    BOOST_TEST(h.watcher->watch_count() == 2U); // root and sub, not the hidden one
     test::write_file(h.root / ".x.jpg", "h");
     test::write_file(h.root / "sub/.y.jpg", "h");
     test::write_file(h.root / ".already-hidden/z.jpg", "h");
@@ -272,7 +275,9 @@ BOOST_AUTO_TEST_CASE(deleted_or_moved_away_files_are_not_reported)
     h.start();
     fs::remove(h.root / "a.jpg");
     fs::rename(h.root / "b.jpg", h.outside / "b.jpg");
-    { std::ifstream in(h.root / "sub-missing.jpg"); }  // a failed open: nothing
+    {
+        std::ifstream in(h.root / "sub-missing.jpg");
+    } // a failed open: nothing
     h.sync_with_sentinel();
     BOOST_TEST(h.reported == Paths({"zz-sentinel.jpg"}), "reported: " << joined(h.reported));
 }

@@ -13,7 +13,10 @@ using namespace ndrd::e2e;
 
 namespace {
 
-bool contains(const std::string& text, const std::string& needle) { return text.find(needle) != std::string::npos; }
+bool contains(const std::string& text, const std::string& needle)
+{
+    return text.find(needle) != std::string::npos;
+}
 
 // A config with `body` whose directories would be created below `dir`; checks
 // that ndrd refuses it with 78, names `mention` and creates none of them.
@@ -29,8 +32,8 @@ void check_config_error(const std::string& body, const std::string& mention)
         for (const std::string command : {"once", "run", "status"}) {
             const auto r = run_ndrd({command, "--config", layout.config.string()}, std::chrono::seconds(10));
             BOOST_CHECK_EQUAL(r.code(), 78);
-            BOOST_CHECK_MESSAGE(contains(r.err, mention), command << ": stderr does not mention '" << mention
-                                                                  << "': " << r.err);
+            BOOST_CHECK_MESSAGE(contains(r.err, mention),
+                                command << ": stderr does not mention '" << mention << "': " << r.err);
             BOOST_CHECK_MESSAGE(contains(r.err, "ndrd.yaml"), command << ": stderr does not name the file: " << r.err);
             BOOST_CHECK(r.out.empty());
         }
@@ -41,7 +44,7 @@ void check_config_error(const std::string& body, const std::string& mention)
     }
 }
 
-}  // namespace
+} // namespace
 
 BOOST_AUTO_TEST_SUITE(cli_errors)
 
@@ -168,8 +171,8 @@ BOOST_AUTO_TEST_CASE(counts_match_the_files_on_disk)
     BOOST_CHECK_EQUAL(std::stoi(m[1]), count("train"));
     BOOST_CHECK_EQUAL(std::stoi(m[2]), count("duplicated"));
     BOOST_CHECK_EQUAL(std::stoi(m[3]), count("rejected"));
-    BOOST_REQUIRE_MESSAGE(
-        std::regex_search(s.out, m, std::regex(R"(train (\d+), duplicated (\d+), rejected (\d+))")), s.out);
+    BOOST_REQUIRE_MESSAGE(std::regex_search(s.out, m, std::regex(R"(train (\d+), duplicated (\d+), rejected (\d+))")),
+                          s.out);
     BOOST_CHECK_EQUAL(std::stoi(m[1]), count("train"));
     BOOST_CHECK_EQUAL(std::stoi(m[2]), count("duplicated"));
     BOOST_CHECK_EQUAL(std::stoi(m[3]), count("rejected"));

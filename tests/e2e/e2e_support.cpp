@@ -33,9 +33,12 @@ void write_all(int fd, const char* data, std::size_t n, const fs::path& p)
     }
 }
 
-std::string quoted(const fs::path& p) { return "\"" + p.string() + "\""; }
+std::string quoted(const fs::path& p)
+{
+    return "\"" + p.string() + "\"";
+}
 
-}  // namespace
+} // namespace
 
 Layout make_layout(const fs::path& root)
 {
@@ -135,8 +138,14 @@ bool eventually(const std::function<bool()>& pred, std::chrono::milliseconds tim
     }
 }
 
-std::string image(const std::string& name) { return test::read_file(test::reference() / "images" / name); }
-std::string undecodable() { return test::read_file(test::reference() / "images_undecodable" / "truncated.jpg"); }
+std::string image(const std::string& name)
+{
+    return test::read_file(test::reference() / "images" / name);
+}
+std::string undecodable()
+{
+    return test::read_file(test::reference() / "images_undecodable" / "truncated.jpg");
+}
 
 std::vector<std::string> sequence()
 {
@@ -185,7 +194,7 @@ std::map<std::string, std::vector<double>> reference_features()
         std::vector<double> v;
         v.reserve(row.size() - 1);
         for (std::size_t i = 1; i < row.size(); ++i) {
-            v.push_back(std::strtod(row[i].c_str(), nullptr));  // "nan" parses as NaN
+            v.push_back(std::strtod(row[i].c_str(), nullptr)); // "nan" parses as NaN
         }
         out[row.at(0)] = std::move(v);
     }
@@ -194,7 +203,8 @@ std::map<std::string, std::vector<double>> reference_features()
 
 std::optional<Summary> parse_summary(const std::string& text)
 {
-    static const std::regex re(R"((\d+) kept, (\d+) duplicated, (\d+) rejected, (\d+) skipped in [0-9.]+ s \([0-9.]+ files/s\))");
+    static const std::regex re(
+        R"((\d+) kept, (\d+) duplicated, (\d+) rejected, (\d+) skipped in [0-9.]+ s \([0-9.]+ files/s\))");
     std::optional<Summary> found;
     for (const auto& line : lines_of(text)) {
         std::smatch m;
@@ -211,7 +221,8 @@ std::vector<std::string> lines_of(const std::string& text)
     std::vector<std::string> out;
     std::istringstream in(text);
     std::string line;
-    while (std::getline(in, line)) out.push_back(line);
+    while (std::getline(in, line))
+        out.push_back(line);
     return out;
 }
 
@@ -267,7 +278,8 @@ private:
     }
     void skip_ws()
     {
-        while (pos_ < s_.size() && (s_[pos_] == ' ' || s_[pos_] == '\t')) ++pos_;
+        while (pos_ < s_.size() && (s_[pos_] == ' ' || s_[pos_] == '\t'))
+            ++pos_;
     }
     char peek() const { return pos_ < s_.size() ? s_[pos_] : '\0'; }
     void expect(char c)
@@ -358,8 +370,11 @@ private:
     std::size_t pos_ = 0;
 };
 
-}  // namespace
+} // namespace
 
-JsonLine parse_json_line(std::string_view line) { return JsonReader(line).object(); }
+JsonLine parse_json_line(std::string_view line)
+{
+    return JsonReader(line).object();
+}
 
-}  // namespace ndrd::e2e
+} // namespace ndrd::e2e

@@ -31,8 +31,8 @@ struct ConfigOptions {
     // and decisions.csv apply; nullopt = generated from the seed.
     std::optional<fs::path> projection = test::reference() / "projection_768x32.txt";
     unsigned workers = 2;
-    std::string log_level = "debug";  // routed files are logged at debug: useful when a test fails
-    std::string extra;                // more YAML lines appended verbatim
+    std::string log_level = "debug"; // routed files are logged at debug: useful when a test fails
+    std::string extra;               // more YAML lines appended verbatim
 };
 
 // <root>/ingest, <root>/output, <root>/index and <root>/ndrd.yaml.
@@ -71,18 +71,18 @@ bool eventually(const std::function<bool()>& pred, std::chrono::milliseconds tim
 
 // --------------------------------------------------------- reference data
 
-std::string image(const std::string& name);  // bytes of reference/images/<name>
-std::string undecodable();                   // bytes of reference/images_undecodable/truncated.jpg
-std::vector<std::string> sequence();         // sequence.txt
+std::string image(const std::string& name); // bytes of reference/images/<name>
+std::string undecodable();                  // bytes of reference/images_undecodable/truncated.jpg
+std::vector<std::string> sequence();        // sequence.txt
 
 struct Decision {
     int position = 0;
     std::string file;
     std::string key;
-    std::string decision;  // kept | duplicated
+    std::string decision; // kept | duplicated
     std::string matched_file;
 };
-std::vector<Decision> decisions(const std::string& scenario);  // in position order
+std::vector<Decision> decisions(const std::string& scenario); // in position order
 std::optional<Decision> decision_of(const std::string& scenario, const std::string& file);
 
 struct Keys {
@@ -119,7 +119,10 @@ std::vector<std::string> lines_of(const std::string& text);
 // -------------------------------------------------------------- the binary
 
 #ifdef NDRD_BINARY
-inline std::string ndrd_binary() { return NDRD_BINARY; }
+inline std::string ndrd_binary()
+{
+    return NDRD_BINARY;
+}
 
 inline RunResult run_ndrd(std::vector<std::string> args, std::chrono::milliseconds timeout = std::chrono::seconds(60))
 {
@@ -132,8 +135,7 @@ class Daemon {
 public:
     // Starts `ndrd run --config <layout.config>` and waits until it logs
     // "ready" (the backlog has been queued and the watches are in place).
-    explicit Daemon(const Layout& layout, std::string log_name = "daemon")
-        : layout_(layout)
+    explicit Daemon(const Layout& layout, std::string log_name = "daemon") : layout_(layout)
     {
         static int counter = 0;
         const auto base = layout.root / (log_name + "-" + std::to_string(++counter));
@@ -161,4 +163,4 @@ private:
 };
 #endif
 
-}  // namespace ndrd::e2e
+} // namespace ndrd::e2e

@@ -17,7 +17,7 @@ struct Scenario {
     std::string name;
     int hash_dim;
     double threshold;
-    int kept;  // from the reference README, as a cross-check of decisions.csv
+    int kept; // from the reference README, as a cross-check of decisions.csv
     int duplicated;
 };
 
@@ -48,7 +48,7 @@ std::map<std::string, std::string> run_scenario(const fs::path& root, const Scen
     // The order is Datumaro's: the position prefix makes it the lexicographic one.
     const auto seq = sequence();
     BOOST_REQUIRE_EQUAL(seq.size(), 64U);
-    std::map<std::string, std::string> expected;  // output-relative path -> bytes
+    std::map<std::string, std::string> expected; // output-relative path -> bytes
     int kept = 0;
     int duplicated = 0;
     for (const auto& d : expected_decisions) {
@@ -77,7 +77,7 @@ std::map<std::string, std::string> run_scenario(const fs::path& root, const Scen
 
     // File by file, so that a failure names the image and where it went.
     const auto actual = files_under(layout.output);
-    std::map<std::string, std::string> where;  // ingest name -> output path
+    std::map<std::string, std::string> where; // ingest name -> output path
     for (const auto& [path, bytes] : actual) {
         where[fs::path(path).filename().string()] = path;
     }
@@ -87,8 +87,8 @@ std::map<std::string, std::string> run_scenario(const fs::path& root, const Scen
         const auto it = where.find(name);
         BOOST_CHECK_MESSAGE(it != where.end() && it->second == want,
                             name << ": Datumaro says " << d.decision << (d.matched_file.empty() ? "" : " (matches ")
-                                 << d.matched_file << (d.matched_file.empty() ? "" : ")") << ", expected at "
-                                 << want << ", found at " << (it == where.end() ? "<nowhere>" : it->second));
+                                 << d.matched_file << (d.matched_file.empty() ? "" : ")") << ", expected at " << want
+                                 << ", found at " << (it == where.end() ? "<nowhere>" : it->second));
     }
     // Exactly these files, with their bytes, and nothing left behind.
     BOOST_CHECK(actual == expected);
@@ -106,12 +106,14 @@ void check_scenario(const Scenario& sc)
     // The decision order is the submission order, not the completion order.
     std::vector<std::string> paths_one;
     std::vector<std::string> paths_four;
-    for (const auto& [p, b] : one) paths_one.push_back(p);
-    for (const auto& [p, b] : four) paths_four.push_back(p);
+    for (const auto& [p, b] : one)
+        paths_one.push_back(p);
+    for (const auto& [p, b] : four)
+        paths_four.push_back(p);
     BOOST_CHECK_EQUAL_COLLECTIONS(paths_one.begin(), paths_one.end(), paths_four.begin(), paths_four.end());
 }
 
-}  // namespace
+} // namespace
 
 BOOST_AUTO_TEST_SUITE(golden_once)
 

@@ -30,7 +30,8 @@ std::vector<JsonLine> hash_all(const std::vector<std::string>& names, const std:
     std::vector<std::string> args{"hash"};
     args.insert(args.end(), extra.begin(), extra.end());
     args.emplace_back("--feature");
-    for (const auto& n : names) args.push_back((test::reference() / "images" / n).string());
+    for (const auto& n : names)
+        args.push_back((test::reference() / "images" / n).string());
     const auto r = run_ndrd(args);
     BOOST_TEST_INFO("stderr: " << r.err);
     BOOST_REQUIRE_EQUAL(r.code(), 0);
@@ -69,7 +70,7 @@ void check_features(const std::vector<std::string>& names, const std::vector<Jso
             std::size_t worst_at = 0;
             for (std::size_t k = 0; k < 768; ++k) {
                 const double d = std::abs(f[k] - ref[k]);
-                if (!(d <= worst)) {  // NaN counts as worst
+                if (!(d <= worst)) { // NaN counts as worst
                     worst = d;
                     worst_at = k;
                 }
@@ -95,12 +96,11 @@ std::string projection_config(const test::TempDir& dir, int hash_dim)
 
 bool is_hex(const std::string& s, std::size_t n)
 {
-    return s.size() == n && std::all_of(s.begin(), s.end(), [](char c) {
-               return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
-           });
+    return s.size() == n &&
+           std::all_of(s.begin(), s.end(), [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
 }
 
-}  // namespace
+} // namespace
 
 BOOST_AUTO_TEST_SUITE(hash_matches_datumaro)
 
@@ -149,7 +149,8 @@ BOOST_AUTO_TEST_CASE(keys_16_bit_with_golden_projection)
     const auto config = projection_config(dir, 16);
     const auto names = all_images();
     std::vector<std::string> args{"hash", "--config", config};
-    for (const auto& n : names) args.push_back((test::reference() / "images" / n).string());
+    for (const auto& n : names)
+        args.push_back((test::reference() / "images" / n).string());
     const auto r = run_ndrd(args);
     BOOST_REQUIRE_EQUAL(r.code(), 0);
     const auto lines = lines_of(r.out);
@@ -161,7 +162,7 @@ BOOST_AUTO_TEST_CASE(keys_16_bit_with_golden_projection)
         BOOST_CHECK_MESSAGE(line.strings.count("key") && line.strings.at("key") == want,
                             names[i] << ": key " << (line.strings.count("key") ? line.strings.at("key") : "<none>")
                                      << ", Datumaro " << want);
-        BOOST_CHECK(!line.has("feature"));  // only with --feature
+        BOOST_CHECK(!line.has("feature")); // only with --feature
     }
 }
 
@@ -176,8 +177,9 @@ BOOST_AUTO_TEST_CASE(existing_index_supplies_the_projection)
     ConfigOptions no_projection;
     no_projection.projection.reset();
     write_config(layout, no_projection);
-    const auto r = run_ndrd({"hash", "--config", layout.config.string(), (test::reference() / "images/astronaut.png").string(),
-                         (test::reference() / "images/rocket.jpg").string()});
+    const auto r =
+        run_ndrd({"hash", "--config", layout.config.string(), (test::reference() / "images/astronaut.png").string(),
+                  (test::reference() / "images/rocket.jpg").string()});
     BOOST_REQUIRE_EQUAL(r.code(), 0);
     const auto lines = lines_of(r.out);
     BOOST_REQUIRE_EQUAL(lines.size(), 2U);
@@ -193,7 +195,7 @@ BOOST_AUTO_TEST_CASE(undecodable_file_reports_error_and_exit_1)
     const auto r = run_ndrd({"hash", good, bad, good});
     BOOST_CHECK_EQUAL(r.code(), 1);
     const auto lines = lines_of(r.out);
-    BOOST_REQUIRE_EQUAL(lines.size(), 3U);  // the bad file does not stop the others
+    BOOST_REQUIRE_EQUAL(lines.size(), 3U); // the bad file does not stop the others
     const auto first = parse_json_line(lines[0]);
     const auto middle = parse_json_line(lines[1]);
     const auto last = parse_json_line(lines[2]);

@@ -15,7 +15,8 @@ namespace ndrd::e2e {
 inline std::string listing(const fs::path& root)
 {
     std::ostringstream s;
-    for (const auto& e : entries_under(root)) s << "  " << e << "\n";
+    for (const auto& e : entries_under(root))
+        s << "  " << e << "\n";
     return s.str();
 }
 
@@ -41,7 +42,8 @@ public:
         const auto status = daemon_->stop(sig);
         BOOST_CHECK_MESSAGE(status && *status == 0,
                             "daemon exit status " << (status ? std::to_string(*status) : "<still running after 5 s>")
-                                                  << "; log:\n" << daemon_->log());
+                                                  << "; log:\n"
+                                                  << daemon_->log());
         stopped_logs_ += daemon_->log();
         daemon_.reset();
     }
@@ -57,14 +59,14 @@ public:
         const fs::path target = layout_.output / location;
         eventually([&] {
             std::error_code ec;
-            return file_has(target, bytes) ||
-                   (!source.empty() && !fs::exists(fs::symlink_status(source, ec)));
+            return file_has(target, bytes) || (!source.empty() && !fs::exists(fs::symlink_status(source, ec)));
         });
         const bool ok = file_has(target, bytes);
-        BOOST_CHECK_MESSAGE(ok, location << " is not there (its source left the ingest directory, or 10 s passed). Output:\n"
-                                         << listing(layout_.output) << "Ingest:\n"
-                                         << listing(layout_.ingest) << "Log:\n"
-                                         << log());
+        BOOST_CHECK_MESSAGE(
+            ok, location << " is not there (its source left the ingest directory, or 10 s passed). Output:\n"
+                         << listing(layout_.output) << "Ingest:\n"
+                         << listing(layout_.ingest) << "Log:\n"
+                         << log());
         return ok;
     }
     // An entry that must still be in the ingest directory at the end.
@@ -87,7 +89,8 @@ public:
             BOOST_CHECK_MESSAGE(expected_.count(location), "unexpected file in the output: " << location);
         }
         BOOST_CHECK_MESSAGE(entries_under(layout_.output).size() == actual.size(),
-                            "the output holds non-regular entries:\n" << listing(layout_.output));
+                            "the output holds non-regular entries:\n"
+                                << listing(layout_.output));
         const auto in = entries_under(layout_.ingest);
         const std::set<std::string> remaining(in.begin(), in.end());
         BOOST_CHECK_MESSAGE(remaining == left_, "ingest directory holds:\n" << listing(layout_.ingest));
@@ -116,4 +119,4 @@ private:
     std::string stopped_logs_;
 };
 
-}  // namespace ndrd::e2e
+} // namespace ndrd::e2e

@@ -14,8 +14,8 @@
 #include <cstdio>
 #include <cstdlib>
 #include <stdexcept>
-#include <tuple>
 #include <thread>
+#include <tuple>
 
 #include "live.hpp"
 
@@ -66,7 +66,7 @@ private:
     fs::path path_;
 };
 
-}  // namespace
+} // namespace
 
 BOOST_AUTO_TEST_SUITE(live_daemon)
 
@@ -134,9 +134,10 @@ BOOST_AUTO_TEST_CASE(reencoded_jpeg_near_duplicates_are_duplicated)
         {"chelsea__jpeg_q40.jpg", "chelsea__jpeg_q95.jpg"},
         {"rocket__resize25.jpg", "rocket__jpeg_q95.jpg"},
     };
-    for (const auto& [o, d] : pairs) require_duplicate_pair(o, d);
+    for (const auto& [o, d] : pairs)
+        require_duplicate_pair(o, d);
 
-    Live live;  // golden projection, threshold 0.5
+    Live live; // golden projection, threshold 0.5
     live.start();
     for (const auto& [original, dup] : pairs) {
         const std::string a = image(original);
@@ -301,7 +302,7 @@ BOOST_AUTO_TEST_CASE(files_present_at_start_are_routed_in_lexicographic_order)
     Live live;
     const auto ds = decisions("h32_t0.5");
     BOOST_REQUIRE_EQUAL(ds.size(), 64U);
-    std::vector<std::tuple<std::string, std::string, std::string>> expected;  // location, bytes, source
+    std::vector<std::tuple<std::string, std::string, std::string>> expected; // location, bytes, source
     for (const auto& d : ds) {
         const std::string rel = (d.position < 32 ? "p0/" : "p1/") + prefixed(d.position, d.file);
         const std::string bytes = image(d.file);
@@ -321,10 +322,10 @@ BOOST_AUTO_TEST_CASE(files_present_at_start_are_routed_in_lexicographic_order)
         live.expect(location, bytes, live.ingest(source));
     }
     // The backlog's kept items are in the index: a copy arriving live is a duplicate.
-    const std::string copy = image("chelsea.png");  // duplicated of 003_chelsea__jpeg_q40.jpg
+    const std::string copy = image("chelsea.png"); // duplicated of 003_chelsea__jpeg_q40.jpg
     test::write_file(live.ingest("late_chelsea.png"), copy);
     live.expect("duplicated/late_chelsea.png", copy, live.ingest("late_chelsea.png"));
-    const std::string unique = image("synth_black.png");  // not in the sequence
+    const std::string unique = image("synth_black.png"); // not in the sequence
     test::write_file(live.ingest("late_black.png"), unique);
     live.expect("train/late_black.png", unique, live.ingest("late_black.png"));
     live.stop_and_check();
@@ -336,9 +337,10 @@ BOOST_AUTO_TEST_CASE(sigterm_during_the_backlog_leaves_the_rest_for_the_next_run
     opt.workers = 1;
     Live live(opt);
     const auto ds = decisions("h32_t0.5");
-    for (const auto& d : ds) test::write_file(live.ingest(prefixed(d.position, d.file)), image(d.file));
+    for (const auto& d : ds)
+        test::write_file(live.ingest(prefixed(d.position, d.file)), image(d.file));
     live.start();
-    live.stop();  // at once: most of the backlog is still waiting
+    live.stop(); // at once: most of the backlog is still waiting
 
     int routed = 0;
     for (const auto& d : ds) {
@@ -346,7 +348,8 @@ BOOST_AUTO_TEST_CASE(sigterm_during_the_backlog_leaves_the_rest_for_the_next_run
         const std::string bytes = image(d.file);
         const bool waiting = file_has(live.ingest(name), bytes);
         const bool placed = file_has(live.output((d.decision == "kept" ? "train/" : "duplicated/") + name), bytes);
-        BOOST_CHECK_MESSAGE(waiting != placed, name << (waiting ? " is both waiting and placed" : " is lost or misplaced"));
+        BOOST_CHECK_MESSAGE(waiting != placed,
+                            name << (waiting ? " is both waiting and placed" : " is lost or misplaced"));
         routed += placed ? 1 : 0;
     }
     BOOST_TEST_MESSAGE(routed << " of 64 files were routed before SIGTERM took effect");
@@ -361,7 +364,8 @@ BOOST_AUTO_TEST_CASE(sigterm_during_the_backlog_leaves_the_rest_for_the_next_run
     for (const auto& d : ds) {
         const std::string name = prefixed(d.position, d.file);
         const std::string location = (d.decision == "kept" ? "train/" : "duplicated/") + name;
-        BOOST_CHECK_MESSAGE(file_has(live.output(location), image(d.file)), location << " is not where Datumaro puts it");
+        BOOST_CHECK_MESSAGE(file_has(live.output(location), image(d.file)),
+                            location << " is not where Datumaro puts it");
     }
     BOOST_CHECK_EQUAL(files_under(live.layout().output).size(), 64U);
     BOOST_CHECK(entries_under(live.layout().ingest).empty());
@@ -379,10 +383,10 @@ void check_symlink_and_fifo_left(Live& live, const fs::path& target, const std::
     BOOST_CHECK(fs::is_symlink(fs::symlink_status(live.ingest("link.png"), ec)));
     BOOST_CHECK_EQUAL(fs::read_symlink(live.ingest("link.png"), ec), target);
     BOOST_CHECK(fs::is_fifo(fs::symlink_status(live.ingest("pipe.png"), ec)));
-    BOOST_CHECK(file_has(target, target_bytes));  // the target is untouched
+    BOOST_CHECK(file_has(target, target_bytes)); // the target is untouched
 }
 
-}  // namespace
+} // namespace
 
 BOOST_AUTO_TEST_CASE(symlink_and_fifo_created_in_ingest_are_left_and_logged)
 {
@@ -404,7 +408,9 @@ BOOST_AUTO_TEST_CASE(symlink_and_fifo_created_in_ingest_are_left_and_logged)
     BOOST_CHECK(live.running());
     // ...and the two entries it cannot take are reported, not ignored silently.
     const bool logged = eventually(
-        [&] { return live.log().find("link.png") != std::string::npos && live.log().find("pipe.png") != std::string::npos; },
+        [&] {
+            return live.log().find("link.png") != std::string::npos && live.log().find("pipe.png") != std::string::npos;
+        },
         std::chrono::seconds(2));
     BOOST_CHECK_MESSAGE(logged, "the daemon's log does not mention link.png and pipe.png:\n" << live.log());
     live.stop_and_check();
@@ -430,7 +436,9 @@ BOOST_AUTO_TEST_CASE(symlink_and_fifo_renamed_into_ingest_are_left_and_logged)
     live.expect("train/camera.png", good, live.ingest("camera.png"));
     BOOST_CHECK(live.running());
     const bool logged = eventually(
-        [&] { return live.log().find("link.png") != std::string::npos && live.log().find("pipe.png") != std::string::npos; },
+        [&] {
+            return live.log().find("link.png") != std::string::npos && live.log().find("pipe.png") != std::string::npos;
+        },
         std::chrono::seconds(2));
     BOOST_CHECK_MESSAGE(logged, "the daemon's log does not mention link.png and pipe.png:\n" << live.log());
     live.stop_and_check();

@@ -39,7 +39,7 @@ int open_output(const fs::path& p)
     return fd;
 }
 
-}  // namespace
+} // namespace
 
 Process::Process(const std::vector<std::string>& argv, fs::path stdout_file, fs::path stderr_file)
     : stdout_file_(std::move(stdout_file)), stderr_file_(std::move(stderr_file))
@@ -48,7 +48,8 @@ Process::Process(const std::vector<std::string>& argv, fs::path stdout_file, fs:
     // Everything the child needs is prepared before fork: after it, only
     // async-signal-safe calls are allowed.
     std::vector<char*> args;
-    for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));  // NOLINT
+    for (const auto& a : argv)
+        args.push_back(const_cast<char*>(a.c_str())); // NOLINT
     args.push_back(nullptr);
     std::vector<char*> env;
     for (char** e = environ; e && *e; ++e) {
@@ -70,7 +71,7 @@ Process::Process(const std::vector<std::string>& argv, fs::path stdout_file, fs:
     }
     if (pid_ == 0) {
         ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-        if (::getppid() != parent) ::_exit(127);  // the parent died before prctl
+        if (::getppid() != parent) ::_exit(127); // the parent died before prctl
         ::dup2(null_fd, STDIN_FILENO);
         ::dup2(out_fd, STDOUT_FILENO);
         ::dup2(err_fd, STDERR_FILENO);
@@ -89,7 +90,10 @@ Process::Process(const std::vector<std::string>& argv, fs::path stdout_file, fs:
     ::close(null_fd);
 }
 
-Process::~Process() { kill(); }
+Process::~Process()
+{
+    kill();
+}
 
 bool Process::reap(bool block)
 {
@@ -107,7 +111,10 @@ bool Process::reap(bool block)
     return false;
 }
 
-bool Process::running() { return !reap(false); }
+bool Process::running()
+{
+    return !reap(false);
+}
 
 void Process::send_signal(int sig)
 {
@@ -132,8 +139,14 @@ void Process::kill()
     }
 }
 
-std::string Process::stdout_text() const { return slurp(stdout_file_); }
-std::string Process::stderr_text() const { return slurp(stderr_file_); }
+std::string Process::stdout_text() const
+{
+    return slurp(stdout_file_);
+}
+std::string Process::stderr_text() const
+{
+    return slurp(stderr_file_);
+}
 
 bool Process::wait_for_stderr(std::string_view needle, std::chrono::milliseconds timeout)
 {
@@ -158,4 +171,4 @@ RunResult run_process(const std::vector<std::string>& argv, std::chrono::millise
     return r;
 }
 
-}  // namespace ndrd::e2e
+} // namespace ndrd::e2e

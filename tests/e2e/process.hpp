@@ -27,8 +27,7 @@ public:
     // written to `stdout_file` / `stderr_file` (created or truncated), stdin is
     // /dev/null. JOURNAL_STREAM is removed from the environment so that log
     // lines have their terminal format.
-    Process(const std::vector<std::string>& argv, std::filesystem::path stdout_file,
-            std::filesystem::path stderr_file);
+    Process(const std::vector<std::string>& argv, std::filesystem::path stdout_file, std::filesystem::path stderr_file);
     Process(const Process&) = delete;
     Process& operator=(const Process&) = delete;
     ~Process();
@@ -60,7 +59,7 @@ private:
 };
 
 struct RunResult {
-    std::optional<ExitStatus> exit;  // nullopt: killed at the timeout
+    std::optional<ExitStatus> exit; // nullopt: killed at the timeout
     std::string out;
     std::string err;
     [[nodiscard]] int code() const { return exit ? *exit : -1000; }
@@ -69,4 +68,4 @@ struct RunResult {
 // Runs a command to completion (killing it after `timeout`).
 RunResult run_process(const std::vector<std::string>& argv, std::chrono::milliseconds timeout = 60s);
 
-}  // namespace ndrd::e2e
+} // namespace ndrd::e2e

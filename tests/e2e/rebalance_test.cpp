@@ -70,7 +70,7 @@ bool all_originals(const std::set<std::string>& files)
     return std::all_of(files.begin(), files.end(), [](const std::string& f) { return f.rfind("00_", 0) == 0; });
 }
 
-}  // namespace
+} // namespace
 
 BOOST_AUTO_TEST_SUITE(rebalance_end_to_end)
 
@@ -111,7 +111,7 @@ BOOST_AUTO_TEST_CASE(over_sampling_tops_up_to_exactly_num_cut_with_each_policy)
         BOOST_TEST(w.size() == 20U, policy);
         BOOST_TEST(s.duplicated().size() == 280U, policy);
         const auto originals = std::count_if(w.begin(), w.end(), [](const auto& f) { return f.rfind("00_", 0) == 0; });
-        BOOST_TEST(originals == 10, policy);  // every unique image stays
+        BOOST_TEST(originals == 10, policy); // every unique image stays
     }
 }
 
@@ -147,7 +147,8 @@ BOOST_AUTO_TEST_CASE(same_seed_same_subset_different_seed_different_subset)
     Setup a("num_cut: 5\nseed: 11\n");
     Setup b("num_cut: 5\nseed: 11\n");
     Setup c("num_cut: 5\nseed: 12\n");
-    for (const auto* s : {&a, &b, &c}) BOOST_TEST_REQUIRE(s->once().code() == 0);
+    for (const auto* s : {&a, &b, &c})
+        BOOST_TEST_REQUIRE(s->once().code() == 0);
     BOOST_TEST(a.working() == b.working());
     BOOST_TEST(a.working() != c.working());
 }
@@ -193,7 +194,7 @@ BOOST_AUTO_TEST_CASE(crash_in_the_middle_of_a_rebalance_is_completed_at_restart)
     ::setenv("NDRD_FAILPOINT", "rebalance_abort_after_moves:3", 1);
     const auto crashed = s.once();
     ::unsetenv("NDRD_FAILPOINT");
-    BOOST_TEST_REQUIRE(crashed.code() != 0);  // aborted between two moves
+    BOOST_TEST_REQUIRE(crashed.code() != 0); // aborted between two moves
     BOOST_TEST(crashed.err.find("failpoint") != std::string::npos);
     // The index still journals 5 planned moves: verify sees them.
     const auto dirty = s.verify();
@@ -203,7 +204,7 @@ BOOST_AUTO_TEST_CASE(crash_in_the_middle_of_a_rebalance_is_completed_at_restart)
     const auto r = s.once();
     BOOST_TEST_REQUIRE(r.code() == 0, r.err);
     BOOST_TEST(s.working().size() == 2U);
-    BOOST_TEST(s.working().size() + s.duplicated().size() == 300U);  // nothing lost, nothing doubled
+    BOOST_TEST(s.working().size() + s.duplicated().size() == 300U); // nothing lost, nothing doubled
     const auto clean = s.verify();
     BOOST_TEST(clean.code() == 0, clean.out);
 }

@@ -37,9 +37,11 @@ fs::path reversed_projection(const fs::path& dir)
         std::istringstream cells(line);
         std::vector<std::string> v;
         std::string c;
-        while (cells >> c) v.push_back(c);
+        while (cells >> c)
+            v.push_back(c);
         BOOST_REQUIRE_EQUAL(v.size(), 32U);
-        for (auto it = v.rbegin(); it != v.rend(); ++it) out << *it << (it + 1 == v.rend() ? "\n" : " ");
+        for (auto it = v.rbegin(); it != v.rend(); ++it)
+            out << *it << (it + 1 == v.rend() ? "\n" : " ");
         ++rows;
     }
     BOOST_REQUIRE_EQUAL(rows, 768);
@@ -48,7 +50,7 @@ fs::path reversed_projection(const fs::path& dir)
     return p;
 }
 
-}  // namespace
+} // namespace
 
 BOOST_AUTO_TEST_SUITE(restart)
 
@@ -94,7 +96,8 @@ BOOST_AUTO_TEST_CASE(index_persists_across_daemon_restart)
 
     live.start();
     BOOST_CHECK_MESSAGE(live.log().find("1 kept, 0 duplicated, 0 rejected") != std::string::npos,
-                        "the restarted daemon does not report the index it reopened:\n" << live.log());
+                        "the restarted daemon does not report the index it reopened:\n"
+                            << live.log());
     test::write_file(live.ingest("coins again.png"), bytes);
     live.expect("duplicated/coins again.png", bytes, live.ingest("coins again.png"));
     const std::string near = image("coins__jpeg_q70.jpg");
@@ -182,8 +185,8 @@ BOOST_AUTO_TEST_CASE(refused_first_start_leaves_no_broken_index)
     write_config(layout, ConfigOptions{});
     // Before any successful start there is no index: `hash` uses the
     // configuration's projection (the golden one, so Datumaro's key).
-    const auto before = run_ndrd({"hash", "--config", layout.config.string(),
-                                  (test::reference() / "images/coins.png").string()});
+    const auto before =
+        run_ndrd({"hash", "--config", layout.config.string(), (test::reference() / "images/coins.png").string()});
     BOOST_CHECK_MESSAGE(before.code() == 0, "hash exit " << before.code() << ": " << before.err);
     if (before.code() == 0) {
         BOOST_CHECK_EQUAL(parse_json_line(lines_of(before.out).at(0)).strings["key"],
@@ -195,10 +198,12 @@ BOOST_AUTO_TEST_CASE(refused_first_start_leaves_no_broken_index)
     const auto status = run_ndrd({"status", "--config", layout.config.string()});
     BOOST_CHECK_MESSAGE(status.code() == 0, "status exit " << status.code() << ": " << status.err);
     // And hash now reads the index's projection: the golden one too.
-    const auto h = run_ndrd({"hash", "--config", layout.config.string(), (test::reference() / "images/coins.png").string()});
+    const auto h =
+        run_ndrd({"hash", "--config", layout.config.string(), (test::reference() / "images/coins.png").string()});
     BOOST_CHECK_EQUAL(h.code(), 0);
     if (h.code() == 0) {
-        BOOST_CHECK_EQUAL(parse_json_line(lines_of(h.out).at(0)).strings["key"], reference_keys().at("coins.png").key32);
+        BOOST_CHECK_EQUAL(parse_json_line(lines_of(h.out).at(0)).strings["key"],
+                          reference_keys().at("coins.png").key32);
     }
 }
 

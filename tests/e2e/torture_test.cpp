@@ -54,7 +54,7 @@ std::vector<Item> make_stream(int n)
     std::mt19937 rng(2026);
     std::vector<Item> items;
     for (int i = 0; i < n; ++i) {
-        const auto& src = pool[rng() % pool.size()];  // repeats are exact copies
+        const auto& src = pool[rng() % pool.size()]; // repeats are exact copies
         char name[32];
         std::snprintf(name, sizeof name, "f%06d", i);
         items.push_back({std::string(name) + "_" + src, image(src)});
@@ -66,7 +66,7 @@ const std::string config_extra = "num_cut: 40\nseed: 5\nrebalance:\n  interval: 
 
 std::map<std::string, std::string> placement(const Layout& l)
 {
-    std::map<std::string, std::string> where;  // file name -> area
+    std::map<std::string, std::string> where; // file name -> area
     for (const auto& rel : entries_under(l.output)) {
         const auto slash = rel.find('/');
         where[rel.substr(slash + 1)] = rel.substr(0, slash);
@@ -74,7 +74,7 @@ std::map<std::string, std::string> placement(const Layout& l)
     return where;
 }
 
-}  // namespace
+} // namespace
 
 BOOST_AUTO_TEST_SUITE(kill_minus_nine)
 
@@ -112,13 +112,13 @@ BOOST_AUTO_TEST_CASE(random_sigkills_lose_nothing_and_change_no_decision)
     std::mt19937 rng(99);
     int kills = 0;
     int restarts = 0;
-    int recoveries = 0;  // starts that found a half-done move to finish
-    int rebalances = 0;  // starts that got as far as a rebalance
+    int recoveries = 0; // starts that found a half-done move to finish
+    int rebalances = 0; // starts that got as far as a rebalance
     while (kills < p.kills) {
         Daemon d(l, "torture");
         ++restarts;
         // Kill at a random instant: sometimes before it is ready, mostly while it works.
-        std::this_thread::sleep_for(std::chrono::milliseconds(20 + rng() % 250));
+        std::this_thread::sleep_for(std::chrono::milliseconds(20 + rng() % 450));
         d.process().kill();
         ++kills;
         const auto log = d.log();
@@ -138,7 +138,7 @@ BOOST_AUTO_TEST_CASE(random_sigkills_lose_nothing_and_change_no_decision)
         BOOST_TEST((d.stop() == std::optional<ExitStatus>(0)));
     }
     BOOST_TEST_MESSAGE(kills << " SIGKILLs over " << restarts << " starts; " << recoveries
-                              << " starts completed interrupted moves; " << rebalances << " rebalanced");
+                             << " starts completed interrupted moves; " << rebalances << " rebalanced");
     BOOST_TEST(kills >= p.kills);
 
     // Nothing lost, doubled or damaged.
@@ -163,7 +163,8 @@ BOOST_AUTO_TEST_CASE(random_sigkills_lose_nothing_and_change_no_decision)
     // The same stream, uninterrupted, as one batch.
     const Layout ref = make_layout(dir / "reference");
     write_config(ref, o);
-    for (const auto& it : stream) test::write_file(ref.ingest / it.name, it.bytes);
+    for (const auto& it : stream)
+        test::write_file(ref.ingest / it.name, it.bytes);
     BOOST_TEST_REQUIRE(run_ndrd({"once", "--config", ref.config.string()}, std::chrono::seconds(300)).code() == 0);
     const auto want = placement(ref);
     const auto got = placement(l);
@@ -171,7 +172,9 @@ BOOST_AUTO_TEST_CASE(random_sigkills_lose_nothing_and_change_no_decision)
     int differ = 0;
     for (const auto& [name, area] : want) {
         if (got.count(name) == 0 || got.at(name) != area) {
-            if (++differ <= 10) BOOST_TEST_MESSAGE(name << ": " << area << " uninterrupted, " << (got.count(name) ? got.at(name) : "missing") << " after kills");
+            if (++differ <= 10)
+                BOOST_TEST_MESSAGE(name << ": " << area << " uninterrupted, "
+                                        << (got.count(name) ? got.at(name) : "missing") << " after kills");
         }
     }
     BOOST_TEST(differ == 0);

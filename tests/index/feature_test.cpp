@@ -42,7 +42,8 @@ BOOST_AUTO_TEST_CASE(features_are_unit_length)
 {
     const auto f = test::feature_of("chelsea.png");
     double n = 0;
-    for (double v : f.values) n += v * v;
+    for (double v : f.values)
+        n += v * v;
     BOOST_TEST(std::abs(n - 1.0) < 1e-12);
 }
 
@@ -82,7 +83,8 @@ BOOST_AUTO_TEST_CASE(all_black_image_is_degenerate_zero_vector)
 {
     const auto f = test::feature_of("synth_black.png");
     BOOST_TEST(f.degenerate);
-    for (double v : f.values) BOOST_TEST(v == 0.0);
+    for (double v : f.values)
+        BOOST_TEST(v == 0.0);
 }
 
 BOOST_AUTO_TEST_CASE(grid_shape_sets_feature_dimension)

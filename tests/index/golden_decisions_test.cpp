@@ -21,8 +21,8 @@ struct Expected {
     std::string matched;
 };
 
-index::ItemRecord record_for(std::uint64_t seq, const std::string& file, const index::Feature& f,
-                             const index::Key& key, const index::Decision& d)
+index::ItemRecord record_for(std::uint64_t seq, const std::string& file, const index::Feature& f, const index::Key& key,
+                             const index::Decision& d)
 {
     index::ItemRecord r;
     r.seq = seq;
@@ -76,14 +76,26 @@ void run_scenario(const std::string& scenario, int hash_dim, double threshold)
     BOOST_TEST(idx.counts().kept == static_cast<std::uint64_t>(kept));
 }
 
-}  // namespace
+} // namespace
 
 BOOST_AUTO_TEST_SUITE(golden_decisions)
 
-BOOST_AUTO_TEST_CASE(h32_threshold_0_5) { run_scenario("h32_t0.5", 32, 0.5); }
-BOOST_AUTO_TEST_CASE(h32_threshold_0_9) { run_scenario("h32_t0.9", 32, 0.9); }
-BOOST_AUTO_TEST_CASE(h16_threshold_0_5) { run_scenario("h16_t0.5", 16, 0.5); }
-BOOST_AUTO_TEST_CASE(h32_threshold_0_05) { run_scenario("h32_t0.05", 32, 0.05); }
+BOOST_AUTO_TEST_CASE(h32_threshold_0_5)
+{
+    run_scenario("h32_t0.5", 32, 0.5);
+}
+BOOST_AUTO_TEST_CASE(h32_threshold_0_9)
+{
+    run_scenario("h32_t0.9", 32, 0.9);
+}
+BOOST_AUTO_TEST_CASE(h16_threshold_0_5)
+{
+    run_scenario("h16_t0.5", 16, 0.5);
+}
+BOOST_AUTO_TEST_CASE(h32_threshold_0_05)
+{
+    run_scenario("h32_t0.05", 32, 0.05);
+}
 
 BOOST_AUTO_TEST_CASE(negative_dot_product_counts_as_similar_like_datumaro)
 {
@@ -95,7 +107,8 @@ BOOST_AUTO_TEST_CASE(negative_dot_product_counts_as_similar_like_datumaro)
         std::istringstream ls(line);
         std::vector<double> v;
         double x = 0;
-        while (ls >> x) v.push_back(x);
+        while (ls >> x)
+            v.push_back(x);
         vs.push_back(v);
     }
     BOOST_REQUIRE_EQUAL(vs.size(), 2U);
@@ -114,7 +127,8 @@ BOOST_AUTO_TEST_CASE(negative_dot_product_counts_as_similar_like_datumaro)
 BOOST_AUTO_TEST_CASE(all_black_images_are_duplicates_of_each_other_but_not_of_gray)
 {
     test::TempDir dir;
-    auto idx = index::HashIndex::open(dir / "index", {"gradient", {8, 8}, 32}, [] { return test::golden_projection(32); });
+    auto idx =
+        index::HashIndex::open(dir / "index", {"gradient", {8, 8}, 32}, [] { return test::golden_projection(32); });
     std::uint64_t seq = 0;
     std::vector<bool> dup;
     for (const std::string file : {"synth_black.png", "synth_gray8.png", "synth_black.png"}) {

@@ -28,7 +28,10 @@ namespace {
 
 const IndexParams default_params{"gradient", {8, 8}, 32};
 
-Projection seeded() { return Projection::generate(11, 768, 32); }
+Projection seeded()
+{
+    return Projection::generate(11, 768, 32);
+}
 
 HashIndex open_index(const std::filesystem::path& dir)
 {
@@ -58,7 +61,7 @@ ItemRecord make_record(std::uint64_t seq, const std::string& key_hex, Verdict ve
     r.seq = seq;
     r.source = "src/" + std::to_string(seq) + ".jpg";
     r.verdict = verdict;
-    r.subset = verdict == Verdict::kept ? Subset::working
+    r.subset = verdict == Verdict::kept         ? Subset::working
                : verdict == Verdict::duplicated ? Subset::duplicated
                                                 : Subset::rejected;
     r.location = std::string(index::to_string(r.subset)) + "/" + std::to_string(seq) + ".jpg";
@@ -74,14 +77,16 @@ ItemRecord make_record(std::uint64_t seq, const std::string& key_hex, Verdict ve
 std::vector<std::uint64_t> seqs(const std::vector<index::KeptItem>& items)
 {
     std::vector<std::uint64_t> out;
-    for (const auto& i : items) out.push_back(i.seq);
+    for (const auto& i : items)
+        out.push_back(i.seq);
     return out;
 }
 
 std::vector<std::uint64_t> seqs(const std::vector<ItemRecord>& items)
 {
     std::vector<std::uint64_t> out;
-    for (const auto& i : items) out.push_back(i.seq);
+    for (const auto& i : items)
+        out.push_back(i.seq);
     return out;
 }
 
@@ -93,16 +98,19 @@ std::vector<std::uint64_t> as_vector(const IndexCounts& c)
 }
 
 //          kept dup rej van inW inD inR plan [cut restored]
-std::vector<std::uint64_t> counts(std::uint64_t k, std::uint64_t d, std::uint64_t r, std::uint64_t v,
-                                  std::uint64_t iw, std::uint64_t id, std::uint64_t ir, std::uint64_t p,
-                                  std::uint64_t cut = 0, std::uint64_t restored = 0)
+std::vector<std::uint64_t> counts(std::uint64_t k, std::uint64_t d, std::uint64_t r, std::uint64_t v, std::uint64_t iw,
+                                  std::uint64_t id, std::uint64_t ir, std::uint64_t p, std::uint64_t cut = 0,
+                                  std::uint64_t restored = 0)
 {
     return {k, d, r, v, iw, id, ir, p, cut, restored};
 }
 
-std::vector<float> as_floats(const index::Feature& f) { return {f.values.begin(), f.values.end()}; }
+std::vector<float> as_floats(const index::Feature& f)
+{
+    return {f.values.begin(), f.values.end()};
+}
 
-}  // namespace
+} // namespace
 
 BOOST_AUTO_TEST_SUITE(hash_index_open)
 
@@ -129,7 +137,9 @@ BOOST_AUTO_TEST_CASE(reopening_returns_the_stored_projection_without_calling_the
 {
     test::TempDir dir;
     const auto original = seeded();
-    { auto idx = HashIndex::open(dir / "idx", default_params, [&] { return original; }); }
+    {
+        auto idx = HashIndex::open(dir / "idx", default_params, [&] { return original; });
+    }
     int calls = 0;
     auto idx = HashIndex::open(dir / "idx", default_params, must_not_be_called(calls));
     BOOST_TEST(calls == 0);
@@ -140,7 +150,9 @@ BOOST_AUTO_TEST_CASE(reopening_returns_the_stored_projection_without_calling_the
 BOOST_AUTO_TEST_CASE(reopening_with_a_different_hash_dim_throws_mismatch_naming_hash_dim)
 {
     test::TempDir dir;
-    { auto idx = open_index(dir / "idx"); }
+    {
+        auto idx = open_index(dir / "idx");
+    }
     int calls = 0;
     try {
         (void)HashIndex::open(dir / "idx", {"gradient", {8, 8}, 16}, must_not_be_called(calls));
@@ -156,7 +168,9 @@ BOOST_AUTO_TEST_CASE(reopening_with_a_different_hash_dim_throws_mismatch_naming_
 BOOST_AUTO_TEST_CASE(reopening_with_a_different_grid_throws_mismatch_naming_block_shape)
 {
     test::TempDir dir;
-    { auto idx = open_index(dir / "idx"); }
+    {
+        auto idx = open_index(dir / "idx");
+    }
     int calls = 0;
     try {
         (void)HashIndex::open(dir / "idx", {"gradient", {4, 4}, 32}, must_not_be_called(calls));
@@ -174,7 +188,9 @@ BOOST_AUTO_TEST_CASE(reopening_with_a_different_grid_throws_mismatch_naming_bloc
 BOOST_AUTO_TEST_CASE(reopening_with_a_different_algorithm_throws_mismatch)
 {
     test::TempDir dir;
-    { auto idx = open_index(dir / "idx"); }
+    {
+        auto idx = open_index(dir / "idx");
+    }
     int calls = 0;
     BOOST_CHECK_THROW((void)HashIndex::open(dir / "idx", {"other", {8, 8}, 32}, must_not_be_called(calls)),
                       IndexMismatch);
@@ -183,7 +199,9 @@ BOOST_AUTO_TEST_CASE(reopening_with_a_different_algorithm_throws_mismatch)
 BOOST_AUTO_TEST_CASE(a_mismatch_releases_the_database_for_the_next_open)
 {
     test::TempDir dir;
-    { auto idx = open_index(dir / "idx"); }
+    {
+        auto idx = open_index(dir / "idx");
+    }
     BOOST_CHECK_THROW((void)HashIndex::open(dir / "idx", {"gradient", {8, 8}, 16}, seeded), IndexMismatch);
     int calls = 0;
     BOOST_CHECK_NO_THROW((void)HashIndex::open(dir / "idx", default_params, must_not_be_called(calls)));
@@ -199,8 +217,9 @@ BOOST_AUTO_TEST_CASE(a_second_writer_on_the_same_directory_is_refused)
 BOOST_AUTO_TEST_CASE(projection_of_the_wrong_shape_is_a_mismatch)
 {
     test::TempDir dir;
-    BOOST_CHECK_THROW((void)HashIndex::open(dir / "idx", default_params, [] { return Projection::generate(1, 768, 16); }),
-                      IndexMismatch);
+    BOOST_CHECK_THROW(
+        (void)HashIndex::open(dir / "idx", default_params, [] { return Projection::generate(1, 768, 16); }),
+        IndexMismatch);
 }
 
 // A first start whose projection cannot be made (a bad projection file, a
@@ -240,12 +259,12 @@ BOOST_AUTO_TEST_CASE(kept_with_key_returns_only_kept_items_of_that_exact_key_in_
     // Put out of order: the by_key order must be seq order, not put order.
     idx.put(make_record(10, "5c1172d0", Verdict::kept), false);
     idx.put(make_record(2, "5c1172d0", Verdict::kept), false);
-    idx.put(make_record(3, "5c1172d1", Verdict::kept), false);                     // other key
-    idx.put(make_record(4, "5c1172d0", Verdict::duplicated), false);               // not kept
-    idx.put(make_record(5, "5c1172d0", Verdict::rejected), false);                 // not kept
-    idx.put(make_record(6, "5c1172d0", Verdict::kept, RouteState::vanished), false);  // gone
-    idx.put(make_record(7, "5c1172d0", Verdict::kept, RouteState::planned), false);   // decided: a reference
-    idx.put(make_record(8, "dc1172d0", Verdict::kept), false);                     // differs in the first byte
+    idx.put(make_record(3, "5c1172d1", Verdict::kept), false);                       // other key
+    idx.put(make_record(4, "5c1172d0", Verdict::duplicated), false);                 // not kept
+    idx.put(make_record(5, "5c1172d0", Verdict::rejected), false);                   // not kept
+    idx.put(make_record(6, "5c1172d0", Verdict::kept, RouteState::vanished), false); // gone
+    idx.put(make_record(7, "5c1172d0", Verdict::kept, RouteState::planned), false);  // decided: a reference
+    idx.put(make_record(8, "dc1172d0", Verdict::kept), false);                       // differs in the first byte
     idx.put(make_record(1, "00000000", Verdict::kept), false);
 
     BOOST_TEST(seqs(idx.kept_with_key(Key::from_hex("5c1172d0"))) == std::vector<std::uint64_t>({2, 7, 10}),
@@ -288,7 +307,8 @@ BOOST_AUTO_TEST_CASE(kept_to_vanished_removes_the_reference)
     auto rec = make_record(1, "5c1172d0", Verdict::kept, RouteState::planned);
     idx.put(rec, true);
     idx.put(make_record(2, "5c1172d0", Verdict::kept), true);
-    BOOST_TEST(seqs(idx.kept_with_key(rec.key)) == std::vector<std::uint64_t>({1, 2}), boost::test_tools::per_element());
+    BOOST_TEST(seqs(idx.kept_with_key(rec.key)) == std::vector<std::uint64_t>({1, 2}),
+               boost::test_tools::per_element());
     rec.state = RouteState::vanished;
     idx.put(rec, true);
     BOOST_TEST(seqs(idx.kept_with_key(rec.key)) == std::vector<std::uint64_t>({2}), boost::test_tools::per_element());
@@ -370,11 +390,11 @@ BOOST_AUTO_TEST_CASE(counts_follow_puts_and_updates)
     idx.put(a, true);
     BOOST_TEST(as_vector(idx.counts()) == counts(1, 0, 0, 0, 1, 0, 0, 1), per);
 
-    a.state = RouteState::done;  // planned -> done
+    a.state = RouteState::done; // planned -> done
     idx.put(a, false);
     BOOST_TEST(as_vector(idx.counts()) == counts(1, 0, 0, 0, 1, 0, 0, 0), per);
 
-    idx.put(a, false);  // the same record again: no double counting
+    idx.put(a, false); // the same record again: no double counting
     BOOST_TEST(as_vector(idx.counts()) == counts(1, 0, 0, 0, 1, 0, 0, 0), per);
 
     auto b = make_record(2, "00000001", Verdict::duplicated, RouteState::planned);
@@ -390,27 +410,27 @@ BOOST_AUTO_TEST_CASE(counts_follow_puts_and_updates)
     idx.put(c, false);
     BOOST_TEST(as_vector(idx.counts()) == counts(1, 1, 1, 0, 1, 1, 1, 1), per);
 
-    b.state = RouteState::vanished;  // planned -> vanished
+    b.state = RouteState::vanished; // planned -> vanished
     idx.put(b, false);
     BOOST_TEST(as_vector(idx.counts()) == counts(1, 0, 1, 1, 1, 0, 1, 0), per);
 
     auto d = make_record(4, "00000002", Verdict::kept, RouteState::planned);
     idx.put(d, true);
-    d.state = RouteState::vanished;  // a kept item that vanished: no longer counted as kept
+    d.state = RouteState::vanished; // a kept item that vanished: no longer counted as kept
     idx.put(d, false);
     BOOST_TEST(as_vector(idx.counts()) == counts(1, 0, 1, 2, 1, 0, 1, 0), per);
 
-    a.subset = Subset::duplicated;  // a rebalance moved a kept file out of the working area: "cut"
+    a.subset = Subset::duplicated; // a rebalance moved a kept file out of the working area: "cut"
     idx.put(a, false);
     BOOST_TEST(as_vector(idx.counts()) == counts(1, 0, 1, 2, 0, 1, 1, 0, 1, 0), per);
 
     auto e = make_record(5, "00000003", Verdict::duplicated, RouteState::done);
     idx.put(e, false);
-    e.subset = Subset::working;  // and brought a duplicate in: "restored"
+    e.subset = Subset::working; // and brought a duplicate in: "restored"
     idx.put(e, false);
     BOOST_TEST(as_vector(idx.counts()) == counts(1, 1, 1, 2, 1, 1, 1, 0, 1, 1), per);
 
-    a.subset = Subset::working;  // undone again
+    a.subset = Subset::working; // undone again
     e.subset = Subset::duplicated;
     idx.put(a, false);
     idx.put(e, false);
@@ -491,7 +511,7 @@ BOOST_AUTO_TEST_CASE(next_seq_follows_the_highest_seq_and_persists_across_reopen
         BOOST_TEST(idx.next_seq() == 2U);
         idx.put(make_record(5, "00000001", Verdict::kept), false);
         BOOST_TEST(idx.next_seq() == 6U);
-        idx.put(make_record(3, "00000001", Verdict::kept), false);  // a lower seq does not go back
+        idx.put(make_record(3, "00000001", Verdict::kept), false); // a lower seq does not go back
         BOOST_TEST(idx.next_seq() == 6U);
     }
     auto idx = open_index(dir / "idx");
@@ -537,7 +557,7 @@ BOOST_AUTO_TEST_CASE(get_and_for_each_read_records_back_in_seq_order)
 {
     test::TempDir dir;
     auto idx = open_index(dir / "idx");
-    for (const std::uint64_t s : {300U, 2U, 256U, 1U}) {  // be64 keys: 256 sorts after 2
+    for (const std::uint64_t s : {300U, 2U, 256U, 1U}) { // be64 keys: 256 sorts after 2
         idx.put(make_record(s, "00000001", Verdict::kept), false);
     }
     BOOST_TEST(!idx.get(3).has_value());
@@ -605,7 +625,9 @@ BOOST_AUTO_TEST_CASE(open_read_only_on_a_missing_or_empty_directory_throws_index
 BOOST_AUTO_TEST_CASE(writing_through_a_read_only_index_throws_index_error)
 {
     test::TempDir dir;
-    { auto idx = open_index(dir / "idx"); }
+    {
+        auto idx = open_index(dir / "idx");
+    }
     auto ro = HashIndex::open_read_only(dir / "idx");
     BOOST_CHECK_THROW(ro.put(make_record(1, "5c1172d0", Verdict::kept), false), IndexError);
 }
@@ -681,10 +703,10 @@ BOOST_AUTO_TEST_CASE(only_kept_items_of_the_same_key_are_compared)
     test::TempDir dir;
     auto idx = open_index(dir / "idx");
     const auto f = unit_feature(3);
-    idx.put(make_record(1, "00000001", Verdict::kept, RouteState::done, f), false);          // other key
-    idx.put(make_record(2, "00000002", Verdict::duplicated, RouteState::done, f), false);    // not a reference
-    idx.put(make_record(3, "00000002", Verdict::kept, RouteState::vanished, f), false);      // not a reference
-    idx.put(make_record(4, "00000002", Verdict::rejected, RouteState::done, f), false);      // not a reference
+    idx.put(make_record(1, "00000001", Verdict::kept, RouteState::done, f), false);       // other key
+    idx.put(make_record(2, "00000002", Verdict::duplicated, RouteState::done, f), false); // not a reference
+    idx.put(make_record(3, "00000002", Verdict::kept, RouteState::vanished, f), false);   // not a reference
+    idx.put(make_record(4, "00000002", Verdict::rejected, RouteState::done, f), false);   // not a reference
     index::Feature same;
     same.values.assign(f.begin(), f.end());
     const auto d = idx.judge(same, Key::from_hex("00000002"), 0.5);

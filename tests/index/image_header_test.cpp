@@ -30,35 +30,40 @@ std::string decode_error(std::span<const std::byte> bytes, std::uint64_t max_pix
 
 void put_be32(std::vector<std::byte>& out, std::uint32_t v)
 {
-    for (int s = 24; s >= 0; s -= 8) out.push_back(static_cast<std::byte>((v >> s) & 0xFFU));
+    for (int s = 24; s >= 0; s -= 8)
+        out.push_back(static_cast<std::byte>((v >> s) & 0xFFU));
 }
 
 void put_chunk(std::vector<std::byte>& out, const char* type, const std::vector<std::byte>& data)
 {
     put_be32(out, static_cast<std::uint32_t>(data.size()));
     std::vector<std::byte> body;
-    for (int i = 0; i < 4; ++i) body.push_back(static_cast<std::byte>(type[i]));
+    for (int i = 0; i < 4; ++i)
+        body.push_back(static_cast<std::byte>(type[i]));
     body.insert(body.end(), data.begin(), data.end());
     out.insert(out.end(), body.begin(), body.end());
-    put_be32(out, static_cast<std::uint32_t>(crc32(0, reinterpret_cast<const Bytef*>(body.data()), static_cast<uInt>(body.size()))));
+    put_be32(out, static_cast<std::uint32_t>(
+                      crc32(0, reinterpret_cast<const Bytef*>(body.data()), static_cast<uInt>(body.size()))));
 }
 
 // A 100-byte PNG that declares width x height pixels.
 std::vector<std::byte> bomb_png(std::uint32_t width, std::uint32_t height)
 {
     std::vector<std::byte> png;
-    for (const int c : {0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A}) png.push_back(static_cast<std::byte>(c));
+    for (const int c : {0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A})
+        png.push_back(static_cast<std::byte>(c));
     std::vector<std::byte> ihdr;
     put_be32(ihdr, width);
     put_be32(ihdr, height);
-    for (const int c : {8, 2, 0, 0, 0}) ihdr.push_back(static_cast<std::byte>(c));  // 8-bit RGB
+    for (const int c : {8, 2, 0, 0, 0})
+        ihdr.push_back(static_cast<std::byte>(c)); // 8-bit RGB
     put_chunk(png, "IHDR", ihdr);
     put_chunk(png, "IDAT", std::vector<std::byte>(16, std::byte{0}));
     put_chunk(png, "IEND", {});
     return png;
 }
 
-}  // namespace
+} // namespace
 
 BOOST_AUTO_TEST_SUITE(image_structure)
 
@@ -96,7 +101,8 @@ BOOST_AUTO_TEST_CASE(data_after_the_end_of_image_is_allowed)
 {
     auto bytes = image_bytes("rocket.jpg");
     const std::string trailer = "ftypmp42 a motion-photo video would follow";
-    for (char c : trailer) bytes.push_back(static_cast<std::byte>(c));
+    for (char c : trailer)
+        bytes.push_back(static_cast<std::byte>(c));
     BOOST_TEST(decode_error(bytes).empty());
 }
 
@@ -114,7 +120,7 @@ BOOST_AUTO_TEST_CASE(decompression_bomb_is_refused_from_the_header)
 
 BOOST_AUTO_TEST_CASE(max_pixels_is_a_limit_not_a_constant)
 {
-    const auto bytes = image_bytes("coffee.png");  // 600 x 400
+    const auto bytes = image_bytes("coffee.png"); // 600 x 400
     BOOST_TEST(decode_error(bytes, 240000).empty());
     BOOST_TEST(decode_error(bytes, 239999).find("max_pixels 239999") != std::string::npos);
 }

@@ -18,8 +18,7 @@ using index::ProjectionError;
 namespace {
 
 // The message of the ProjectionError `fn` throws ("" if it throws nothing).
-template <typename Fn>
-std::string error_of(Fn&& fn)
+template <typename Fn> std::string error_of(Fn&& fn)
 {
     try {
         fn();
@@ -34,7 +33,7 @@ bool contains(const std::string& haystack, const std::string& needle)
     return haystack.find(needle) != std::string::npos;
 }
 
-}  // namespace
+} // namespace
 
 BOOST_AUTO_TEST_SUITE(projection_generate)
 
@@ -157,8 +156,10 @@ BOOST_AUTO_TEST_CASE(reference_768x32_file_parses_and_is_orthonormal)
 
 BOOST_AUTO_TEST_CASE(reference_768x16_is_the_first_16_columns_of_768x32)
 {
-    const auto p32 = Projection::parse_text(test::read_file(test::reference() / "projection_768x32.txt"), 768, 32, "p32");
-    const auto p16 = Projection::parse_text(test::read_file(test::reference() / "projection_768x16.txt"), 768, 16, "p16");
+    const auto p32 =
+        Projection::parse_text(test::read_file(test::reference() / "projection_768x32.txt"), 768, 32, "p32");
+    const auto p16 =
+        Projection::parse_text(test::read_file(test::reference() / "projection_768x16.txt"), 768, 16, "p16");
     for (int r = 0; r < 768; ++r) {
         for (int c = 0; c < 16; ++c) {
             BOOST_TEST_REQUIRE(p16.at(r, c) == p32.at(r, c), "row " << r << " col " << c);

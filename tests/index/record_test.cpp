@@ -33,7 +33,7 @@ ItemRecord full_record()
     r.feature = {0.5F, -0.25F, 0.0F, -0.0F, std::numeric_limits<float>::denorm_min(), 1e-30F, 3.4e38F};
     r.degenerate = true;
     r.best_similarity = 0.99362752290379175;
-    r.matched_seq = 300;  // > 127: a two-byte varint
+    r.matched_seq = 300; // > 127: a two-byte varint
     r.reason = "";
     r.size = 5'000'000'000ULL;
     r.device = std::numeric_limits<std::uint64_t>::max();
@@ -69,7 +69,7 @@ void check_equal(const ItemRecord& a, const ItemRecord& b)
     BOOST_TEST(a.routed_ms == b.routed_ms);
 }
 
-}  // namespace
+} // namespace
 
 BOOST_AUTO_TEST_SUITE(item_record_encoding)
 
@@ -78,7 +78,7 @@ BOOST_AUTO_TEST_CASE(every_field_round_trips)
     const auto r = full_record();
     const auto back = ItemRecord::decode(r.seq, r.encode());
     check_equal(r, back);
-    BOOST_TEST(std::signbit(back.feature[3]));  // -0.0 kept
+    BOOST_TEST(std::signbit(back.feature[3])); // -0.0 kept
 }
 
 BOOST_AUTO_TEST_CASE(seq_comes_from_the_key_not_the_value)
@@ -212,7 +212,10 @@ BOOST_AUTO_TEST_CASE(out_of_range_enum_throws)
     r.location = "b";
     const auto bytes = r.encode();
     // version, "a", "b", previous_location "", then verdict / subset / state.
-    BOOST_TEST_REQUIRE(bytes.substr(0, 6) == std::string("\x01\x01" "a\x01" "b\x00", 6));
+    BOOST_TEST_REQUIRE(bytes.substr(0, 6) == std::string("\x01\x01"
+                                                         "a\x01"
+                                                         "b\x00",
+                                                         6));
     for (const std::size_t at : {6U, 7U, 8U}) {
         auto bad = bytes;
         bad[at] = 3;
@@ -231,13 +234,13 @@ BOOST_AUTO_TEST_CASE(huge_length_prefix_throws_instead_of_allocating)
     // The same for the float count: 2^61 floats.
     index::Writer f;
     f.u8(1);
-    f.bytes("");  // source
-    f.bytes("");  // location
-    f.bytes("");  // previous_location
+    f.bytes(""); // source
+    f.bytes(""); // location
+    f.bytes(""); // previous_location
     f.u8(0);
     f.u8(0);
     f.u8(0);
-    f.bytes("");  // key
+    f.bytes(""); // key
     // This prefix is what a real record with empty strings and key encodes to.
     BOOST_TEST_REQUIRE(ItemRecord{}.encode().substr(0, f.str().size()) == f.str());
     f.varint(1ULL << 61U);
@@ -279,8 +282,26 @@ BOOST_AUTO_TEST_CASE(encoding_of_a_fixed_record_is_pinned)
         got += hex[(static_cast<unsigned char>(c) >> 4U) & 0xfU];
         got += hex[static_cast<unsigned char>(c) & 0xfU];
     }
-    BOOST_TEST(got == "01" "0173" "016c" "0170" "01" "02" "01" "02abcd" "01" "0000803f" "01" "000000000000e03f" "01"
-                      "ac02" "0172" "01" "02" "03" "04" "05");
+    BOOST_TEST(got == "01"
+                      "0173"
+                      "016c"
+                      "0170"
+                      "01"
+                      "02"
+                      "01"
+                      "02abcd"
+                      "01"
+                      "0000803f"
+                      "01"
+                      "000000000000e03f"
+                      "01"
+                      "ac02"
+                      "0172"
+                      "01"
+                      "02"
+                      "03"
+                      "04"
+                      "05");
 }
 
 BOOST_AUTO_TEST_SUITE_END()

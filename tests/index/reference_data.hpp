@@ -40,4 +40,4 @@ inline index::Feature feature_of(const std::string& image)
     return index::compute_feature(index::decode_image(bytes), index::Grid{});
 }
 
-}  // namespace ndrd::test
+} // namespace ndrd::test

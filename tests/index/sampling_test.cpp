@@ -14,10 +14,14 @@ using namespace ndrd::index;
 
 namespace {
 
-Key key_of(int k) { return Key{std::string(1, static_cast<char>(k))}; }
+Key key_of(int k)
+{
+    return Key{std::string(1, static_cast<char>(k))};
+}
 
 // n unique items with keys from `key_of_item`, then d duplicates with similarity 0.5 + i / (2 d).
-std::vector<SampleItem> make_items(int n_unique, int n_dup, const std::function<int(int)>& key_of_item = [](int i) { return i; })
+std::vector<SampleItem> make_items(
+    int n_unique, int n_dup, const std::function<int(int)>& key_of_item = [](int i) { return i; })
 {
     std::vector<SampleItem> items;
     std::uint64_t seq = 1;
@@ -33,10 +37,11 @@ std::vector<SampleItem> make_items(int n_unique, int n_dup, const std::function<
 std::size_t count_unique(const std::vector<SampleItem>& items, const Selection& sel)
 {
     std::set<std::uint64_t> s(sel.working.begin(), sel.working.end());
-    return static_cast<std::size_t>(std::count_if(items.begin(), items.end(), [&](const auto& it) { return it.unique && s.contains(it.seq); }));
+    return static_cast<std::size_t>(
+        std::count_if(items.begin(), items.end(), [&](const auto& it) { return it.unique && s.contains(it.seq); }));
 }
 
-}  // namespace
+} // namespace
 
 BOOST_AUTO_TEST_SUITE(rebalancing_policies)
 
@@ -53,12 +58,12 @@ BOOST_AUTO_TEST_CASE(exact_counts_for_every_policy_above_and_below_num_cut)
     for (const auto under : {UnderSample::uniform, UnderSample::inverse}) {
         const auto sel = select_working(items, 12, OverSample::random, under, 3);
         BOOST_TEST(sel.working.size() == 12U);
-        BOOST_TEST(count_unique(items, sel) == 12U);  // only unique items when cutting
+        BOOST_TEST(count_unique(items, sel) == 12U); // only unique items when cutting
     }
     for (const auto over : {OverSample::random, OverSample::similarity}) {
         const auto sel = select_working(items, 41, over, UnderSample::uniform, 3);
         BOOST_TEST(sel.working.size() == 41U);
-        BOOST_TEST(count_unique(items, sel) == 30U);  // every unique item stays
+        BOOST_TEST(count_unique(items, sel) == 30U); // every unique item stays
         BOOST_TEST(!sel.short_of_target);
     }
 }
@@ -74,7 +79,7 @@ BOOST_AUTO_TEST_CASE(fewer_items_than_num_cut_selects_everything_and_says_so)
 BOOST_AUTO_TEST_CASE(similarity_restores_exactly_the_least_similar_duplicates_ties_by_ingest_order)
 {
     std::vector<SampleItem> items = {
-        {1, true, key_of(1), 0.0}, {2, false, key_of(1), 0.9}, {3, false, key_of(1), 0.6},
+        {1, true, key_of(1), 0.0},  {2, false, key_of(1), 0.9}, {3, false, key_of(1), 0.6},
         {4, false, key_of(1), 0.7}, {5, false, key_of(1), 0.6}, {6, false, key_of(1), 0.95},
     };
     const auto sel = select_working(items, 3, OverSample::similarity, UnderSample::uniform, 0);
@@ -123,7 +128,8 @@ BOOST_AUTO_TEST_CASE(uniform_inclusion_frequencies_are_equal)
     std::map<std::uint64_t, int> hits;
     constexpr int seeds = 20000;
     for (int s = 0; s < seeds; ++s) {
-        for (auto seq : select_working(items, 5, OverSample::random, UnderSample::uniform, s).working) ++hits[seq];
+        for (auto seq : select_working(items, 5, OverSample::random, UnderSample::uniform, s).working)
+            ++hits[seq];
     }
     // Each item: p = 5/20 = 0.25, sd over 20000 draws ~ 0.0031; allow 5 sd.
     for (std::uint64_t seq = 1; seq <= 20; ++seq) {
@@ -142,7 +148,8 @@ BOOST_AUTO_TEST_CASE(inverse_frequencies_match_datumaros_probabilities)
     std::map<std::uint64_t, int> hits;
     constexpr int seeds = 40000;
     for (int s = 0; s < seeds; ++s) {
-        for (auto seq : select_working(items, 1, OverSample::random, UnderSample::inverse, s).working) ++hits[seq];
+        for (auto seq : select_working(items, 1, OverSample::random, UnderSample::inverse, s).working)
+            ++hits[seq];
     }
     for (std::size_t i = 0; i < key_of_item.size(); ++i) {
         const double c = key_of_item[i] + 1;
@@ -161,7 +168,8 @@ BOOST_AUTO_TEST_CASE(inverse_with_two_picks_matches_sequential_draws_without_rep
     const auto items = make_items(6, 0, [&](int i) { return key_of_item[static_cast<std::size_t>(i)]; });
     std::vector<double> p;
     const double inv_sum = 1.0 + 1.0 / 2 + 1.0 / 3;
-    for (int k : key_of_item) p.push_back((1.0 / (k + 1)) / inv_sum / (k + 1));
+    for (int k : key_of_item)
+        p.push_back((1.0 / (k + 1)) / inv_sum / (k + 1));
     std::vector<double> incl(p.size(), 0.0);
     for (std::size_t a = 0; a < p.size(); ++a) {
         for (std::size_t b = 0; b < p.size(); ++b) {
@@ -174,7 +182,8 @@ BOOST_AUTO_TEST_CASE(inverse_with_two_picks_matches_sequential_draws_without_rep
     std::map<std::uint64_t, int> hits;
     constexpr int seeds = 40000;
     for (int s = 0; s < seeds; ++s) {
-        for (auto seq : select_working(items, 2, OverSample::random, UnderSample::inverse, s).working) ++hits[seq];
+        for (auto seq : select_working(items, 2, OverSample::random, UnderSample::inverse, s).working)
+            ++hits[seq];
     }
     for (std::size_t i = 0; i < p.size(); ++i) {
         const double sd = std::sqrt(incl[i] * (1 - incl[i]) / seeds);

@@ -22,7 +22,7 @@ std::string read_file(const std::filesystem::path& p)
 std::vector<std::byte> read_bytes(const std::filesystem::path& p)
 {
     const std::string s = read_file(p);
-    const auto* b = reinterpret_cast<const std::byte*>(s.data());  // NOLINT(cppcoreguidelines-pro-type-reinterpret-cast)
+    const auto* b = reinterpret_cast<const std::byte*>(s.data()); // NOLINT(cppcoreguidelines-pro-type-reinterpret-cast)
     return {b, b + s.size()};
 }
 
@@ -90,4 +90,4 @@ TempDir::~TempDir()
     std::filesystem::remove_all(path_, ec);
 }
 
-}  // namespace ndrd::test
+} // namespace ndrd::test

@@ -10,8 +10,14 @@
 
 namespace ndrd::test {
 
-inline std::filesystem::path fixtures() { return NDRD_FIXTURES; }
-inline std::filesystem::path reference() { return fixtures() / "reference"; }
+inline std::filesystem::path fixtures()
+{
+    return NDRD_FIXTURES;
+}
+inline std::filesystem::path reference()
+{
+    return fixtures() / "reference";
+}
 
 std::string read_file(const std::filesystem::path& p);
 std::vector<std::byte> read_bytes(const std::filesystem::path& p);
@@ -37,4 +43,4 @@ private:
     std::filesystem::path path_;
 };
 
-}  // namespace ndrd::test
+} // namespace ndrd::test
