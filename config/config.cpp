@@ -155,7 +155,10 @@ public:
             if (!k.IsScalar()) fail(k.Mark(), "keys" + in_section + " must be plain names, got " + describe(k));
             const std::string& key = k.Scalar();
             if (std::find(known.begin(), known.end(), key) == known.end()) {
-                fail(k.Mark(), "unknown key '" + key + "'" + in_section + suggestion(name, key));
+                std::string msg = "unknown key '" + key + "'";
+                msg += in_section;
+                msg += suggestion(name, key);
+                fail(k.Mark(), msg);
             }
             Entry e{dotted(name, key), kv.second, kv.second.IsNull() ? k.Mark() : kv.second.Mark()};
             if (auto [it, fresh] = entries.try_emplace(key, e); !fresh) {

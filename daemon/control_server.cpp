@@ -20,7 +20,7 @@ using boost::asio::local::stream_protocol;
 
 namespace {
 
-constexpr std::size_t max_request = 64 * 1024;
+constexpr std::size_t max_request = std::size_t{64} * 1024;
 
 class Session : public std::enable_shared_from_this<Session> {
 public:

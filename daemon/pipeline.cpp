@@ -60,6 +60,16 @@ void Pipeline::submit(const std::string& source)
         }
         return;
     }
+    if (waiting_.size() >= opt_.max_queued) {
+        // Memory stays bounded in a burst: forget the path, and rescan the
+        // ingest directory once the queue has drained (the file is still there).
+        known_.erase(it);
+        if (!overflowed_) {
+            log_warning("more than ", opt_.max_queued, " files waiting; the rest will be picked up by a rescan");
+        }
+        overflowed_ = true;
+        return;
+    }
     waiting_.push_back(source);
     pump();
 }
@@ -77,6 +87,11 @@ void Pipeline::pump()
                                        opt_.max_file_size, opt_.max_pixels);
             boost::asio::post(io_, [this, ticket, r = std::move(r)]() mutable { completed(ticket, std::move(r)); });
         });
+    }
+    if (waiting_.empty() && overflowed_ && accepting_ && on_overflow_) {
+        overflowed_ = false;
+        on_overflow_(); // submits again what is still in the ingest directory
+        return;
     }
     if (idle() && on_idle_) {
         on_idle_();

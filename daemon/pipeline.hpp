@@ -31,6 +31,7 @@ struct PipelineOptions {
     double sim_threshold = 0.5;
     std::uint64_t max_file_size = 256ULL << 20;
     std::uint64_t max_pixels = 64'000'000;
+    std::size_t max_queued = 10'000; // paths held in memory; beyond, a rescan picks them up
     unsigned workers = 1;
 };
 
@@ -60,6 +61,9 @@ public:
 
     // Called (on the event loop) whenever nothing is waiting or in flight.
     void set_on_idle(std::function<void()> fn) { on_idle_ = std::move(fn); }
+    // Called when the queue has drained after paths were dropped at its cap:
+    // the owner rescans the ingest directory and submits what is there.
+    void set_on_overflow(std::function<void()> fn) { on_overflow_ = std::move(fn); }
     // Called after each routed file (progress reporting, rebalance triggers).
     void set_on_routed(std::function<void()> fn) { on_routed_ = std::move(fn); }
 
@@ -92,11 +96,13 @@ private:
     std::size_t in_flight_ = 0;
     std::size_t max_in_flight_;
     bool accepting_ = true;
+    bool overflowed_ = false;
     std::deque<index::ItemRecord> stuck_; // moves that failed on I/O errors, retried with back-off
     std::chrono::seconds retry_delay_{1};
     PipelineStats stats_;
     std::function<void()> on_idle_;
     std::function<void()> on_routed_;
+    std::function<void()> on_overflow_;
 };
 
 } // namespace ndrd::daemon

@@ -1,8 +1,8 @@
 // Moving files without losing or overwriting any (see router.hpp).
 #include "daemon/router.hpp"
 
+#include <cstdio> // renameat2 (glibc with _GNU_SOURCE)
 #include <fcntl.h>
-#include <stdio.h> // renameat2
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -77,7 +77,10 @@ std::string Router::plan(std::string_view area, std::string_view source,
             if (ext.size() + suffix.size() >= 255) ext.clear();
             stem.resize(255 - suffix.size() - ext.size());
         }
-        const fs::path candidate = parent / (stem + suffix + ext);
+        std::string file = stem;
+        file += suffix;
+        file += ext;
+        const fs::path candidate = parent / file;
         if (!taken(candidate)) {
             return candidate.string();
         }

@@ -182,6 +182,7 @@ int run_service(const config::Config& cfg, ServiceMode mode)
             pipeline.submit(f);
         }
     };
+    pipeline.set_on_overflow(rescan);
     if (mode == ServiceMode::run) {
         watcher.emplace(
             io, cfg.ingest_dir, [&](const std::string& f) { pipeline.submit(f); }, rescan);
@@ -209,8 +210,9 @@ int run_service(const config::Config& cfg, ServiceMode mode)
             });
     }
 
-    const auto backlog = waiting_files();
-    log_info(backlog.size(), " file(s) waiting in ", cfg.ingest_dir.string());
+    auto backlog = waiting_files();
+    const std::size_t backlog_total = backlog.size();
+    log_info(backlog_total, " file(s) waiting in ", cfg.ingest_dir.string());
 
     // Progress on a terminal, for batch runs; rebalance triggers for the daemon.
     const bool progress = mode == ServiceMode::once && ::isatty(STDERR_FILENO) == 1;
@@ -225,7 +227,7 @@ int run_service(const config::Config& cfg, ServiceMode mode)
         last_progress = Clock::now();
         const double secs = std::chrono::duration<double>(Clock::now() - started).count();
         const auto n = pipeline.stats().routed() + pipeline.stats().skipped;
-        std::fprintf(stderr, "\r%llu/%zu files, %s files/s ", static_cast<unsigned long long>(n), backlog.size(),
+        std::fprintf(stderr, "\r%llu/%zu files, %s files/s ", static_cast<unsigned long long>(n), backlog_total,
                      rate(n, secs).c_str());
         std::fflush(stderr);
     });
@@ -306,6 +308,7 @@ int run_service(const config::Config& cfg, ServiceMode mode)
     for (const auto& f : backlog) {
         pipeline.submit(f);
     }
+    backlog = {}; // the queue holds what it can; a rescan finds the rest
     if (mode == ServiceMode::run) {
         schedule_summary();
         schedule_rebalance();

@@ -39,7 +39,7 @@ std::string join(const std::string& dir, const char* name)
 
 Watcher::Watcher(boost::asio::io_context& io, fs::path root, FileHandler on_file, RescanHandler on_rescan)
     : stream_(io, make_inotify()), root_(std::move(root)), on_file_(std::move(on_file)),
-      on_rescan_(std::move(on_rescan)), buffer_(64 * 1024), settle_timer_(io), root_timer_(io)
+      on_rescan_(std::move(on_rescan)), buffer_(std::size_t{64} * 1024), settle_timer_(io), root_timer_(io)
 {
 }
 

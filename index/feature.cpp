@@ -35,7 +35,7 @@ Feature compute_feature(const cv::Mat& image, Grid grid)
         const auto* m = mean.ptr<cv::Vec3d>(y);
         const auto* m2 = mean_sq.ptr<cv::Vec3d>(y);
         for (int x = 0; x < grid.cols; ++x) {
-            double* cell = &rr[static_cast<std::size_t>(((y + 1) * pc + (x + 1)) * 6)];
+            double* cell = &rr[(static_cast<std::size_t>(y + 1) * pc + (x + 1)) * 6];
             for (int c = 0; c < 3; ++c) {
                 const double mu = m[x][c];
                 cell[c] = mu;
@@ -44,7 +44,7 @@ Feature compute_feature(const cv::Mat& image, Grid grid)
         }
     }
     const auto at = [&](int y, int x, int c) {
-        return rr[static_cast<std::size_t>((y * pc + x) * 6 + c)];
+        return rr[(static_cast<std::size_t>(y) * pc + x) * 6 + c];
     };
 
     Feature f;
@@ -52,7 +52,7 @@ Feature compute_feature(const cv::Mat& image, Grid grid)
     double sum_sq = 0.0;
     for (int y = 0; y < grid.rows; ++y) {
         for (int x = 0; x < grid.cols; ++x) {
-            double* out_cell = &f.values[static_cast<std::size_t>((y * grid.cols + x) * 12)];
+            double* out_cell = &f.values[(static_cast<std::size_t>(y) * grid.cols + x) * 12];
             for (int c = 0; c < 6; ++c) {
                 const double gx = at(y + 1, x, c) - at(y + 1, x + 2, c); // left minus right
                 const double gy = at(y, x + 1, c) - at(y + 2, x + 1, c); // upper minus lower

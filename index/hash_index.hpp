@@ -90,6 +90,8 @@ public:
     static HashIndex open_read_only(const std::filesystem::path& dir);
     static bool exists(const std::filesystem::path& dir);
 
+    HashIndex(const HashIndex&) = delete;
+    HashIndex& operator=(const HashIndex&) = delete;
     HashIndex(HashIndex&&) noexcept;
     HashIndex& operator=(HashIndex&&) noexcept;
     ~HashIndex();

@@ -53,7 +53,7 @@ Key compute_key(const Feature& feature, const Projection& projection)
     const auto data = projection.data();
     for (int r = 0; r < dim; ++r) {
         const double f = feature.values[static_cast<std::size_t>(r)];
-        const double* row = &data[static_cast<std::size_t>(r * bits)];
+        const double* row = &data[static_cast<std::size_t>(r) * bits];
         for (int c = 0; c < bits; ++c) {
             dots[static_cast<std::size_t>(c)] += f * row[c];
         }

@@ -75,7 +75,7 @@ Projection Projection::generate(std::uint64_t seed, int rows, int cols)
     std::vector<double> data(static_cast<std::size_t>(rows) * static_cast<std::size_t>(cols));
     for (int r = 0; r < rows; ++r) {
         for (int c = 0; c < cols; ++c) {
-            data[static_cast<std::size_t>(r * cols + c)] =
+            data[static_cast<std::size_t>(r) * cols + c] =
                 columns[static_cast<std::size_t>(c)][static_cast<std::size_t>(r)];
         }
     }

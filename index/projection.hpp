@@ -39,7 +39,7 @@ public:
 
     [[nodiscard]] int rows() const { return rows_; }
     [[nodiscard]] int cols() const { return cols_; }
-    [[nodiscard]] double at(int r, int c) const { return data_[static_cast<std::size_t>(r * cols_ + c)]; }
+    [[nodiscard]] double at(int r, int c) const { return data_[static_cast<std::size_t>(r) * cols_ + c]; }
     [[nodiscard]] std::span<const double> data() const { return data_; }
 
     // max |P^T P - I|: how far the columns are from orthonormal.

@@ -16,6 +16,7 @@
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 
+#include "daemon/ingest_scan.hpp"
 #include "daemon/pipeline.hpp"
 #include "daemon/relocator.hpp"
 #include "daemon/router.hpp"
@@ -434,6 +435,30 @@ BOOST_AUTO_TEST_CASE(same_path_submitted_twice_while_queued_is_processed_once)
     BOOST_TEST(records_of(idx, "horse.png").size() == 1U);
     BOOST_TEST(records(idx).size() == 6U);
     BOOST_TEST(idx.next_seq() == 7U);
+}
+
+BOOST_AUTO_TEST_CASE(a_burst_over_the_queue_cap_is_fully_processed_through_rescans)
+{
+    Env env;
+    const Paths names{"astronaut.png", "camera.png", "coffee.png", "moon.png", "brick.png",
+                      "horse.png",     "coins.png",  "page.png",   "logo.png", "chelsea.png"};
+    for (const auto& n : names)
+        env.add(n);
+    auto idx = open_index(env.index_dir);
+    auto opt = env.options(1);
+    opt.max_queued = 2;
+    Stack stack(env, idx, opt);
+    int rescans = 0;
+    stack.pipeline.set_on_overflow([&] {
+        ++rescans;
+        for (const auto& f : daemon::scan_ingest(env.ingest))
+            stack.pipeline.submit(f);
+    });
+    stack.run(names);
+    BOOST_TEST(rescans >= 1);
+    BOOST_TEST(stack.pipeline.stats().routed() == names.size());
+    BOOST_TEST(records(idx).size() == names.size());
+    BOOST_TEST(fs::is_empty(env.ingest));
 }
 
 BOOST_AUTO_TEST_CASE(same_path_submitted_again_while_in_flight_is_recorded_once)

@@ -135,7 +135,7 @@ class Daemon {
 public:
     // Starts `ndrd run --config <layout.config>` and waits until it logs
     // "ready" (the backlog has been queued and the watches are in place).
-    explicit Daemon(const Layout& layout, std::string log_name = "daemon") : layout_(layout)
+    explicit Daemon(const Layout& layout, const std::string& log_name = "daemon") : layout_(layout)
     {
         static int counter = 0;
         const auto base = layout.root / (log_name + "-" + std::to_string(++counter));

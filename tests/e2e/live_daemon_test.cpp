@@ -188,7 +188,7 @@ BOOST_AUTO_TEST_CASE(subdirectory_created_after_start_is_watched)
     const std::string page = image("page.png");
     write_then_rename(live.scratch("p"), live.ingest("a/b/page.png"), page);
     live.expect("train/a/b/page.png", page, live.ingest("a/b/page.png"));
-    const std::string copy = horse;
+    const std::string& copy = horse;
     test::write_file(live.ingest("a/horse.png"), copy);
     live.expect("duplicated/a/horse.png", copy, live.ingest("a/horse.png"));
     // A directory tree moved in from elsewhere, with files already inside.

@@ -14,8 +14,6 @@
 
 #include "test_support.hpp"
 
-extern char** environ;
-
 namespace ndrd::e2e {
 
 namespace fs = std::filesystem;

@@ -292,6 +292,8 @@ BOOST_AUTO_TEST_CASE(kept_with_key_returns_the_float32_features_and_degenerate_f
     BOOST_TEST(items[0].seq == 1U);
     BOOST_TEST(!items[0].degenerate);
     BOOST_TEST_REQUIRE(items[0].feature.size() == 768U);
+    // Bit-exact: the stored float32 values must come back unchanged.
+    // NOLINTNEXTLINE(bugprone-suspicious-memory-comparison)
     BOOST_TEST(std::memcmp(items[0].feature.data(), rec.feature.data(), 768 * sizeof(float)) == 0);
     BOOST_TEST(items[1].seq == 2U);
     BOOST_TEST(items[1].degenerate);

@@ -46,7 +46,7 @@ BOOST_AUTO_TEST_CASE(zero_dot_product_sets_the_bit)
     index::Feature f;
     f.values.assign(768, 0.0);
     f.values[0] = 1.0;
-    std::vector<double> m(768 * 8, 0.0);
+    std::vector<double> m(std::size_t{768} * 8, 0.0);
     m[0 * 8 + 0] = -1.0; // bit 0: negative
     m[1 * 8 + 1] = 1.0;  // bit 1: dot 0 -> set
     const index::Projection p(768, 8, m);

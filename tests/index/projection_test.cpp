@@ -110,7 +110,7 @@ BOOST_AUTO_TEST_CASE(serialize_deserialize_round_trips_exactly)
 {
     const auto p = Projection::generate(99, 768, 32);
     const auto bytes = p.serialize();
-    BOOST_TEST(bytes.size() == 8U + 768U * 32U * sizeof(double));
+    BOOST_TEST(bytes.size() == 8U + std::size_t{768} * 32U * sizeof(double));
     const auto q = Projection::deserialize(bytes);
     BOOST_TEST(q.rows() == 768);
     BOOST_TEST(q.cols() == 32);

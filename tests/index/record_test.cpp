@@ -58,6 +58,8 @@ void check_equal(const ItemRecord& a, const ItemRecord& b)
     BOOST_TEST(a.degenerate == b.degenerate);
     BOOST_TEST(a.best_similarity.has_value() == b.best_similarity.has_value());
     if (a.best_similarity && b.best_similarity) {
+        // Bit-exact, so that NaN compares equal to itself.
+        // NOLINTNEXTLINE(bugprone-suspicious-memory-comparison)
         BOOST_TEST(std::memcmp(&*a.best_similarity, &*b.best_similarity, sizeof(double)) == 0);
     }
     BOOST_TEST(a.matched_seq == b.matched_seq);
