@@ -31,12 +31,13 @@ namespace {
 
 // The schema, in the order the keys appear in ndrd.yaml (suggestions prefer
 // the earlier key on ties).
-constexpr std::array<std::string_view, 17> kTopKeys = {
+constexpr std::array<std::string_view, 18> kTopKeys = {
     "ingest_dir", "output_dir", "index_dir",     "working_subset", "duplicated_subset", "algorithm",
     "gradient",   "seed",       "workers",       "num_cut",        "over_sample",       "under_sample",
-    "rebalance",  "log_level",  "max_file_size", "max_pixels",     "control_socket"};
+    "rebalance",  "log_level",  "max_file_size", "max_pixels",     "control_socket", "watch"};
 constexpr std::array<std::string_view, 4> kGradientKeys = {"block_shape", "hash_dim", "sim_threshold", "projection"};
 constexpr std::array<std::string_view, 2> kRebalanceKeys = {"interval", "after_items"};
+constexpr std::array<std::string_view, 2> kWatchKeys = {"mode", "poll_interval"};
 
 constexpr int kMaxGridSide = 64;
 constexpr unsigned kMaxWorkers = 256;
@@ -339,6 +340,23 @@ void read_rebalance(const Parser& p, const Entry& where, RebalanceParams& r)
     }
 }
 
+void read_watch(const Parser& p, const Entry& where, WatchParams& w)
+{
+    const Entries entries = p.section(where, "watch", kWatchKeys);
+    if (const Entry* e = find(entries, "mode")) {
+        constexpr std::array<std::pair<std::string_view, WatchMode>, 2> modes{
+            {{"inotify", WatchMode::inotify}, {"poll", WatchMode::poll}}};
+        w.mode = p.one_of(*e, modes);
+    }
+    if (const Entry* e = find(entries, "poll_interval")) {
+        constexpr std::array<std::pair<std::string_view, std::uint64_t>, 4> units{
+            {{"s", 1}, {"m", 60}, {"h", 3600}, {"d", 86400}}};
+        const auto secs = p.with_unit(*e, units, 86400, "a duration from 1s to 1d, such as 5s or 1m");
+        if (secs == 0) p.expected(*e, "a duration from 1s to 1d, such as 5s or 1m");
+        w.poll_interval = std::chrono::seconds(static_cast<std::chrono::seconds::rep>(secs));
+    }
+}
+
 // bind() fails with a confusing error if the path does not fit sun_path;
 // catch it while the user is still looking at the config.
 void check_socket_length(const Parser& p, const Config& cfg, const Entries& top)
@@ -450,6 +468,7 @@ Config parse_config(const std::string& yaml_text, const std::string& origin)
     if (const Entry* e = find(top, "over_sample")) cfg.over_sample = p.one_of(*e, over);
     if (const Entry* e = find(top, "under_sample")) cfg.under_sample = p.one_of(*e, under);
     if (const Entry* e = find(top, "rebalance")) read_rebalance(p, *e, cfg.rebalance);
+    if (const Entry* e = find(top, "watch")) read_watch(p, *e, cfg.watch);
     if (const Entry* e = find(top, "log_level")) cfg.log_level = p.one_of(*e, levels);
 
     if (const Entry* e = find(top, "max_file_size")) {

@@ -39,6 +39,15 @@ struct RebalanceParams {
     bool operator==(const RebalanceParams&) const = default;
 };
 
+enum class WatchMode { inotify, poll };
+
+struct WatchParams {
+    WatchMode mode = WatchMode::inotify;
+    // Poll mode's scan period; also used when inotify runs out of watches.
+    std::chrono::seconds poll_interval{5};
+    bool operator==(const WatchParams&) const = default;
+};
+
 struct Config {
     std::filesystem::path ingest_dir = "./var/incoming";
     std::filesystem::path output_dir = "./var/dataset";
@@ -53,6 +62,7 @@ struct Config {
     OverSample over_sample = OverSample::random;
     UnderSample under_sample = UnderSample::uniform;
     RebalanceParams rebalance;
+    WatchParams watch;
     LogLevel log_level = LogLevel::info;
     std::uint64_t max_file_size = 256ULL << 20; // bytes; larger files are rejected unread
     std::uint64_t max_pixels = 64'000'000;      // width * height; larger images are refused from the header

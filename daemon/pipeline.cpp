@@ -50,8 +50,8 @@ Pipeline::~Pipeline()
 
 void Pipeline::submit(const std::string& source)
 {
-    if (!accepting_) {
-        return;
+    if (!accepting_ || stuck_sources_.contains(source)) {
+        return;  // a decided file whose move is being retried is not new
     }
     const auto [it, inserted] = known_.try_emplace(source, PathState::waiting);
     if (!inserted) {
@@ -199,6 +199,7 @@ void Pipeline::route(ItemRecord& rec)
         log_error("cannot route item ", rec.seq, " ", rec.source, ": ", e.what(), "; will retry in ",
                   retry_delay_.count(), " s");
         stuck_.push_back(rec);
+        stuck_sources_.insert(rec.source);
         retry_timer_.expires_after(retry_delay_);
         retry_timer_.async_wait([this](const boost::system::error_code& ec) {
             if (!ec) retry_stuck();
@@ -227,6 +228,9 @@ void Pipeline::retry_stuck()
 {
     std::deque<ItemRecord> batch;
     batch.swap(stuck_);
+    for (const auto& rec : batch) {
+        stuck_sources_.erase(rec.source);
+    }
     retry_delay_ = std::min(retry_delay_ * 2, std::chrono::seconds(60));
     for (auto& rec : batch) {
         route(rec);

@@ -15,6 +15,7 @@
 #include <memory>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -98,6 +99,7 @@ private:
     bool accepting_ = true;
     bool overflowed_ = false;
     std::deque<index::ItemRecord> stuck_; // moves that failed on I/O errors, retried with back-off
+    std::unordered_set<std::string> stuck_sources_;
     std::chrono::seconds retry_delay_{1};
     PipelineStats stats_;
     std::function<void()> on_idle_;

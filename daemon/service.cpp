@@ -18,6 +18,7 @@
 #include "daemon/json.hpp"
 #include "daemon/logger.hpp"
 #include "daemon/pipeline.hpp"
+#include "daemon/poller.hpp"
 #include "daemon/source_file.hpp"
 #include "daemon/status.hpp"
 #include "daemon/watcher.hpp"
@@ -183,10 +184,33 @@ int run_service(const config::Config& cfg, ServiceMode mode)
         }
     };
     pipeline.set_on_overflow(rescan);
-    if (mode == ServiceMode::run) {
+    std::optional<Poller> poller;
+    const auto start_polling = [&] {
+        if (!poller) {
+            poller.emplace(io, cfg.ingest_dir, cfg.watch.poll_interval, [&](const std::string& f) { pipeline.submit(f); });
+            poller->start();
+        }
+    };
+    if (mode == ServiceMode::run && cfg.watch.mode == config::WatchMode::poll) {
+        log_info("watching ", cfg.ingest_dir.string(), " by polling every ", cfg.watch.poll_interval.count(), " s");
+        start_polling();
+    } else if (mode == ServiceMode::run) {
         watcher.emplace(
             io, cfg.ingest_dir, [&](const std::string& f) { pipeline.submit(f); }, rescan);
-        watcher->start(); // before the backlog scan, so nothing lands unseen in between
+        // When the kernel runs out of watches, part of the tree would go
+        // unseen: poll the whole tree as well (the pipeline drops repeats).
+        watcher->set_on_watch_limit([&] {
+            log_error("inotify is out of watches (raise fs.inotify.max_user_watches); polling ",
+                      cfg.ingest_dir.string(), " every ", cfg.watch.poll_interval.count(), " s as well");
+            start_polling();
+        });
+        try {
+            watcher->start(); // before the backlog scan, so nothing lands unseen in between
+        } catch (const WatchError& e) {
+            log_error(e.what(), "; polling every ", cfg.watch.poll_interval.count(), " s instead");
+            watcher.reset();
+            start_polling();
+        }
     }
 
     std::optional<ControlServer> control;
@@ -245,6 +269,7 @@ int run_service(const config::Config& cfg, ServiceMode mode)
             stopping = true;
             log_info("received ", sig == SIGTERM ? "SIGTERM" : "SIGINT", ", finishing files in flight");
             if (watcher) watcher->stop();
+            if (poller) poller->stop();
             if (control) control->stop();
             pipeline.stop_accepting();
             wait_signal();

@@ -68,6 +68,13 @@ void Watcher::add_watch(const std::string& rel_dir)
     if (wd < 0) {
         const int err = errno;
         if (err == ENOENT || err == ENOTDIR) return; // gone again, or replaced by a file
+        if (err == ENOSPC && on_watch_limit_) {
+            if (!watch_limit_hit_) {
+                watch_limit_hit_ = true;
+                on_watch_limit_();
+            }
+            return;
+        }
         if (err == ENOSPC) {
             throw WatchError("cannot watch " + dir.string() +
                              ": out of inotify watches (raise fs.inotify.max_user_watches)");

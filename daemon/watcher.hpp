@@ -38,6 +38,9 @@ public:
     // present are not reported: the caller scans the backlog after start().
     void start();
     void stop();
+    // Called (once) when a directory cannot be watched for lack of inotify
+    // watches, so the owner can fall back to polling.
+    void set_on_watch_limit(std::function<void()> fn) { on_watch_limit_ = std::move(fn); }
     [[nodiscard]] std::size_t watch_count() const { return dirs_.size(); }
 
 private:
@@ -65,6 +68,7 @@ private:
     std::filesystem::path root_;
     FileHandler on_file_;
     RescanHandler on_rescan_;
+    std::function<void()> on_watch_limit_;
     std::vector<char> buffer_;
     std::map<int, WatchedDir> dirs_; // by watch descriptor
     // Files found in a directory that appeared while we run: they may still
@@ -74,6 +78,7 @@ private:
     boost::asio::steady_timer settle_timer_;
     boost::asio::steady_timer root_timer_;
     bool stopped_ = false;
+    bool watch_limit_hit_ = false;
 };
 
 } // namespace ndrd::daemon
