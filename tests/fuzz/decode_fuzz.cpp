@@ -1,0 +1,29 @@
+// libFuzzer target: arbitrary bytes through the structure check, the decoder
+// and the feature. Anything but a DecodeError (or a clean result) is a bug.
+#include <cstdint>
+#include <cstdlib>
+#include <span>
+
+#include "index/decode.hpp"
+#include "index/feature.hpp"
+#include "index/image_header.hpp"
+
+extern "C" int LLVMFuzzerInitialize(int* /*argc*/, char*** /*argv*/)
+{
+    // The daemon's bomb guard for formats it does not inspect itself.
+    ::setenv("CV_IO_MAX_IMAGE_PIXELS", "4000000", 1);
+    return 0;
+}
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size)
+{
+    const std::span<const std::byte> bytes(reinterpret_cast<const std::byte*>(data), size); // NOLINT
+    (void)ndrd::index::inspect_image(bytes);
+    try {
+        const cv::Mat image = ndrd::index::decode_image(bytes, 4'000'000);
+        (void)ndrd::index::compute_feature(image, ndrd::index::Grid{});
+    } catch (const ndrd::index::DecodeError&) {
+        // rejected with a reason: the expected outcome for most inputs
+    }
+    return 0;
+}
