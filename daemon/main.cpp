@@ -1,6 +1,7 @@
 // ndrd's command line: run, once, hash, status. Maps failures to exit codes
 // (64 usage, 78 configuration, 1 anything else) with a message naming the cause.
 #include <cstdio>
+#include <functional>
 #include <iostream>
 #include <string>
 #include <vector>
@@ -66,22 +67,35 @@ std::string require_config(const po::variables_map& vm, const std::string& comma
     return vm["config"].as<std::string>();
 }
 
+// A command whose options are --config FILE plus `extra`: parses, answers
+// --help, loads the configuration and hands it to `run`.
+int config_command(const std::string& command, const std::string& usage, const std::vector<std::string>& args,
+                   const std::function<void(po::options_description&)>& extra,
+                   const std::function<int(const config::Config&, const po::variables_map&)>& run)
+{
+    po::options_description desc(usage + "\n\nOptions");
+    desc.add_options()("config,c", po::value<std::string>(), "configuration file (YAML)");
+    if (extra) extra(desc);
+    const auto vm = parse(command, desc, args);
+    if (vm.count("help")) {
+        std::cout << desc << "\n";
+        return 0;
+    }
+    return run(config::load_config(require_config(vm, command)), vm);
+}
+
 int dispatch(const std::string& command, const std::vector<std::string>& args)
 {
     if (command == "run" || command == "once") {
-        po::options_description desc(
+        const bool daemon_mode = command == "run";
+        return config_command(
+            command,
             "Usage: ndrd " + command + " --config FILE\n\n" +
-            (command == "run" ? "Processes the backlog, then watches the ingest directory until SIGTERM/SIGINT."
-                              : "Processes every file now in the ingest directory, prints a summary, exits.") +
-            "\n\nOptions");
-        desc.add_options()("config,c", po::value<std::string>(), "configuration file (YAML)");
-        const auto vm = parse(command, desc, args);
-        if (vm.count("help")) {
-            std::cout << desc << "\n";
-            return 0;
-        }
-        const auto cfg = config::load_config(require_config(vm, command));
-        return daemon::run_service(cfg, command == "run" ? daemon::ServiceMode::run : daemon::ServiceMode::once);
+                (daemon_mode ? "Processes the backlog, then watches the ingest directory until SIGTERM/SIGINT."
+                             : "Processes every file now in the ingest directory, prints a summary, exits."),
+            args, {}, [&](const config::Config& cfg, const po::variables_map&) {
+                return daemon::run_service(cfg, daemon_mode ? daemon::ServiceMode::run : daemon::ServiceMode::once);
+            });
     }
     if (command == "hash") {
         po::options_description desc(
@@ -113,47 +127,38 @@ int dispatch(const std::string& command, const std::vector<std::string>& args)
                                     vm["feature"].as<bool>());
     }
     if (command == "status") {
-        po::options_description desc(
+        return config_command(
+            command,
             "Usage: ndrd status --config FILE\n\n"
-            "Shows the index's parameters and counts per subset. Works whether or not the daemon runs.\n\nOptions");
-        desc.add_options()("config,c", po::value<std::string>(), "configuration file (YAML)");
-        const auto vm = parse(command, desc, args);
-        if (vm.count("help")) {
-            std::cout << desc << "\n";
-            return 0;
-        }
-        return daemon::status_command(config::load_config(require_config(vm, command)));
+            "Shows the index's parameters and counts per subset: live from the daemon when it "
+            "runs,\nelse read from the index.",
+            args, {}, [](const config::Config& cfg, const po::variables_map&) { return daemon::status_command(cfg); });
     }
     if (command == "rebalance") {
-        po::options_description desc(
+        return config_command(
+            command,
             "Usage: ndrd rebalance --config FILE\n\n"
             "Rebalances the working subset to num_cut with the configured policies and prints what moved as JSON.\n"
-            "Asks the running daemon over its control socket; with no daemon running, works on the index directly.\n\n"
-            "Options");
-        desc.add_options()("config,c", po::value<std::string>(), "configuration file (YAML)");
-        const auto vm = parse(command, desc, args);
-        if (vm.count("help")) {
-            std::cout << desc << "\n";
-            return 0;
-        }
-        return daemon::rebalance_command(config::load_config(require_config(vm, command)));
+            "Asks the running daemon over its control socket; with no daemon running, works on the index directly.",
+            args, {},
+            [](const config::Config& cfg, const po::variables_map&) { return daemon::rebalance_command(cfg); });
     }
     if (command == "verify") {
-        po::options_description desc(
+        return config_command(
+            command,
             "Usage: ndrd verify --config FILE [--repair]\n\n"
             "Checks that every index record names an existing file, no two records name the same file, every file in\n"
             "the subset directories is recorded, and no move is half-done. Prints one line per discrepancy\n"
-            "(kind, path, detail); exit code 0 when clean, 1 otherwise. Read-only unless --repair.\n\nOptions");
-        desc.add_options()("config,c", po::value<std::string>(), "configuration file (YAML)")(
-            "repair", po::bool_switch(),
-            "finish pending moves and mark records whose file is gone as vanished "
-            "(untracked files are only reported); needs the daemon stopped");
-        const auto vm = parse(command, desc, args);
-        if (vm.count("help")) {
-            std::cout << desc << "\n";
-            return 0;
-        }
-        return daemon::verify_command(config::load_config(require_config(vm, command)), vm["repair"].as<bool>());
+            "(kind, path, detail); exit code 0 when clean, 1 otherwise. Read-only unless --repair.",
+            args,
+            [](po::options_description& desc) {
+                desc.add_options()("repair", po::bool_switch(),
+                                   "finish pending moves and mark records whose file is gone as vanished "
+                                   "(untracked files are only reported); needs the daemon stopped");
+            },
+            [](const config::Config& cfg, const po::variables_map& vm) {
+                return daemon::verify_command(cfg, vm["repair"].as<bool>());
+            });
     }
     throw Usage("ndrd: unknown command '" + command + "'\n\n" + overview);
 }

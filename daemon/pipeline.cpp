@@ -17,12 +17,6 @@ using index::Verdict;
 
 namespace {
 
-std::int64_t now_ms()
-{
-    return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
-        .count();
-}
-
 std::string describe(const ItemRecord& r)
 {
     std::string s = r.source + " -> " + r.location + " (" + std::string(index::to_string(r.verdict));
@@ -51,7 +45,7 @@ Pipeline::~Pipeline()
 void Pipeline::submit(const std::string& source)
 {
     if (!accepting_ || stuck_sources_.contains(source)) {
-        return;  // a decided file whose move is being retried is not new
+        return; // a decided file whose move is being retried is not new
     }
     const auto [it, inserted] = known_.try_emplace(source, PathState::waiting);
     if (!inserted) {
@@ -169,7 +163,7 @@ void Pipeline::commit(HashResult& r)
     rec.size = static_cast<std::uint64_t>(now->size);
     rec.device = now->dev;
     rec.inode = now->ino;
-    rec.ingested_ms = now_ms();
+    rec.ingested_ms = index::unix_ms_now();
     if (r.kind == HashResult::Kind::rejected) {
         rec.verdict = Verdict::rejected;
         rec.subset = Subset::rejected;

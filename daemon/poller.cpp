@@ -55,7 +55,7 @@ void Poller::scan()
             st.st_size, static_cast<std::int64_t>(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec};
         const auto it = last_seen_.find(rel);
         if (it != last_seen_.end() && it->second == sig) {
-            on_file_(rel);  // unchanged since the last scan: complete
+            on_file_(rel); // unchanged since the last scan: complete
         }
         now.emplace(rel, sig);
     }
@@ -63,4 +63,4 @@ void Poller::scan()
     reported_odd_ = std::move(odd);
 }
 
-}  // namespace ndrd::daemon
+} // namespace ndrd::daemon

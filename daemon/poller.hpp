@@ -22,8 +22,7 @@ class Poller {
 public:
     using FileHandler = std::function<void(const std::string& relative_path)>;
 
-    Poller(boost::asio::io_context& io, std::filesystem::path root, std::chrono::seconds interval,
-           FileHandler on_file);
+    Poller(boost::asio::io_context& io, std::filesystem::path root, std::chrono::seconds interval, FileHandler on_file);
 
     // Scans now and then every interval.
     void start();
@@ -38,9 +37,9 @@ private:
     std::filesystem::path root_;
     std::chrono::seconds interval_;
     FileHandler on_file_;
-    std::map<std::string, std::pair<std::int64_t, std::int64_t>> last_seen_;  // path -> (size, mtime ns)
-    std::set<std::string> reported_odd_;  // non-regular files already reported once
+    std::map<std::string, std::pair<std::int64_t, std::int64_t>> last_seen_; // path -> (size, mtime ns)
+    std::set<std::string> reported_odd_;                                     // non-regular files already reported once
     bool stopped_ = false;
 };
 
-}  // namespace ndrd::daemon
+} // namespace ndrd::daemon

@@ -17,12 +17,6 @@ using index::Subset;
 
 namespace {
 
-std::int64_t now_ms()
-{
-    return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
-        .count();
-}
-
 bool same_content(const fs::path& a, const fs::path& b)
 {
     std::error_code ec1;
@@ -73,7 +67,7 @@ RelocateOutcome Relocator::execute(ItemRecord& rec)
         case MoveResult::moved:
             rec.state = RouteState::done;
             rec.previous_location.clear();
-            rec.routed_ms = now_ms();
+            rec.routed_ms = index::unix_ms_now();
             index_.put(rec, /*sync=*/false); // recovery can tell a finished move from the disk
             return RelocateOutcome::moved;
         case MoveResult::destination_taken:
@@ -136,7 +130,7 @@ void Relocator::reconcile(ItemRecord rec)
     }
     rec.state = RouteState::done;
     rec.previous_location.clear();
-    rec.routed_ms = now_ms();
+    rec.routed_ms = index::unix_ms_now();
     index_.put(rec, true);
     log_info("recovered item ", rec.seq, ": ", rec.source, " is at ", rec.location);
 }

@@ -187,7 +187,8 @@ int run_service(const config::Config& cfg, ServiceMode mode)
     std::optional<Poller> poller;
     const auto start_polling = [&] {
         if (!poller) {
-            poller.emplace(io, cfg.ingest_dir, cfg.watch.poll_interval, [&](const std::string& f) { pipeline.submit(f); });
+            poller.emplace(io, cfg.ingest_dir, cfg.watch.poll_interval,
+                           [&](const std::string& f) { pipeline.submit(f); });
             poller->start();
         }
     };

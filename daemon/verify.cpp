@@ -8,6 +8,7 @@
 #include "daemon/logger.hpp"
 #include "daemon/relocator.hpp"
 #include "daemon/router.hpp"
+#include "daemon/service.hpp"
 
 namespace ndrd::daemon {
 
@@ -15,19 +16,10 @@ namespace fs = std::filesystem;
 using index::ItemRecord;
 using index::RouteState;
 
-namespace {
-
-Areas areas_for(const config::Config& cfg)
-{
-    return {cfg.working_subset, cfg.duplicated_subset, "rejected"};
-}
-
-} // namespace
-
 VerifyReport verify(const index::HashIndex& index, const config::Config& cfg)
 {
     VerifyReport report;
-    const Areas areas = areas_for(cfg);
+    const Areas areas = areas_of(cfg);
     std::map<std::string, std::uint64_t> owner; // location -> seq
     index.for_each([&](const ItemRecord& r) {
         ++report.records;
@@ -73,7 +65,7 @@ VerifyReport verify(const index::HashIndex& index, const config::Config& cfg)
 VerifyReport repair(index::HashIndex& index, const config::Config& cfg)
 {
     const Router router(cfg.ingest_dir, cfg.output_dir);
-    Relocator relocator(index, router, areas_for(cfg));
+    Relocator relocator(index, router, areas_of(cfg));
     relocator.recover();
     std::vector<ItemRecord> gone;
     index.for_each([&](const ItemRecord& r) {

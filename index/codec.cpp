@@ -56,8 +56,9 @@ void Writer::bytes(std::string_view v)
 void Writer::floats(std::span<const float> v)
 {
     varint(v.size());
-    out_.append(reinterpret_cast<const char*>(v.data()),
-                v.size_bytes()); // NOLINT(cppcoreguidelines-pro-type-reinterpret-cast)
+    if (!v.empty()) {
+        out_.append(reinterpret_cast<const char*>(v.data()), v.size_bytes()); // NOLINT
+    }
 }
 
 std::string_view Reader::take(std::size_t n)
@@ -107,7 +108,9 @@ std::vector<float> Reader::floats()
         throw CorruptRecord("record truncated");
     }
     std::vector<float> v(n);
-    std::memcpy(v.data(), take(n * sizeof(float)).data(), n * sizeof(float));
+    if (n > 0) { // memcpy from/to a null pointer is undefined even for 0 bytes
+        std::memcpy(v.data(), take(n * sizeof(float)).data(), n * sizeof(float));
+    }
     return v;
 }
 

@@ -1,6 +1,7 @@
 // Item records and their encoding (see record.hpp).
 #include "index/record.hpp"
 
+#include <chrono>
 #include <cmath>
 #include <limits>
 
@@ -75,6 +76,12 @@ ItemRecord ItemRecord::decode(std::uint64_t seq, std::string_view bytes)
         throw CorruptRecord("item " + std::to_string(seq) + " has trailing bytes");
     }
     return rec;
+}
+
+std::int64_t unix_ms_now()
+{
+    return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+        .count();
 }
 
 std::string_view to_string(Verdict v)

@@ -48,6 +48,9 @@ struct ItemRecord {
     static ItemRecord decode(std::uint64_t seq, std::string_view bytes);
 };
 
+// Wall-clock time in milliseconds since the epoch, for record timestamps.
+std::int64_t unix_ms_now();
+
 std::string_view to_string(Verdict v);
 std::string_view to_string(Subset s);
 std::string_view to_string(RouteState s);
