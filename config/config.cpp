@@ -34,7 +34,7 @@ namespace {
 constexpr std::array<std::string_view, 18> kTopKeys = {
     "ingest_dir", "output_dir", "index_dir",     "working_subset", "duplicated_subset", "algorithm",
     "gradient",   "seed",       "workers",       "num_cut",        "over_sample",       "under_sample",
-    "rebalance",  "log_level",  "max_file_size", "max_pixels",     "control_socket", "watch"};
+    "rebalance",  "log_level",  "max_file_size", "max_pixels",     "control_socket",    "watch"};
 constexpr std::array<std::string_view, 4> kGradientKeys = {"block_shape", "hash_dim", "sim_threshold", "projection"};
 constexpr std::array<std::string_view, 2> kRebalanceKeys = {"interval", "after_items"};
 constexpr std::array<std::string_view, 2> kWatchKeys = {"mode", "poll_interval"};

@@ -22,7 +22,9 @@ struct Harness {
     fs::path root = tmp / "in";
     boost::asio::io_context io;
     std::vector<std::string> reported;
-    daemon::Poller poller{io, root, std::chrono::seconds(1), [this](const std::string& p) { reported.push_back(p); }};
+    daemon::Poller poller{io, root, std::chrono::seconds(1), [this](const std::string& p) {
+                              reported.push_back(p);
+                          }};
     Harness() { fs::create_directories(root); }
     [[nodiscard]] std::size_t count(const std::string& p) const
     {
