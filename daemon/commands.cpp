@@ -1,4 +1,4 @@
-// `ndrd hash` and `ndrd status` (see commands.hpp).
+// `ndrd hash`, `status`, `rebalance` and `verify` (see commands.hpp).
 #include "daemon/commands.hpp"
 
 #include <cstdio>
@@ -20,11 +20,7 @@ namespace ndrd::daemon {
 int hash_command(const config::Config& cfg, bool use_index, const std::vector<std::string>& files, bool with_feature)
 {
     index::Grid grid{cfg.gradient.grid_rows, cfg.gradient.grid_cols};
-    config::Config effective = cfg;
-    if (!use_index) {
-        effective.index_dir = "/nonexistent/ndrd-no-index";
-    }
-    const index::Projection projection = projection_for(effective, grid);
+    const index::Projection projection = use_index ? projection_for(cfg, grid) : configured_projection(cfg);
     limit_decoder(cfg);
     int status = 0;
     for (const auto& file : files) {

@@ -35,6 +35,15 @@ index::IndexParams params_of(const config::Config& cfg)
     return {cfg.algorithm, {cfg.gradient.grid_rows, cfg.gradient.grid_cols}, cfg.gradient.hash_dim};
 }
 
+std::string rate(std::uint64_t n, double seconds)
+{
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%.1f", seconds > 0 ? static_cast<double>(n) / seconds : 0.0);
+    return buf;
+}
+
+} // namespace
+
 index::Projection configured_projection(const config::Config& cfg)
 {
     const int rows = cfg.gradient.feature_dim();
@@ -60,15 +69,6 @@ index::Projection configured_projection(const config::Config& cfg)
         throw config::ConfigError(std::string("gradient.projection: ") + e.what());
     }
 }
-
-std::string rate(std::uint64_t n, double seconds)
-{
-    char buf[32];
-    std::snprintf(buf, sizeof buf, "%.1f", seconds > 0 ? static_cast<double>(n) / seconds : 0.0);
-    return buf;
-}
-
-} // namespace
 
 index::HashIndex open_index(const config::Config& cfg)
 {

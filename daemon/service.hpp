@@ -16,6 +16,10 @@ enum class ServiceMode { run, once };
 // must match the configuration (index::IndexMismatch otherwise).
 index::HashIndex open_index(const config::Config& cfg);
 
+// The configuration's projection: the gradient.projection file, or one
+// generated from seed. Throws config::ConfigError naming the file.
+index::Projection configured_projection(const config::Config& cfg);
+
 // The projection `ndrd hash` uses: the index's if there is one, else the
 // configuration's (imported file or generated from seed).
 index::Projection projection_for(const config::Config& cfg, index::Grid& grid);
