@@ -11,7 +11,8 @@
 
 namespace ndrd::daemon {
 
-// JSON string literal for `s`, quotes included.
+// JSON string literal for `s`, quotes included. Bytes that are not UTF-8
+// (file names need not be) become U+FFFD, so the output is always valid JSON.
 std::string json_string(std::string_view s);
 
 // Builds one JSON object, field by field, in insertion order.
