@@ -21,6 +21,7 @@
 #include <utility>
 #include <vector>
 
+#include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/yaml.h>
 
 namespace ndrd::config {
@@ -31,10 +32,11 @@ namespace {
 
 // The schema, in the order the keys appear in ndrd.yaml (suggestions prefer
 // the earlier key on ties).
-constexpr std::array<std::string_view, 18> kTopKeys = {
-    "ingest_dir", "output_dir", "index_dir",     "working_subset", "duplicated_subset", "algorithm",
-    "gradient",   "seed",       "workers",       "num_cut",        "over_sample",       "under_sample",
-    "rebalance",  "log_level",  "max_file_size", "max_pixels",     "control_socket",    "watch"};
+constexpr std::array<std::string_view, 19> kTopKeys = {
+    "ingest_dir",  "output_dir",     "index_dir",      "working_subset", "duplicated_subset",
+    "algorithm",   "gradient",       "seed",           "workers",        "num_cut",
+    "over_sample", "under_sample",   "rebalance",      "log_level",      "max_file_size",
+    "max_pixels",  "index_min_free", "control_socket", "watch"};
 constexpr std::array<std::string_view, 4> kGradientKeys = {"block_shape", "hash_dim", "sim_threshold", "projection"};
 constexpr std::array<std::string_view, 2> kRebalanceKeys = {"interval", "after_items"};
 constexpr std::array<std::string_view, 2> kWatchKeys = {"mode", "poll_interval"};
@@ -407,21 +409,56 @@ std::string to_string(LogLevel v)
     return "unknown";
 }
 
+namespace {
+
+// Counts the documents in `text`, stopping at two, and where the second
+// starts. Not YAML::LoadAll: in yaml-cpp 0.7 it loops forever, allocating,
+// on some malformed input (a lone ",": yaml-cpp issue #1040, found by our
+// config fuzzer), which a bounded loop over the parser cannot do.
+std::pair<int, YAML::Mark> count_documents(const std::string& text)
+{
+    struct Counter : YAML::EventHandler {
+        int documents = 0;
+        YAML::Mark second;
+        void OnDocumentStart(const YAML::Mark& mark) override
+        {
+            if (++documents == 2) second = mark;
+        }
+        void OnDocumentEnd() override {}
+        void OnNull(const YAML::Mark&, YAML::anchor_t) override {}
+        void OnAlias(const YAML::Mark&, YAML::anchor_t) override {}
+        void OnScalar(const YAML::Mark&, const std::string&, YAML::anchor_t, const std::string&) override {}
+        void OnSequenceStart(const YAML::Mark&, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value) override
+        {
+        }
+        void OnSequenceEnd() override {}
+        void OnMapStart(const YAML::Mark&, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value) override {}
+        void OnMapEnd() override {}
+    };
+    std::istringstream in(text);
+    YAML::Parser parser(in);
+    Counter counter;
+    for (int i = 0; i < 2 && parser.HandleNextDocument(counter); ++i) {
+    }
+    return {counter.documents, counter.second};
+}
+
+} // namespace
+
 Config parse_config(const std::string& yaml_text, const std::string& origin)
 {
     const Parser p(origin);
-    std::vector<YAML::Node> documents;
+    YAML::Node root;
     try {
-        documents = YAML::LoadAll(yaml_text);
+        const auto [documents, second] = count_documents(yaml_text);
+        if (documents == 0) return Config{}; // empty or comments only: all defaults
+        if (documents > 1) p.fail(second, "expected one YAML document, found a second one here");
+        root = YAML::Load(yaml_text);
     } catch (const YAML::Exception& e) {
         p.fail(e.mark, "invalid YAML: " + e.msg);
     }
     Config cfg;
-    if (documents.empty()) return cfg; // empty or comments only: all defaults
-    if (documents.size() > 1) {
-        p.fail(documents[1].Mark(), "expected one YAML document, found " + std::to_string(documents.size()));
-    }
-    const Entries top = p.section(Entry{"", documents[0], documents[0].Mark()}, "", kTopKeys);
+    const Entries top = p.section(Entry{"", root, root.Mark()}, "", kTopKeys);
 
     auto directory = [&](std::string_view key, fs::path& out) {
         if (const Entry* e = find(top, key)) out = p.non_empty_text(*e, "a non-empty path");
@@ -471,12 +508,17 @@ Config parse_config(const std::string& yaml_text, const std::string& origin)
     if (const Entry* e = find(top, "watch")) read_watch(p, *e, cfg.watch);
     if (const Entry* e = find(top, "log_level")) cfg.log_level = p.one_of(*e, levels);
 
+    constexpr std::array<std::pair<std::string_view, std::uint64_t>, 3> size_units{
+        {{"KiB", 1ULL << 10}, {"MiB", 1ULL << 20}, {"GiB", 1ULL << 30}}};
     if (const Entry* e = find(top, "max_file_size")) {
-        constexpr std::array<std::pair<std::string_view, std::uint64_t>, 3> units{
-            {{"KiB", 1ULL << 10}, {"MiB", 1ULL << 20}, {"GiB", 1ULL << 30}}};
         constexpr std::string_view what = "a positive size: bytes, or an integer with suffix KiB, MiB or GiB";
-        cfg.max_file_size = p.with_unit(*e, units, std::numeric_limits<std::uint64_t>::max(), what);
+        cfg.max_file_size = p.with_unit(*e, size_units, std::numeric_limits<std::uint64_t>::max(), what);
         if (cfg.max_file_size == 0) p.expected(*e, what);
+    }
+    if (const Entry* e = find(top, "index_min_free")) {
+        constexpr std::string_view what =
+            "a size: bytes, or an integer with suffix KiB, MiB or GiB (0 turns the check off)";
+        cfg.index_min_free = p.with_unit(*e, size_units, std::numeric_limits<std::uint64_t>::max(), what);
     }
     if (const Entry* e = find(top, "max_pixels")) {
         cfg.max_pixels = static_cast<std::uint64_t>(p.integer(*e, 1, 1LL << 40, "an integer from 1 to 2^40"));

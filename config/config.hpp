@@ -66,6 +66,7 @@ struct Config {
     LogLevel log_level = LogLevel::info;
     std::uint64_t max_file_size = 256ULL << 20; // bytes; larger files are rejected unread
     std::uint64_t max_pixels = 64'000'000;      // width * height; larger images are refused from the header
+    std::uint64_t index_min_free = 64ULL << 20; // bytes kept free on the index's file system; 0 = no check
     std::filesystem::path control_socket;       // empty = index_dir / "control.sock"
 
     // Resolved values the daemon uses.

@@ -83,6 +83,7 @@ void check_fields_equal(const cfg::Config& got, const cfg::Config& want)
     }
     BOOST_TEST(cfg::to_string(got.log_level) == cfg::to_string(want.log_level));
     BOOST_TEST(got.max_file_size == want.max_file_size);
+    BOOST_TEST(got.index_min_free == want.index_min_free);
     BOOST_TEST(got.control_socket == want.control_socket);
     // Catches fields added to Config after this helper was written.
     BOOST_TEST((got == want));
@@ -205,11 +206,11 @@ BOOST_AUTO_TEST_CASE(shipped_ndrd_yaml_sets_every_key_explicitly)
     // Loading to the defaults proves nothing if the file left keys out.
     std::ifstream in(NDRD_DEFAULT_CONFIG);
     const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    for (const char* key :
-         {"ingest_dir:",  "output_dir:",  "index_dir:",     "working_subset:", "duplicated_subset:", "algorithm:",
-          "gradient:",    "block_shape:", "hash_dim:",      "sim_threshold:",  "projection:",        "seed:",
-          "workers:",     "num_cut:",     "over_sample:",   "under_sample:",   "rebalance:",         "interval:",
-          "after_items:", "log_level:",   "max_file_size:", "control_socket:"}) {
+    for (const char* key : {"ingest_dir:",    "output_dir:", "index_dir:",      "working_subset:", "duplicated_subset:",
+                            "algorithm:",     "gradient:",   "block_shape:",    "hash_dim:",       "sim_threshold:",
+                            "projection:",    "seed:",       "workers:",        "num_cut:",        "over_sample:",
+                            "under_sample:",  "rebalance:",  "interval:",       "after_items:",    "log_level:",
+                            "max_file_size:", "max_pixels:", "index_min_free:", "control_socket:"}) {
         const bool top_level = text.find(std::string("\n") + key) != std::string::npos;
         const bool nested = text.find(std::string("\n  ") + key) != std::string::npos;
         BOOST_TEST((top_level || nested), key << " not set in ndrd.yaml");
@@ -240,6 +241,7 @@ BOOST_AUTO_TEST_CASE(full_file_sets_every_key)
     want.rebalance.after_items = 500;
     want.log_level = cfg::LogLevel::debug;
     want.max_file_size = 12ULL << 20;
+    want.index_min_free = 1ULL << 30;
     want.control_socket = "/run/ndrd/control.sock";
 
     const cfg::Config got = cfg::load_config(kFixtures / "full.yaml");
@@ -298,7 +300,18 @@ BOOST_AUTO_TEST_CASE(top_level_must_be_a_mapping)
 
 BOOST_AUTO_TEST_CASE(several_documents_are_rejected)
 {
-    BOOST_TEST(mentions(error_for("seed: 1\n---\nseed: 2\n"), {"test.yaml:3:", "one YAML document, found 2"}));
+    BOOST_TEST(mentions(error_for("seed: 1\n---\nseed: 2\n"), {"test.yaml:2:", "one YAML document, found a second"}));
+}
+
+BOOST_AUTO_TEST_CASE(malformed_text_that_hangs_yaml_cpp_load_all_is_an_error)
+{
+    // yaml-cpp 0.7's LoadAll never returns on these (found by config_fuzz).
+    for (const std::string yaml : {",", "\n,\n", "seed: 1\n,\n"}) {
+        BOOST_TEST_CONTEXT("yaml: " << yaml)
+        {
+            BOOST_TEST(mentions(error_for(yaml), {"test.yaml:"}));
+        }
+    }
 }
 
 // ---- unknown and repeated keys ----------------------------------------------------
@@ -625,6 +638,20 @@ BOOST_AUTO_TEST_CASE(max_pixels_accepts_positive_integers_and_rejects_the_rest)
         BOOST_TEST_CONTEXT("max_pixels: " << value)
         {
             BOOST_TEST(mentions(error_for("seed: 1\nmax_pixels: " + value + "\n"), {"test.yaml:2:", "max_pixels"}));
+        }
+    }
+}
+
+BOOST_AUTO_TEST_CASE(index_min_free_takes_sizes_and_zero_turns_it_off)
+{
+    BOOST_TEST(parse("").index_min_free == 64ULL << 20);
+    BOOST_TEST(parse("index_min_free: 1GiB\n").index_min_free == 1ULL << 30);
+    BOOST_TEST(parse("index_min_free: 0\n").index_min_free == 0U);
+    for (const std::string value : {"-5", "1.5", "10MB", "abc", "null"}) {
+        BOOST_TEST_CONTEXT("index_min_free: " << value)
+        {
+            BOOST_TEST(
+                mentions(error_for("seed: 1\nindex_min_free: " + value + "\n"), {"test.yaml:2:", "index_min_free"}));
         }
     }
 }
