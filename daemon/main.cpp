@@ -13,6 +13,7 @@
 #include "daemon/logger.hpp"
 #include "daemon/service.hpp"
 #include "index/hash_index.hpp"
+#include "index/storage_log.hpp"
 
 namespace po = boost::program_options;
 using namespace ndrd;
@@ -180,6 +181,7 @@ int main(int argc, char** argv)
         std::cout << "ndrd " << NDRD_VERSION << "\n";
         return 0;
     }
+    index::set_storage_log([](std::string_view line) { daemon::log_warning(line); });
     try {
         return dispatch(all[0], {all.begin() + 1, all.end()});
     } catch (const Usage& e) {

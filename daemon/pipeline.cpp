@@ -33,7 +33,7 @@ std::string describe(const ItemRecord& r)
 
 Pipeline::Pipeline(boost::asio::io_context& io, PipelineOptions options, index::HashIndex& index, Relocator& relocator)
     : io_(io), opt_(std::move(options)), index_(index), relocator_(relocator), pool_(std::max(1U, opt_.workers)),
-      retry_timer_(io), max_in_flight_(2 * std::max(1U, opt_.workers) + 2)
+      retry_timer_(io), resume_timer_(io), max_in_flight_(2 * std::max(1U, opt_.workers) + 2)
 {
 }
 
@@ -94,16 +94,50 @@ void Pipeline::pump()
 
 void Pipeline::completed(std::uint64_t ticket, HashResult result)
 {
-    done_.emplace(ticket, std::move(result));
+    if (paused_ && !accepting_) {
+        --in_flight_; // shutting down while the index refuses writes: the file stays for the next run
+        known_.erase(result.source);
+    } else {
+        done_.emplace(ticket, std::move(result));
+        drain();
+    }
+    pump();
+}
+
+void Pipeline::drain()
+{
     // Decisions are applied strictly in ticket order, whatever order the
     // workers finished in: this is what makes the result worker-count free.
-    for (auto it = done_.find(next_commit_); it != done_.end(); it = done_.find(next_commit_)) {
+    for (auto it = done_.find(next_commit_); !paused_ && it != done_.end(); it = done_.find(next_commit_)) {
+        if (!commit(it->second)) {
+            // The index refused the journal entry; nothing was decided. The
+            // result stays at the head of the line, and so does everything after.
+            paused_ = true;
+            resume_timer_.expires_after(resume_delay_);
+            resume_timer_.async_wait([this](const boost::system::error_code& ec) {
+                if (!ec) resume_index();
+            });
+            return;
+        }
         HashResult r = std::move(it->second);
         done_.erase(it);
         ++next_commit_;
         --in_flight_;
-        commit(r);
         finish(r.source);
+    }
+}
+
+void Pipeline::resume_index()
+{
+    paused_ = false;
+    if (!index_.resume()) {
+        log_debug("the index is still refusing writes");
+    }
+    resume_delay_ = std::min(resume_delay_ * 2, std::chrono::seconds(60));
+    drain();
+    if (!paused_) {
+        log_info("the index accepts writes again; ingestion resumed");
+        resume_delay_ = std::chrono::seconds(1);
     }
     pump();
 }
@@ -126,12 +160,23 @@ void Pipeline::stop_accepting()
     }
     waiting_.clear();
     retry_timer_.cancel();
+    if (paused_) {
+        // Results held back for the index stay undecided: their files are
+        // still in the ingest directory and are read again at the next start.
+        resume_timer_.cancel();
+        for (const auto& [ticket, r] : done_) {
+            known_.erase(r.source);
+        }
+        in_flight_ -= done_.size();
+        done_.clear();
+    }
     if (idle() && on_idle_) {
         on_idle_();
     }
 }
 
-void Pipeline::commit(HashResult& r)
+// False when the index refused the write: nothing happened, try again later.
+bool Pipeline::commit(HashResult& r)
 {
     const fs::path source_path = opt_.ingest_dir / r.source;
     if (r.kind == HashResult::Kind::skipped) {
@@ -141,7 +186,7 @@ void Pipeline::commit(HashResult& r)
         } else {
             log_warning("left alone in the ingest directory: ", source_path.string(), " (", r.reason, ")");
         }
-        return;
+        return true;
     }
     // The path must still hold the file we read; otherwise it was replaced
     // while we hashed it, and the new content needs its own turn.
@@ -149,12 +194,12 @@ void Pipeline::commit(HashResult& r)
     if (!now) {
         ++stats_.skipped;
         log_debug("skipped ", r.source, ": it disappeared while being hashed");
-        return;
+        return true;
     }
     if (r.identity != FileIdentity{} && *now != r.identity) {
         log_debug(r.source, " changed while being hashed; queueing it again");
         known_[r.source] = PathState::in_flight_dirty;
-        return;
+        return true;
     }
 
     ItemRecord rec;
@@ -180,24 +225,29 @@ void Pipeline::commit(HashResult& r)
     }
     rec.location = relocator_.plan(rec, rec.subset);
     rec.state = RouteState::planned;
-    index_.put(rec, /*sync=*/true); // the journal entry is durable before the file moves
-    route(rec);
+    try {
+        index_.put(rec, /*sync=*/true); // the journal entry is durable before the file moves
+    } catch (const index::IndexWriteError& e) {
+        log_error(e.what(), "; ingestion paused, retrying in ", resume_delay_.count(), " s (", r.source,
+                  " and later files wait in the ingest directory)");
+        return false;
+    }
+    route(rec, /*retrying=*/false);
+    return true;
 }
 
-void Pipeline::route(ItemRecord& rec)
+void Pipeline::route(ItemRecord& rec, bool retrying)
 {
     RelocateOutcome outcome{};
     try {
-        outcome = relocator_.execute(rec);
+        // A retry may find the move half-done (the file moved, its record
+        // not yet written): settle() takes the disk as it finds it.
+        outcome = retrying ? relocator_.settle(rec) : relocator_.execute(rec);
     } catch (const RouteError& e) {
-        log_error("cannot route item ", rec.seq, " ", rec.source, ": ", e.what(), "; will retry in ",
-                  retry_delay_.count(), " s");
-        stuck_.push_back(rec);
-        stuck_sources_.insert(rec.source);
-        retry_timer_.expires_after(retry_delay_);
-        retry_timer_.async_wait([this](const boost::system::error_code& ec) {
-            if (!ec) retry_stuck();
-        });
+        park(rec, e.what());
+        return;
+    } catch (const index::IndexWriteError& e) {
+        park(rec, e.what());
         return;
     }
     if (outcome == RelocateOutcome::vanished) {
@@ -212,10 +262,26 @@ void Pipeline::route(ItemRecord& rec)
     }
     if (rec.verdict == Verdict::rejected) {
         log_warning("rejected ", describe(rec));
+    } else if (retrying) {
+        log_info("routed after retry ", describe(rec));
     } else {
         log_debug("routed ", describe(rec));
     }
     if (on_routed_) on_routed_();
+}
+
+// A decided file whose move failed on I/O (disk full, read-only): its
+// journal entry stays planned, and the move is retried with back-off.
+void Pipeline::park(const ItemRecord& rec, std::string_view why)
+{
+    log_error("cannot route item ", rec.seq, " ", rec.source, ": ", why, "; will retry in ", retry_delay_.count(),
+              " s");
+    stuck_.push_back(rec);
+    stuck_sources_.insert(rec.source);
+    retry_timer_.expires_after(retry_delay_);
+    retry_timer_.async_wait([this](const boost::system::error_code& ec) {
+        if (!ec) retry_stuck();
+    });
 }
 
 void Pipeline::retry_stuck()
@@ -226,8 +292,9 @@ void Pipeline::retry_stuck()
         stuck_sources_.erase(rec.source);
     }
     retry_delay_ = std::min(retry_delay_ * 2, std::chrono::seconds(60));
+    (void)index_.resume(); // the failure may have been the index's
     for (auto& rec : batch) {
-        route(rec);
+        route(rec, /*retrying=*/true);
     }
     if (idle() && stuck_.empty() && on_idle_) {
         on_idle_();

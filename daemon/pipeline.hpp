@@ -14,6 +14,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -69,6 +70,9 @@ public:
     void set_on_routed(std::function<void()> fn) { on_routed_ = std::move(fn); }
 
     [[nodiscard]] bool idle() const { return waiting_.empty() && in_flight_ == 0; }
+    // True while decisions wait for the index to accept writes again.
+    [[nodiscard]] bool paused() const { return paused_; }
+    [[nodiscard]] std::size_t stuck_moves() const { return stuck_.size(); }
     [[nodiscard]] std::size_t queue_depth() const { return waiting_.size() + in_flight_; }
     [[nodiscard]] const PipelineStats& stats() const { return stats_; }
 
@@ -77,9 +81,12 @@ private:
 
     void pump();
     void completed(std::uint64_t ticket, HashResult result);
-    void commit(HashResult& result);
-    void route(index::ItemRecord& rec);
+    void drain();
+    bool commit(HashResult& result);
+    void route(index::ItemRecord& rec, bool retrying);
+    void park(const index::ItemRecord& rec, std::string_view why);
     void retry_stuck();
+    void resume_index();
     void finish(const std::string& source);
 
     boost::asio::io_context& io_;
@@ -88,6 +95,7 @@ private:
     Relocator& relocator_;
     boost::asio::thread_pool pool_;
     boost::asio::steady_timer retry_timer_;
+    boost::asio::steady_timer resume_timer_;
 
     std::deque<std::string> waiting_;
     std::unordered_map<std::string, PathState> known_;
@@ -101,6 +109,8 @@ private:
     std::deque<index::ItemRecord> stuck_; // moves that failed on I/O errors, retried with back-off
     std::unordered_set<std::string> stuck_sources_;
     std::chrono::seconds retry_delay_{1};
+    bool paused_ = false; // the index refused a write: decisions wait, in order
+    std::chrono::seconds resume_delay_{1};
     PipelineStats stats_;
     std::function<void()> on_idle_;
     std::function<void()> on_routed_;

@@ -58,6 +58,9 @@ Rebalancer::Rebalancer(index::HashIndex& index, Relocator& relocator, RebalanceP
 
 RebalanceReport Rebalancer::run()
 {
+    if (index_.counts().planned > 0) {
+        relocator_.recover(); // a plan a full disk interrupted: settle it before planning anew
+    }
     // Only settled items take part: a planned one is still on its way.
     std::vector<index::SampleItem> items;
     std::unordered_set<std::uint64_t> in_working;

@@ -40,8 +40,10 @@ public:
     void set_policy(RebalancePolicy policy) { policy_ = policy; }
     [[nodiscard]] const RebalancePolicy& policy() const { return policy_; }
 
-    // Computes the target and moves files. Throws RouteError when a move
-    // fails on I/O; the rest of the plan stays journaled for recovery.
+    // Settles moves an earlier failure left journaled, computes the target
+    // and moves files. Throws RouteError when a move fails on I/O, and
+    // IndexWriteError when the index refuses the plan; what was journaled is
+    // settled by the next run (or the next start-up).
     RebalanceReport run();
 
 private:

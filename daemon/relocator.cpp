@@ -90,16 +90,16 @@ std::size_t Relocator::recover()
     if (planned.empty()) {
         return 0;
     }
-    log_info("completing ", planned.size(), " move(s) interrupted by the last shutdown");
+    log_info("completing ", planned.size(), " journaled move(s) left unfinished");
     for (const auto& rec : planned) {
-        reconcile(rec);
+        (void)settle(rec);
     }
     return planned.size();
 }
 
 // The record is durable, the move may or may not have happened. The inode
 // tells our file from a new one that arrived under the same name since.
-void Relocator::reconcile(ItemRecord rec)
+RelocateOutcome Relocator::settle(ItemRecord rec)
 {
     const fs::path src = from_path(rec);
     const fs::path dst = router_.output_path(rec.location);
@@ -109,30 +109,34 @@ void Relocator::reconcile(ItemRecord rec)
         return id && id->dev == rec.device && id->ino == rec.inode;
     };
     if (is_ours(src_id) && !dst_id) {
-        execute(rec); // decided, never moved
-        return;
+        return execute(rec); // decided, never moved
     }
     if (is_ours(src_id) && dst_id) {
         if (!same_content(src, dst)) {
             rec.location = plan(rec, rec.subset); // something else took the name: move ours elsewhere
             index_.put(rec, true);
-            execute(rec);
-            return;
+            return execute(rec);
         }
         // A cross-device copy completed but the source was not yet removed.
-        fs::remove(src);
+        std::error_code ec;
+        fs::remove(src, ec);
+        if (ec) {
+            throw RouteError("cannot remove " + src.string() + " (already copied to " + dst.string() +
+                             "): " + ec.message());
+        }
         sync_directory(src.parent_path());
     } else if (!(is_ours(dst_id) || (dst_id && static_cast<std::uint64_t>(dst_id->size) == rec.size))) {
         log_warning("item ", rec.seq, " (", rec.source, ") is neither at ", src.string(), " nor at ", dst.string());
         rec.state = RouteState::vanished;
         index_.put(rec, true);
-        return;
+        return RelocateOutcome::vanished;
     }
     rec.state = RouteState::done;
     rec.previous_location.clear();
     rec.routed_ms = index::unix_ms_now();
     index_.put(rec, true);
     log_info("recovered item ", rec.seq, ": ", rec.source, " is at ", rec.location);
+    return RelocateOutcome::moved;
 }
 
 } // namespace ndrd::daemon

@@ -32,14 +32,17 @@ public:
     // re-planned. Throws RouteError on I/O failures: the record stays planned.
     RelocateOutcome execute(index::ItemRecord& rec);
 
-    // Brings every planned record in line with the disk: finishes moves that
-    // did not happen, marks done the ones that did. Returns how many.
+    // Brings one planned record in line with the disk, whatever part of its
+    // move happened: finishes it, or records it done (or vanished). Safe to
+    // repeat; this is how a move that failed half-way is retried.
+    RelocateOutcome settle(index::ItemRecord rec);
+
+    // settle() for every planned record. Returns how many there were.
     std::size_t recover();
 
     [[nodiscard]] const Areas& areas() const { return areas_; }
 
 private:
-    void reconcile(index::ItemRecord rec);
     [[nodiscard]] std::filesystem::path from_path(const index::ItemRecord& rec) const;
 
     index::HashIndex& index_;

@@ -9,6 +9,7 @@
 #include <fstream>
 #include <optional>
 #include <sstream>
+#include <thread>
 
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -79,6 +80,7 @@ index::HashIndex open_index(const config::Config& cfg)
                                    " differs from the projection stored in index " + cfg.index_dir.string() +
                                    "; keys would not be comparable. Use the index's projection or a new index_dir.");
     }
+    idx.set_min_free_space(cfg.index_min_free);
     return idx;
 }
 
@@ -114,6 +116,19 @@ index::Projection projection_for(const config::Config& cfg, index::Grid& grid)
     return configured_projection(cfg);
 }
 
+// Opening the index writes to it (a new log, a new manifest): on a full disk,
+// wait for space rather than fail or crash. Nothing is in flight yet, so the
+// default SIGTERM action is a clean way out of the wait.
+void wait_for_index_space(const config::Config& cfg)
+{
+    auto delay = std::chrono::seconds(1);
+    while (auto problem = index::HashIndex::space_problem(cfg.index_dir, cfg.index_min_free)) {
+        log_error("cannot start: ", *problem, "; checking again in ", delay.count(), " s");
+        std::this_thread::sleep_for(delay);
+        delay = std::min(delay * 2, std::chrono::seconds(60));
+    }
+}
+
 void limit_decoder(const config::Config& cfg)
 {
     // OpenCV reads this once, at its first decode: the bomb guard for the
@@ -127,6 +142,7 @@ int run_service(const config::Config& cfg, ServiceMode mode)
     limit_decoder(cfg);
     config::prepare_directories(cfg);
     const auto started = Clock::now();
+    wait_for_index_space(cfg);
     auto idx = open_index(cfg);
     {
         const auto& c = idx.counts();
@@ -161,7 +177,11 @@ int run_service(const config::Config& cfg, ServiceMode mode)
             last_rebalance = rebalancer.run();
             return last_rebalance->json();
         } catch (const RouteError& e) {
-            log_error("rebalance stopped: ", e.what());
+            log_error("rebalance stopped: ", e.what(), "; the next rebalance finishes it");
+            return JsonObject().add("ok", false).add("error", e.what()).str();
+        } catch (const index::IndexWriteError& e) {
+            log_error("rebalance stopped: ", e.what(), "; the next rebalance tries again");
+            (void)idx.resume();
             return JsonObject().add("ok", false).add("error", e.what()).str();
         }
     };
@@ -225,7 +245,8 @@ int run_service(const config::Config& cfg, ServiceMode mode)
                 if (command == "status") {
                     const LiveStatus live{pipeline.queue_depth(),
                                           std::chrono::duration<double>(Clock::now() - started).count(),
-                                          last_rebalance ? last_rebalance->summary() : std::string()};
+                                          last_rebalance ? last_rebalance->summary() : std::string(), pipeline.paused(),
+                                          pipeline.stuck_moves()};
                     return status_json(idx, cfg, &live);
                 }
                 if (command == "rebalance") {

@@ -16,7 +16,9 @@ std::string status_json(const index::HashIndex& index, const config::Config& cfg
     if (live) {
         o.add("uptime_seconds", live->uptime_seconds)
             .add("queue_depth", static_cast<std::uint64_t>(live->queue_depth))
-            .add("last_rebalance", live->last_rebalance);
+            .add("last_rebalance", live->last_rebalance)
+            .add("paused", live->paused)
+            .add("stuck_moves", static_cast<std::uint64_t>(live->stuck_moves));
     }
     o.add("index_dir", cfg.index_dir.string())
         .add("index_bytes", index.disk_bytes())
@@ -53,6 +55,12 @@ std::string format_status(const boost::property_tree::ptree& s)
     std::ostringstream out;
     if (s.get<bool>("daemon", false)) {
         out << "daemon:        running, up " << get("uptime_seconds") << " s, queue " << get("queue_depth") << "\n";
+        if (s.get<bool>("paused", false)) {
+            out << "PAUSED:        the index refuses writes (disk full or read-only?); see the log\n";
+        }
+        if (s.get<std::uint64_t>("stuck_moves", 0) > 0) {
+            out << "stuck moves:   " << get("stuck_moves") << " file(s) waiting for the output to accept them\n";
+        }
         if (!get("last_rebalance").empty()) {
             out << "last rebalance: " << get("last_rebalance") << "\n";
         }

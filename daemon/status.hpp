@@ -14,7 +14,9 @@ namespace ndrd::daemon {
 struct LiveStatus {
     std::size_t queue_depth = 0;
     double uptime_seconds = 0;
-    std::string last_rebalance; // summary line, empty if none yet
+    std::string last_rebalance;  // summary line, empty if none yet
+    bool paused = false;         // the index refuses writes (disk full, read-only)
+    std::size_t stuck_moves = 0; // decided files whose move waits for a retry
 };
 
 // `live` is null when read from the index without a daemon.

@@ -8,6 +8,10 @@
 // WriteBatch, so the index can never disagree with itself after a crash.
 #include "index/hash_index.hpp"
 
+#include <sys/statvfs.h>
+
+#include <cerrno>
+#include <cstring>
 #include <system_error>
 
 #include <rocksdb/cache.h>
@@ -17,6 +21,7 @@
 #include <rocksdb/write_batch.h>
 
 #include "index/codec.hpp"
+#include "index/storage_log.hpp"
 
 namespace ndrd::index {
 
@@ -124,6 +129,8 @@ std::string by_key_entry(const ItemRecord& r)
 rocksdb::ColumnFamilyOptions table_options()
 {
     rocksdb::ColumnFamilyOptions cf;
+    // Small memtables: a flush then needs little free disk (see index_min_free).
+    cf.write_buffer_size = 8U << 20U;
     rocksdb::BlockBasedTableOptions t;
     t.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
     t.block_cache = rocksdb::NewLRUCache(32U << 20U);
@@ -179,12 +186,20 @@ bool HashIndex::exists(const fs::path& dir)
 HashIndex HashIndex::open(const fs::path& dir, const IndexParams& params,
                           const std::function<Projection()>& make_projection)
 {
+    std::error_code ec;
+    fs::create_directories(dir, ec); // RocksDB would, but logs an error first
     auto handles = std::make_unique<Handles>();
     rocksdb::DBOptions opts;
     opts.create_if_missing = true;
     opts.create_missing_column_families = true;
     opts.max_open_files = 256;
     opts.keep_log_file_num = 4;
+    // No memtable flush at close or at open: both may happen on a full disk,
+    // where a failed flush trips an assertion in Debian's RocksDB build. The
+    // WAL holds the data either way.
+    opts.avoid_flush_during_shutdown = true;
+    opts.info_log = storage_logger();
+    opts.avoid_flush_during_recovery = true;
     rocksdb::DB* raw = nullptr;
     const auto s = rocksdb::DB::Open(opts, dir.string(), descriptors(), &handles->cfs, &raw);
     handles->db.reset(raw);
@@ -243,6 +258,7 @@ HashIndex HashIndex::open_read_only(const fs::path& dir)
     auto handles = std::make_unique<Handles>();
     handles->read_only = true;
     rocksdb::DBOptions opts;
+    opts.info_log = storage_logger();
     rocksdb::DB* raw = nullptr;
     const auto s = rocksdb::DB::OpenForReadOnly(opts, dir.string(), descriptors(), &handles->cfs, &raw);
     handles->db.reset(raw);
@@ -351,14 +367,60 @@ void HashIndex::put_batch(std::span<const ItemRecord> recs, bool sync)
     }
     batch.Put(h_->cfs[cf_meta], "next_seq", encode_be64(next));
     batch.Put(h_->cfs[cf_meta], "counts", encode_counts(counts));
+    check_space();
     rocksdb::WriteOptions wo;
     wo.sync = sync;
     const std::string what = recs.size() == 1
                                  ? "writing item " + std::to_string(recs[0].seq) + " (" + recs[0].source + ")"
                                  : "writing " + std::to_string(recs.size()) + " items";
-    check(h_->db->Write(wo, &batch), what);
+    if (const auto s = h_->db->Write(wo, &batch); !s.ok()) {
+        const std::string msg = "index " + dir_.string() + ": " + what + " failed: " + s.ToString();
+        if (s.IsCorruption()) {
+            throw IndexError(msg + " (run 'ndrd verify')");
+        }
+        throw IndexWriteError(msg);
+    }
     counts_ = counts;
     next_seq_ = next;
+}
+
+std::optional<std::string> HashIndex::space_problem(const fs::path& dir, std::uint64_t min_free)
+{
+    if (min_free == 0) {
+        return std::nullopt;
+    }
+    // Before the first start the directory may not exist: its nearest
+    // existing ancestor is on the file system it will be created on.
+    fs::path probe = dir;
+    std::error_code ec;
+    while (!fs::exists(probe, ec) && probe.has_relative_path()) {
+        probe = probe.parent_path();
+    }
+    struct statvfs st {};
+    if (::statvfs(probe.c_str(), &st) != 0) {
+        return "cannot read the free space of " + probe.string() + ": " + std::strerror(errno);
+    }
+    if ((st.f_flag & ST_RDONLY) != 0) {
+        return "the file system of " + dir.string() + " is read-only";
+    }
+    const auto free_bytes = static_cast<std::uint64_t>(st.f_bavail) * st.f_frsize;
+    if (free_bytes < min_free) {
+        return "only " + std::to_string(free_bytes >> 20) + " MiB free on the file system of " + dir.string() +
+               ", below index_min_free (" + std::to_string(min_free >> 20) + " MiB); free some space";
+    }
+    return std::nullopt;
+}
+
+void HashIndex::check_space() const
+{
+    if (auto problem = space_problem(dir_, min_free_)) {
+        throw IndexWriteError("index " + dir_.string() + ": " + *problem);
+    }
+}
+
+bool HashIndex::resume()
+{
+    return h_->db->Resume().ok();
 }
 
 void HashIndex::for_each(const std::function<bool(const ItemRecord&)>& fn) const

@@ -33,6 +33,13 @@ public:
     using std::runtime_error::runtime_error;
 };
 
+// A write the index could not make (disk full, read-only file system, I/O
+// error). The index is unchanged: callers pause, call resume() and retry.
+class IndexWriteError : public IndexError {
+public:
+    using IndexError::IndexError;
+};
+
 // There is no initialised index in the directory (never created, or a first
 // start failed before the parameters were written).
 class IndexMissing : public IndexError {
@@ -111,10 +118,25 @@ public:
 
     // Inserts or replaces record `rec.seq`, with its key-index entry and the
     // counters, in one atomic batch. `sync` makes it durable before return
-    // (the journal entry must be, before a file moves).
+    // (the journal entry must be, before a file moves). Throws IndexWriteError
+    // when the write fails for a reason that may pass (the batch is not applied).
     void put(const ItemRecord& rec, bool sync);
     // Several records in one atomic batch (a rebalance plan).
     void put_batch(std::span<const ItemRecord> recs, bool sync);
+
+    // Writes fail with IndexWriteError, before reaching RocksDB, while the
+    // index's file system has fewer than `bytes` free or is read-only:
+    // RocksDB's own handling of a write that hits a full disk is not
+    // something to rely on (Debian's build aborts on an assertion).
+    void set_min_free_space(std::uint64_t bytes) { min_free_ = bytes; }
+    // Why `dir`'s file system cannot take index writes now (read-only, or
+    // fewer than `min_free` bytes free), or nullopt when it can.
+    [[nodiscard]] static std::optional<std::string> space_problem(const std::filesystem::path& dir,
+                                                                  std::uint64_t min_free);
+
+    // After an IndexWriteError: asks RocksDB to leave the read-only state its
+    // write error put it in. True when writes may be tried again.
+    [[nodiscard]] bool resume();
 
     [[nodiscard]] std::optional<ItemRecord> get(std::uint64_t seq) const;
     // Every record in ingest order; stop early by returning false.
@@ -129,6 +151,7 @@ private:
     HashIndex(std::filesystem::path dir, std::unique_ptr<Handles> handles);
     void check(const rocksdb::Status& s, const std::string& what) const;
     void load_meta();
+    void check_space() const;
 
     std::filesystem::path dir_;
     std::unique_ptr<Handles> h_;
@@ -136,6 +159,7 @@ private:
     Projection projection_;
     std::uint64_t next_seq_ = 1;
     IndexCounts counts_;
+    std::uint64_t min_free_ = 0;
 };
 
 } // namespace ndrd::index

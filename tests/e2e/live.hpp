@@ -22,10 +22,12 @@ inline std::string listing(const fs::path& root)
 
 class Live {
 public:
-    explicit Live(const ConfigOptions& options = ConfigOptions{}, const fs::path& output_dir = {})
+    explicit Live(const ConfigOptions& options = ConfigOptions{}, const fs::path& output_dir = {},
+                  const fs::path& index_dir = {})
         : layout_(make_layout(dir_.path()))
     {
         if (!output_dir.empty()) layout_.output = output_dir;
+        if (!index_dir.empty()) layout_.index = index_dir;
         write_config(layout_, options);
     }
 

@@ -756,3 +756,38 @@ BOOST_AUTO_TEST_CASE(two_degenerate_features_are_duplicates)
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(hash_index_free_space)
+
+BOOST_AUTO_TEST_CASE(a_write_below_the_free_space_reserve_fails_and_changes_nothing)
+{
+    test::TempDir dir;
+    auto idx = open_index(dir / "idx");
+    idx.put(make_record(1, "00000001", Verdict::kept), true);
+    const auto before = as_vector(idx.counts());
+    // No file system has an exabyte free: every write is refused.
+    idx.set_min_free_space(1ULL << 60);
+    BOOST_CHECK_THROW(idx.put(make_record(2, "00000001", Verdict::kept), true), index::IndexWriteError);
+    BOOST_TEST(as_vector(idx.counts()) == before);
+    BOOST_TEST(idx.next_seq() == 2U);
+    BOOST_TEST(!idx.get(2).has_value());
+    BOOST_TEST(seqs(idx.kept_with_key(Key::from_hex("00000001"))) == std::vector<std::uint64_t>{1});
+    const auto problem = HashIndex::space_problem(dir / "idx", 1ULL << 60);
+    BOOST_TEST_REQUIRE(problem.has_value());
+    BOOST_TEST(problem->find("index_min_free") != std::string::npos, *problem);
+
+    // With the reserve met again, the same write goes through.
+    idx.set_min_free_space(1);
+    BOOST_TEST(idx.resume());
+    idx.put(make_record(2, "00000001", Verdict::kept), true);
+    BOOST_TEST(seqs(idx.kept_with_key(Key::from_hex("00000001"))) == (std::vector<std::uint64_t>{1, 2}));
+}
+
+BOOST_AUTO_TEST_CASE(free_space_of_a_directory_not_yet_created_is_read_from_its_parent)
+{
+    test::TempDir dir;
+    BOOST_TEST(!HashIndex::space_problem(dir / "not" / "yet" / "there", 1).has_value());
+    BOOST_TEST(HashIndex::space_problem(dir / "not" / "yet" / "there", 1ULL << 60).has_value());
+}
+
+BOOST_AUTO_TEST_SUITE_END()
