@@ -21,7 +21,7 @@ int hash_command(const config::Config& cfg, bool use_index, const std::vector<st
 {
     index::Grid grid{cfg.gradient.grid_rows, cfg.gradient.grid_cols};
     const index::Projection projection = use_index ? projection_for(cfg, grid) : configured_projection(cfg);
-    limit_decoder(cfg);
+    index::configure_decoder(cfg.max_pixels);
     int status = 0;
     for (const auto& file : files) {
         std::string line = "{\"file\": " + json_string(file);

@@ -23,6 +23,7 @@
 #include "daemon/source_file.hpp"
 #include "daemon/status.hpp"
 #include "daemon/watcher.hpp"
+#include "index/decode.hpp"
 
 namespace ndrd::daemon {
 
@@ -129,17 +130,10 @@ void wait_for_index_space(const config::Config& cfg)
     }
 }
 
-void limit_decoder(const config::Config& cfg)
-{
-    // OpenCV reads this once, at its first decode: the bomb guard for the
-    // formats we do not inspect ourselves.
-    ::setenv("CV_IO_MAX_IMAGE_PIXELS", std::to_string(cfg.max_pixels).c_str(), 1);
-}
-
 int run_service(const config::Config& cfg, ServiceMode mode)
 {
     set_log_level(cfg.log_level);
-    limit_decoder(cfg);
+    index::configure_decoder(cfg.max_pixels);
     config::prepare_directories(cfg);
     const auto started = Clock::now();
     wait_for_index_space(cfg);

@@ -27,9 +27,6 @@ index::Projection projection_for(const config::Config& cfg, index::Grid& grid);
 RebalancePolicy rebalance_policy(const config::Config& cfg);
 Areas areas_of(const config::Config& cfg);
 
-// Sets OpenCV's decoder pixel limit to max_pixels; call before any decode.
-void limit_decoder(const config::Config& cfg);
-
 // Returns the process exit code. Throws config::ConfigError, index::IndexError.
 int run_service(const config::Config& cfg, ServiceMode mode);
 

@@ -4,6 +4,9 @@
 #include <limits>
 #include <string>
 
+#include <cstdlib>
+
+#include <opencv2/core/utils/logger.hpp>
 #include <opencv2/imgcodecs.hpp>
 
 #include "index/image_header.hpp"
@@ -29,6 +32,13 @@ cv::Mat to_three_channels(const cv::Mat& image)
         throw DecodeError("unsupported channel count " + std::to_string(image.channels()) +
                           " (Datumaro accepts 1, 3 or 4)");
     }
+}
+
+void configure_decoder(std::uint64_t max_pixels)
+{
+    // OpenCV reads this once, at its first decode.
+    ::setenv("CV_IO_MAX_IMAGE_PIXELS", std::to_string(max_pixels).c_str(), 1);
+    cv::utils::logging::setLogLevel(cv::utils::logging::LOG_LEVEL_ERROR);
 }
 
 cv::Mat decode_image(std::span<const std::byte> bytes, std::uint64_t max_pixels)

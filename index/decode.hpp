@@ -26,6 +26,12 @@ public:
 // (CV_IO_MAX_IMAGE_PIXELS, which the daemon sets to the same value).
 cv::Mat decode_image(std::span<const std::byte> bytes, std::uint64_t max_pixels = 64'000'000);
 
+// Process-wide decoder settings, once at start-up before any decode: OpenCV's
+// own pixel limit for the formats decode_image does not inspect, and its
+// logger held to errors. (Some decoder failures OpenCV 4.6 still prints
+// straight to std::cerr; the rejection's own log line follows them.)
+void configure_decoder(std::uint64_t max_pixels);
+
 // Channel normalisation alone, for images that were decoded elsewhere.
 cv::Mat to_three_channels(const cv::Mat& image);
 
