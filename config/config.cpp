@@ -32,14 +32,15 @@ namespace {
 
 // The schema, in the order the keys appear in ndrd.yaml (suggestions prefer
 // the earlier key on ties).
-constexpr std::array<std::string_view, 19> kTopKeys = {
+constexpr std::array<std::string_view, 20> kTopKeys = {
     "ingest_dir",  "output_dir",     "index_dir",      "working_subset", "duplicated_subset",
     "algorithm",   "gradient",       "seed",           "workers",        "num_cut",
     "over_sample", "under_sample",   "rebalance",      "log_level",      "max_file_size",
-    "max_pixels",  "index_min_free", "control_socket", "watch"};
+    "max_pixels",  "index_min_free", "control_socket", "watch",          "metrics"};
 constexpr std::array<std::string_view, 4> kGradientKeys = {"block_shape", "hash_dim", "sim_threshold", "projection"};
 constexpr std::array<std::string_view, 2> kRebalanceKeys = {"interval", "after_items"};
 constexpr std::array<std::string_view, 2> kWatchKeys = {"mode", "poll_interval"};
+constexpr std::array<std::string_view, 1> kMetricsKeys = {"listen"};
 
 constexpr int kMaxGridSide = 64;
 constexpr unsigned kMaxWorkers = 256;
@@ -359,6 +360,26 @@ void read_watch(const Parser& p, const Entry& where, WatchParams& w)
     }
 }
 
+// host:port, where host is an IPv4 address, a bracketed IPv6 address or a
+// name, and port 1..65535. Resolved when the daemon binds.
+void read_metrics(const Parser& p, const Entry& where, MetricsParams& m)
+{
+    const Entries entries = p.section(where, "metrics", kMetricsKeys);
+    const Entry* e = find(entries, "listen");
+    if (e == nullptr || e->value.IsNull()) return;
+    constexpr std::string_view what = "null (off) or host:port, such as 127.0.0.1:9477 or [::1]:9477";
+    const std::string text = p.non_empty_text(*e, what);
+    const auto colon = text.rfind(':');
+    if (colon == std::string::npos || colon == 0 || colon + 1 == text.size()) p.expected(*e, what);
+    const std::string host = text.substr(0, colon);
+    const std::string port = text.substr(colon + 1);
+    unsigned value = 0;
+    const auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), value);
+    if (ec != std::errc() || end != port.data() + port.size() || value == 0 || value > 65535) p.expected(*e, what);
+    if (host.find(':') != std::string::npos && (host.front() != '[' || host.back() != ']')) p.expected(*e, what);
+    m.listen = text;
+}
+
 // bind() fails with a confusing error if the path does not fit sun_path;
 // catch it while the user is still looking at the config.
 void check_socket_length(const Parser& p, const Config& cfg, const Entries& top)
@@ -506,6 +527,7 @@ Config parse_config(const std::string& yaml_text, const std::string& origin)
     if (const Entry* e = find(top, "under_sample")) cfg.under_sample = p.one_of(*e, under);
     if (const Entry* e = find(top, "rebalance")) read_rebalance(p, *e, cfg.rebalance);
     if (const Entry* e = find(top, "watch")) read_watch(p, *e, cfg.watch);
+    if (const Entry* e = find(top, "metrics")) read_metrics(p, *e, cfg.metrics);
     if (const Entry* e = find(top, "log_level")) cfg.log_level = p.one_of(*e, levels);
 
     constexpr std::array<std::pair<std::string_view, std::uint64_t>, 3> size_units{

@@ -48,6 +48,12 @@ struct WatchParams {
     bool operator==(const WatchParams&) const = default;
 };
 
+struct MetricsParams {
+    // host:port for the Prometheus endpoint (GET /metrics); nullopt = off.
+    std::optional<std::string> listen;
+    bool operator==(const MetricsParams&) const = default;
+};
+
 struct Config {
     std::filesystem::path ingest_dir = "./var/incoming";
     std::filesystem::path output_dir = "./var/dataset";
@@ -63,6 +69,7 @@ struct Config {
     UnderSample under_sample = UnderSample::uniform;
     RebalanceParams rebalance;
     WatchParams watch;
+    MetricsParams metrics;
     LogLevel log_level = LogLevel::info;
     std::uint64_t max_file_size = 256ULL << 20; // bytes; larger files are rejected unread
     std::uint64_t max_pixels = 64'000'000;      // width * height; larger images are refused from the header

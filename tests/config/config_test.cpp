@@ -84,6 +84,7 @@ void check_fields_equal(const cfg::Config& got, const cfg::Config& want)
     BOOST_TEST(cfg::to_string(got.log_level) == cfg::to_string(want.log_level));
     BOOST_TEST(got.max_file_size == want.max_file_size);
     BOOST_TEST(got.index_min_free == want.index_min_free);
+    BOOST_TEST((got.metrics.listen == want.metrics.listen));
     BOOST_TEST(got.control_socket == want.control_socket);
     // Catches fields added to Config after this helper was written.
     BOOST_TEST((got == want));
@@ -242,6 +243,7 @@ BOOST_AUTO_TEST_CASE(full_file_sets_every_key)
     want.log_level = cfg::LogLevel::debug;
     want.max_file_size = 12ULL << 20;
     want.index_min_free = 1ULL << 30;
+    want.metrics.listen = "127.0.0.1:9477";
     want.control_socket = "/run/ndrd/control.sock";
 
     const cfg::Config got = cfg::load_config(kFixtures / "full.yaml");
@@ -654,6 +656,23 @@ BOOST_AUTO_TEST_CASE(index_min_free_takes_sizes_and_zero_turns_it_off)
                 mentions(error_for("seed: 1\nindex_min_free: " + value + "\n"), {"test.yaml:2:", "index_min_free"}));
         }
     }
+}
+
+BOOST_AUTO_TEST_CASE(metrics_listen_is_off_by_default_and_takes_host_port)
+{
+    BOOST_TEST(!parse("").metrics.listen.has_value());
+    BOOST_TEST(!parse("metrics:\n  listen: null\n").metrics.listen.has_value());
+    BOOST_TEST(*parse("metrics:\n  listen: 127.0.0.1:9477\n").metrics.listen == "127.0.0.1:9477");
+    BOOST_TEST(*parse("metrics:\n  listen: \"[::1]:9477\"\n").metrics.listen == "[::1]:9477");
+    BOOST_TEST(*parse("metrics:\n  listen: localhost:80\n").metrics.listen == "localhost:80");
+    for (const std::string value :
+         {"9477", "127.0.0.1", "127.0.0.1:0", "127.0.0.1:70000", ":9477", "\"::1:9477\"", "host:port"}) {
+        BOOST_TEST_CONTEXT("listen: " << value)
+        {
+            BOOST_TEST(mentions(error_for("seed: 1\nmetrics:\n  listen: " + value + "\n"), {"test.yaml:3:", "listen"}));
+        }
+    }
+    BOOST_TEST(mentions(error_for("metrics:\n  port: 1\n"), {"test.yaml:2:", "unknown key 'port'"}));
 }
 
 BOOST_AUTO_TEST_CASE(control_socket_defaults_to_the_index_dir)
