@@ -3,10 +3,12 @@
 
 #include <cstdio>
 #include <iostream>
+#include <optional>
 
 #include "daemon/control_server.hpp"
 #include "daemon/json.hpp"
 #include "daemon/logger.hpp"
+#include "daemon/query.hpp"
 #include "daemon/service.hpp"
 #include "daemon/source_file.hpp"
 #include "daemon/status.hpp"
@@ -28,7 +30,7 @@ int hash_command(const config::Config& cfg, bool use_index, const std::vector<st
         try {
             SourceFile src = read_source(file, cfg.max_file_size);
             if (src.status != SourceStatus::ok) {
-                throw index::DecodeError(src.reason);
+                throw index::DecodeError("unreadable", src.reason);
             }
             const auto feature = index::compute_feature(index::decode_image(src.bytes, cfg.max_pixels), grid);
             line += ", \"key\": " + json_string(index::compute_key(feature, projection).hex());
@@ -103,6 +105,53 @@ int verify_command(const config::Config& cfg, bool do_repair)
     std::cout << report.records << " records, " << report.files << " files, " << report.problems.size()
               << " discrepancies\n";
     return report.clean() ? 0 : 1;
+}
+
+} // namespace ndrd::daemon
+
+namespace ndrd::daemon {
+
+int query_command(const config::Config& cfg, const std::vector<std::string>& files)
+{
+    index::Grid grid{cfg.gradient.grid_rows, cfg.gradient.grid_cols};
+    const index::Projection projection = projection_for(cfg, grid);
+    index::configure_decoder(cfg.max_pixels);
+    // Opened on first need: with a daemon running, every answer comes from it.
+    std::optional<index::HashIndex> snapshot;
+    int status = 0;
+    for (const auto& file : files) {
+        std::string answer;
+        try {
+            // Read as the user who asks, not as the daemon.
+            SourceFile src = read_source(file, cfg.max_file_size);
+            if (src.status != SourceStatus::ok) {
+                throw index::DecodeError("unreadable", src.reason);
+            }
+            const auto feature = index::compute_feature(index::decode_image(src.bytes, cfg.max_pixels), grid);
+            const auto key = index::compute_key(feature, projection);
+            if (auto live = control_call(cfg.control_socket_path(), query_request(feature, key))) {
+                answer = std::move(*live);
+            } else {
+                if (!snapshot) snapshot.emplace(index::HashIndex::open_read_only(cfg.index_dir));
+                answer = query_json(*snapshot, feature, key, cfg.gradient.sim_threshold);
+            }
+        } catch (const index::DecodeError& e) {
+            answer = JsonObject().add("ok", false).add("error", e.what()).str();
+            status = 1;
+        }
+        // The file name first, then the daemon's (or our) answer.
+        std::cout << "{\"file\": " << json_string(file) << ", " << answer.substr(1) << "\n";
+    }
+    return status;
+}
+
+int export_command(const config::Config& cfg, ExportFormat format)
+{
+    const auto idx = index::HashIndex::open_read_only(cfg.index_dir);
+    const auto n = export_items(idx, format, std::cout);
+    std::cout.flush();
+    log_debug("exported ", n, " item(s)");
+    return std::cout ? 0 : 1;
 }
 
 } // namespace ndrd::daemon

@@ -1,10 +1,12 @@
-// The one-shot commands beside the daemon: `hash`, `status`, `rebalance`, `verify`.
+// The one-shot commands beside the daemon: `hash`, `status`, `rebalance`,
+// `verify`, `query` and `export`.
 #pragma once
 
 #include <string>
 #include <vector>
 
 #include "config/config.hpp"
+#include "daemon/exporter.hpp"
 
 namespace ndrd::daemon {
 
@@ -18,6 +20,13 @@ int status_command(const config::Config& cfg);
 // Asks the running daemon to rebalance now, or rebalances the index and the
 // files itself when no daemon runs. Prints the JSON report.
 int rebalance_command(const config::Config& cfg);
+
+// One JSON decision per image, asked of the running daemon or, with none,
+// of the index read-only. Returns 1 if any image could not be hashed.
+int query_command(const config::Config& cfg, const std::vector<std::string>& files);
+
+// The index as CSV or JSON lines on stdout.
+int export_command(const config::Config& cfg, ExportFormat format);
 
 // Checks that the index and the disk agree; prints every discrepancy.
 // Returns 0 when clean, 1 otherwise. `repair` needs the daemon stopped.

@@ -1,6 +1,8 @@
 // The worker stage (see hasher.hpp).
 #include "daemon/hasher.hpp"
 
+#include <chrono>
+
 #include "index/decode.hpp"
 
 namespace ndrd::daemon {
@@ -9,6 +11,7 @@ HashResult hash_source(const std::filesystem::path& ingest_dir, const std::strin
                        const index::Projection& projection, index::Grid grid, std::uint64_t max_size,
                        std::uint64_t max_pixels)
 {
+    const auto started = std::chrono::steady_clock::now();
     HashResult r;
     r.source = source;
     SourceFile file = read_source(ingest_dir / source, max_size);
@@ -23,6 +26,7 @@ HashResult hash_source(const std::filesystem::path& ingest_dir, const std::strin
     case SourceStatus::too_large:
     case SourceStatus::unreadable:
         r.kind = HashResult::Kind::rejected;
+        r.reason_kind = file.status == SourceStatus::too_large ? "too_large" : "unreadable";
         r.reason = std::move(file.reason);
         return r;
     }
@@ -35,14 +39,18 @@ HashResult hash_source(const std::filesystem::path& ingest_dir, const std::strin
     } catch (const index::DecodeError& e) {
         r.kind = HashResult::Kind::rejected;
         r.reason = e.what();
+        r.reason_kind = e.kind();
     } catch (const cv::Exception& e) {
         // OpenCV can throw from deep inside a codec on hostile input.
         r.kind = HashResult::Kind::rejected;
         r.reason = std::string("OpenCV error: ") + e.err;
+        r.reason_kind = "undecodable";
     } catch (const std::bad_alloc&) {
         r.kind = HashResult::Kind::rejected;
         r.reason = "out of memory decoding the image (dimensions too large?)";
+        r.reason_kind = "out_of_memory";
     }
+    r.hash_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     return r;
 }
 

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <string>
+#include <string_view>
 
 #include "daemon/source_file.hpp"
 #include "index/feature.hpp"
@@ -22,6 +23,8 @@ struct HashResult {
     Kind kind = Kind::skipped;
     std::string source; // relative to ingest_dir
     std::string reason;
+    std::string_view reason_kind; // short fixed class of a rejection: "too_large", "truncated", ...
+    double hash_seconds = 0;      // read + decode + feature + key, on the worker
     FileIdentity identity;
     index::Feature feature;
     index::Key key;

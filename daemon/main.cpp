@@ -10,6 +10,7 @@
 
 #include "config/config.hpp"
 #include "daemon/commands.hpp"
+#include "daemon/exporter.hpp"
 #include "daemon/logger.hpp"
 #include "daemon/service.hpp"
 #include "index/hash_index.hpp"
@@ -35,6 +36,9 @@ Commands:
   status   --config FILE            counts per subset and the index's parameters (live if the daemon runs)
   rebalance --config FILE           bring the working subset to num_cut now (through the daemon if it runs)
   verify   --config FILE [--repair] check that the index and the files on disk agree
+  query    --config FILE FILE...    would these images be kept or duplicates? (nothing is ingested)
+  export   --config FILE [--format csv|jsonl]
+                                    every item with its subset, key, decision and similarity, on stdout
 
 Run 'ndrd <command> --help' for a command's options.
 Exit codes: 0 success, 1 runtime failure, 64 usage error, 78 configuration error.
@@ -72,12 +76,13 @@ std::string require_config(const po::variables_map& vm, const std::string& comma
 // --help, loads the configuration and hands it to `run`.
 int config_command(const std::string& command, const std::string& usage, const std::vector<std::string>& args,
                    const std::function<void(po::options_description&)>& extra,
-                   const std::function<int(const config::Config&, const po::variables_map&)>& run)
+                   const std::function<int(const config::Config&, const po::variables_map&)>& run,
+                   po::positional_options_description* pos = nullptr)
 {
     po::options_description desc(usage + "\n\nOptions");
     desc.add_options()("config,c", po::value<std::string>(), "configuration file (YAML)");
     if (extra) extra(desc);
-    const auto vm = parse(command, desc, args);
+    const auto vm = parse(command, desc, args, pos);
     if (vm.count("help")) {
         std::cout << desc << "\n";
         return 0;
@@ -94,8 +99,9 @@ int dispatch(const std::string& command, const std::vector<std::string>& args)
             "Usage: ndrd " + command + " --config FILE\n\n" +
                 (daemon_mode ? "Processes the backlog, then watches the ingest directory until SIGTERM/SIGINT."
                              : "Processes every file now in the ingest directory, prints a summary, exits."),
-            args, {}, [&](const config::Config& cfg, const po::variables_map&) {
-                return daemon::run_service(cfg, daemon_mode ? daemon::ServiceMode::run : daemon::ServiceMode::once);
+            args, {}, [&](const config::Config& cfg, const po::variables_map& vm) {
+                return daemon::run_service(cfg, daemon_mode ? daemon::ServiceMode::run : daemon::ServiceMode::once,
+                                           vm["config"].as<std::string>());
             });
     }
     if (command == "hash") {
@@ -159,6 +165,48 @@ int dispatch(const std::string& command, const std::vector<std::string>& args)
             },
             [](const config::Config& cfg, const po::variables_map& vm) {
                 return daemon::verify_command(cfg, vm["repair"].as<bool>());
+            });
+    }
+    if (command == "query") {
+        po::positional_options_description pos;
+        pos.add("file", -1);
+        return config_command(
+            command,
+            "Usage: ndrd query --config FILE IMAGE...\n\n"
+            "Hashes each image and applies the decision rule against the index, without ingesting anything: prints\n"
+            "{\"file\", \"key\", \"decision\": \"kept\"|\"duplicated\", \"similarity\", \"matched_item\",\n"
+            "\"matched_source\", \"matched_location\"} per image, one JSON object per line. Asks the running daemon\n"
+            "(its live index and threshold); with none running, reads the index. Images that cannot be hashed print\n"
+            "{\"file\", \"error\"}; the exit code is then 1.",
+            args,
+            [](po::options_description& desc) {
+                desc.add_options()("file", po::value<std::vector<std::string>>()->multitoken(), "image files");
+            },
+            [](const config::Config& cfg, const po::variables_map& vm) {
+                if (!vm.count("file")) {
+                    throw Usage("ndrd query: no IMAGE given (see 'ndrd query --help')");
+                }
+                return daemon::query_command(cfg, vm["file"].as<std::vector<std::string>>());
+            },
+            &pos);
+    }
+    if (command == "export") {
+        return config_command(
+            command,
+            "Usage: ndrd export --config FILE [--format csv|jsonl]\n\n"
+            "Writes every item of the index to stdout in ingest order: item, source, location, subset, decision,\n"
+            "state, key, reason, matched_item, best_similarity, size_bytes, ingested_ms, routed_ms. Reads a\n"
+            "consistent snapshot of the index, so the daemon may keep running.",
+            args,
+            [](po::options_description& desc) {
+                desc.add_options()("format", po::value<std::string>()->default_value("csv"), "csv or jsonl");
+            },
+            [](const config::Config& cfg, const po::variables_map& vm) {
+                try {
+                    return daemon::export_command(cfg, daemon::parse_export_format(vm["format"].as<std::string>()));
+                } catch (const std::invalid_argument& e) {
+                    throw Usage(std::string("ndrd export: ") + e.what());
+                }
             });
     }
     throw Usage("ndrd: unknown command '" + command + "'\n\n" + overview);

@@ -2,6 +2,7 @@
 #include "daemon/pipeline.hpp"
 
 #include <algorithm>
+#include <utility>
 
 #include <boost/asio/post.hpp>
 
@@ -32,14 +33,30 @@ std::string describe(const ItemRecord& r)
 } // namespace
 
 Pipeline::Pipeline(boost::asio::io_context& io, PipelineOptions options, index::HashIndex& index, Relocator& relocator)
-    : io_(io), opt_(std::move(options)), index_(index), relocator_(relocator), pool_(std::max(1U, opt_.workers)),
-      retry_timer_(io), resume_timer_(io), max_in_flight_(2 * std::max(1U, opt_.workers) + 2)
+    : io_(io), opt_(std::move(options)), index_(index), relocator_(relocator),
+      pool_(std::make_unique<boost::asio::thread_pool>(std::max(1U, opt_.workers))), retry_timer_(io),
+      resume_timer_(io), max_in_flight_(2 * std::max(1U, opt_.workers) + 2)
 {
 }
 
 Pipeline::~Pipeline()
 {
-    pool_.join();
+    pool_->join();
+}
+
+void Pipeline::reconfigure(double sim_threshold, std::uint64_t max_file_size, unsigned workers)
+{
+    opt_.sim_threshold = sim_threshold;
+    opt_.max_file_size = max_file_size;
+    if (std::max(1U, workers) != std::max(1U, opt_.workers)) {
+        // Jobs already posted to the old pool still post their results to
+        // the loop; join() waits for at most max_in_flight_ hashes.
+        auto old = std::exchange(pool_, std::make_unique<boost::asio::thread_pool>(std::max(1U, workers)));
+        old->join();
+        opt_.workers = workers;
+        max_in_flight_ = 2 * std::max(1U, workers) + 2;
+        pump();
+    }
 }
 
 void Pipeline::submit(const std::string& source)
@@ -64,6 +81,7 @@ void Pipeline::submit(const std::string& source)
         overflowed_ = true;
         return;
     }
+    arrived_.try_emplace(source, std::chrono::steady_clock::now());
     waiting_.push_back(source);
     pump();
 }
@@ -76,7 +94,7 @@ void Pipeline::pump()
         known_[source] = PathState::in_flight;
         ++in_flight_;
         const std::uint64_t ticket = next_ticket_++;
-        boost::asio::post(pool_, [this, ticket, source = std::move(source)] {
+        boost::asio::post(*pool_, [this, ticket, source = std::move(source)] {
             HashResult r = hash_source(opt_.ingest_dir, source, index_.projection(), index_.params().grid,
                                        opt_.max_file_size, opt_.max_pixels);
             boost::asio::post(io_, [this, ticket, r = std::move(r)]() mutable { completed(ticket, std::move(r)); });
@@ -97,6 +115,7 @@ void Pipeline::completed(std::uint64_t ticket, HashResult result)
     if (paused_ && !accepting_) {
         --in_flight_; // shutting down while the index refuses writes: the file stays for the next run
         known_.erase(result.source);
+        arrived_.erase(result.source);
     } else {
         done_.emplace(ticket, std::move(result));
         drain();
@@ -149,6 +168,8 @@ void Pipeline::finish(const std::string& source)
     known_.erase(source);
     if (dirty) {
         submit(source); // something happened to the path while we hashed it: look again
+    } else {
+        arrived_.erase(source);
     }
 }
 
@@ -157,6 +178,7 @@ void Pipeline::stop_accepting()
     accepting_ = false;
     for (const auto& s : waiting_) {
         known_.erase(s);
+        arrived_.erase(s);
     }
     waiting_.clear();
     retry_timer_.cancel();
@@ -166,6 +188,7 @@ void Pipeline::stop_accepting()
         resume_timer_.cancel();
         for (const auto& [ticket, r] : done_) {
             known_.erase(r.source);
+            arrived_.erase(r.source);
         }
         in_flight_ -= done_.size();
         done_.clear();
@@ -232,11 +255,11 @@ bool Pipeline::commit(HashResult& r)
                   " and later files wait in the ingest directory)");
         return false;
     }
-    route(rec, /*retrying=*/false);
+    route(rec, /*retrying=*/false, &r);
     return true;
 }
 
-void Pipeline::route(ItemRecord& rec, bool retrying)
+void Pipeline::route(ItemRecord& rec, bool retrying, const HashResult* hashed)
 {
     RelocateOutcome outcome{};
     try {
@@ -267,7 +290,14 @@ void Pipeline::route(ItemRecord& rec, bool retrying)
     } else {
         log_debug("routed ", describe(rec));
     }
-    if (on_routed_) on_routed_();
+    if (on_routed_) {
+        std::optional<double> latency;
+        if (const auto it = arrived_.find(rec.source); it != arrived_.end() && !retrying) {
+            latency = std::chrono::duration<double>(std::chrono::steady_clock::now() - it->second).count();
+        }
+        on_routed_(RoutedEvent{rec, hashed ? hashed->reason_kind : std::string_view(), latency,
+                               hashed ? std::optional<double>(hashed->hash_seconds) : std::nullopt});
+    }
 }
 
 // A decided file whose move failed on I/O (disk full, read-only): its
@@ -294,7 +324,7 @@ void Pipeline::retry_stuck()
     retry_delay_ = std::min(retry_delay_ * 2, std::chrono::seconds(60));
     (void)index_.resume(); // the failure may have been the index's
     for (auto& rec : batch) {
-        route(rec, /*retrying=*/true);
+        route(rec, /*retrying=*/true, nullptr);
     }
     if (idle() && stuck_.empty() && on_idle_) {
         on_idle_();

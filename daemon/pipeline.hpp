@@ -13,6 +13,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -46,6 +47,14 @@ struct PipelineStats {
     [[nodiscard]] std::uint64_t routed() const { return kept + duplicated + rejected; }
 };
 
+// One file routed, for progress, status and metrics.
+struct RoutedEvent {
+    const index::ItemRecord& record;
+    std::string_view reason_kind;          // rejections: a short fixed class ("truncated", ...)
+    std::optional<double> latency_seconds; // from the file's first event; none for retried moves
+    std::optional<double> hash_seconds;    // read + decode + feature + key; none for retried moves
+};
+
 class Pipeline {
 public:
     Pipeline(boost::asio::io_context& io, PipelineOptions options, index::HashIndex& index, Relocator& relocator);
@@ -67,7 +76,12 @@ public:
     // the owner rescans the ingest directory and submits what is there.
     void set_on_overflow(std::function<void()> fn) { on_overflow_ = std::move(fn); }
     // Called after each routed file (progress reporting, rebalance triggers).
-    void set_on_routed(std::function<void()> fn) { on_routed_ = std::move(fn); }
+    void set_on_routed(std::function<void(const RoutedEvent&)> fn) { on_routed_ = std::move(fn); }
+
+    // Live settings from a configuration reload; applies to files decided
+    // from now on. A new worker count replaces the pool (the old one
+    // finishes what it holds first).
+    void reconfigure(double sim_threshold, std::uint64_t max_file_size, unsigned workers);
 
     [[nodiscard]] bool idle() const { return waiting_.empty() && in_flight_ == 0; }
     // True while decisions wait for the index to accept writes again.
@@ -83,7 +97,7 @@ private:
     void completed(std::uint64_t ticket, HashResult result);
     void drain();
     bool commit(HashResult& result);
-    void route(index::ItemRecord& rec, bool retrying);
+    void route(index::ItemRecord& rec, bool retrying, const HashResult* hashed);
     void park(const index::ItemRecord& rec, std::string_view why);
     void retry_stuck();
     void resume_index();
@@ -93,12 +107,14 @@ private:
     PipelineOptions opt_;
     index::HashIndex& index_;
     Relocator& relocator_;
-    boost::asio::thread_pool pool_;
+    std::unique_ptr<boost::asio::thread_pool> pool_;
     boost::asio::steady_timer retry_timer_;
     boost::asio::steady_timer resume_timer_;
 
     std::deque<std::string> waiting_;
     std::unordered_map<std::string, PathState> known_;
+    // When each known path's first event arrived: event-to-routed latency.
+    std::unordered_map<std::string, std::chrono::steady_clock::time_point> arrived_;
     std::map<std::uint64_t, HashResult> done_; // results waiting for their turn
     std::uint64_t next_ticket_ = 0;
     std::uint64_t next_commit_ = 0;
@@ -113,7 +129,7 @@ private:
     std::chrono::seconds resume_delay_{1};
     PipelineStats stats_;
     std::function<void()> on_idle_;
-    std::function<void()> on_routed_;
+    std::function<void(const RoutedEvent&)> on_routed_;
     std::function<void()> on_overflow_;
 };
 

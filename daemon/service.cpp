@@ -18,8 +18,12 @@
 #include "daemon/ingest_scan.hpp"
 #include "daemon/json.hpp"
 #include "daemon/logger.hpp"
+#include "daemon/notifier.hpp"
 #include "daemon/pipeline.hpp"
 #include "daemon/poller.hpp"
+#include "daemon/query.hpp"
+#include "daemon/recent_activity.hpp"
+#include "daemon/reload.hpp"
 #include "daemon/source_file.hpp"
 #include "daemon/status.hpp"
 #include "daemon/watcher.hpp"
@@ -130,8 +134,11 @@ void wait_for_index_space(const config::Config& cfg)
     }
 }
 
-int run_service(const config::Config& cfg, ServiceMode mode)
+int run_service(const config::Config& initial, ServiceMode mode, const std::filesystem::path& config_file)
 {
+    // The live settings change on reload; everything else keeps its value
+    // from start-up (see reload.hpp).
+    config::Config cfg = initial;
     set_log_level(cfg.log_level);
     index::configure_decoder(cfg.max_pixels);
     config::prepare_directories(cfg);
@@ -160,6 +167,26 @@ int run_service(const config::Config& cfg, ServiceMode mode)
     opt.workers = cfg.effective_workers();
     Pipeline pipeline(io, opt, idx, relocator);
     Rebalancer rebalancer(idx, relocator, rebalance_policy(cfg));
+
+    bool stopping = false;
+    RecentActivity recent;
+    Notifier notifier;
+    const auto status_line = [&] {
+        const auto& s = pipeline.stats();
+        const auto r = recent.summary(Clock::now(), started);
+        char rate_text[32];
+        std::snprintf(rate_text, sizeof rate_text, "%.1f", r.files_per_second);
+        return std::string(pipeline.paused() ? "PAUSED (index refuses writes); " : "") + std::to_string(s.kept) +
+               " kept, " + std::to_string(s.duplicated) + " duplicated, " + std::to_string(s.rejected) +
+               " rejected; queue " + std::to_string(pipeline.queue_depth()) + "; " + rate_text + " files/s";
+    };
+    auto last_status = Clock::now() - std::chrono::seconds(10);
+    const auto maybe_status = [&] {
+        if (mode == ServiceMode::run && !stopping && Clock::now() - last_status >= std::chrono::seconds(1)) {
+            last_status = Clock::now();
+            notifier.status(status_line());
+        }
+    };
 
     std::optional<RebalanceReport> last_rebalance;
     std::uint64_t routed_since_rebalance = 0;
@@ -232,7 +259,7 @@ int run_service(const config::Config& cfg, ServiceMode mode)
     if (mode == ServiceMode::run) {
         control.emplace(
             io, cfg.control_socket_path(),
-            [&](const std::string& command, const boost::property_tree::ptree&) -> std::string {
+            [&](const std::string& command, const boost::property_tree::ptree& request) -> std::string {
                 if (command == "ping") {
                     return JsonObject().add("ok", true).str();
                 }
@@ -246,6 +273,20 @@ int run_service(const config::Config& cfg, ServiceMode mode)
                 if (command == "rebalance") {
                     return rebalance();
                 }
+                if (command == "query") {
+                    index::Feature feature;
+                    index::Key key;
+                    try {
+                        parse_query_request(request, feature, key);
+                    } catch (const std::exception& e) {
+                        return JsonObject().add("ok", false).add("error", e.what()).str();
+                    }
+                    if (feature.values.size() != static_cast<std::size_t>(idx.params().grid.feature_dim()) ||
+                        key.bytes.size() != static_cast<std::size_t>((idx.params().hash_dim + 7) / 8)) {
+                        return JsonObject().add("ok", false).add("error", "feature or key has the wrong size").str();
+                    }
+                    return query_json(idx, feature, key, cfg.gradient.sim_threshold);
+                }
                 return JsonObject().add("ok", false).add("error", "unknown command '" + command + "'").str();
             });
     }
@@ -257,7 +298,11 @@ int run_service(const config::Config& cfg, ServiceMode mode)
     // Progress on a terminal, for batch runs; rebalance triggers for the daemon.
     const bool progress = mode == ServiceMode::once && ::isatty(STDERR_FILENO) == 1;
     auto last_progress = Clock::now();
-    pipeline.set_on_routed([&] {
+    pipeline.set_on_routed([&](const RoutedEvent& ev) {
+        if (ev.latency_seconds) {
+            recent.record(Clock::now(), std::chrono::duration<double>(*ev.latency_seconds));
+        }
+        maybe_status();
         ++routed_since_rebalance;
         if (mode == ServiceMode::run && cfg.rebalance.after_items &&
             routed_since_rebalance >= *cfg.rebalance.after_items) {
@@ -272,7 +317,6 @@ int run_service(const config::Config& cfg, ServiceMode mode)
         std::fflush(stderr);
     });
 
-    bool stopping = false;
     boost::asio::signal_set signals(io, SIGTERM, SIGINT);
     std::function<void()> wait_signal = [&] {
         signals.async_wait([&](const boost::system::error_code& ec, int sig) {
@@ -283,6 +327,7 @@ int run_service(const config::Config& cfg, ServiceMode mode)
                 return;
             }
             stopping = true;
+            notifier.stopping();
             log_info("received ", sig == SIGTERM ? "SIGTERM" : "SIGINT", ", finishing files in flight");
             if (watcher) watcher->stop();
             if (poller) poller->stop();
@@ -292,12 +337,50 @@ int run_service(const config::Config& cfg, ServiceMode mode)
         });
     };
     wait_signal();
-    // SIGHUP must not kill the daemon; live reload comes with the systemd work.
+    // SIGHUP re-reads the configuration file. A file that does not load, or
+    // that changes a restart-only setting, changes nothing: the daemon goes
+    // on with what it has (see reload.hpp).
+    boost::asio::steady_timer rebalance_timer(io);
+    std::function<void()> schedule_rebalance;
+    const auto reload = [&] {
+        notifier.reloading();
+        try {
+            const config::Config fresh = config::load_config(config_file);
+            const ReloadPlan plan = plan_reload(cfg, fresh);
+            if (!plan.accepted()) {
+                log_error("reload of ", config_file.string(), " refused: ", join_keys(plan.refused),
+                          plan.refused.size() == 1 ? " needs" : " need",
+                          " a restart (systemctl restart ndrd); nothing was changed");
+            } else if (plan.changed.empty()) {
+                log_info("reload of ", config_file.string(), ": nothing changed");
+            } else {
+                const bool schedule_changed = fresh.rebalance.interval != cfg.rebalance.interval;
+                cfg = apply_live(cfg, fresh);
+                set_log_level(cfg.log_level);
+                pipeline.reconfigure(cfg.gradient.sim_threshold, cfg.max_file_size, cfg.effective_workers());
+                idx.set_min_free_space(cfg.index_min_free);
+                rebalancer.set_policy(rebalance_policy(cfg));
+                if (schedule_changed) {
+                    rebalance_timer.cancel();
+                    schedule_rebalance();
+                }
+                log_info("reloaded ", config_file.string(), ": ", join_keys(plan.changed), " now apply");
+            }
+        } catch (const config::ConfigError& e) {
+            log_error("reload refused, the running configuration stays: ", e.what());
+        }
+        notifier.ready();
+        notifier.status(status_line());
+    };
     boost::asio::signal_set hup(io, SIGHUP);
     std::function<void()> wait_hup = [&] {
         hup.async_wait([&](const boost::system::error_code& ec, int) {
             if (ec) return;
-            log_warning("SIGHUP: configuration reload is not supported yet; restart to apply changes");
+            if (config_file.empty()) {
+                log_warning("SIGHUP: no configuration file to reload");
+            } else if (!stopping) {
+                reload();
+            }
             wait_hup();
         });
     };
@@ -319,8 +402,7 @@ int run_service(const config::Config& cfg, ServiceMode mode)
             schedule_summary();
         });
     };
-    boost::asio::steady_timer rebalance_timer(io);
-    std::function<void()> schedule_rebalance = [&] {
+    schedule_rebalance = [&] {
         if (cfg.rebalance.interval.count() == 0) return;
         rebalance_timer.expires_after(cfg.rebalance.interval);
         rebalance_timer.async_wait([&](const boost::system::error_code& ec) {
@@ -329,12 +411,27 @@ int run_service(const config::Config& cfg, ServiceMode mode)
             schedule_rebalance();
         });
     };
+    // The watchdog keep-alive comes from this loop, so a stuck loop is what
+    // systemd restarts; the status line rides along.
+    boost::asio::steady_timer heartbeat_timer(io);
+    const auto heartbeat_period = std::min<std::chrono::microseconds>(
+        notifier.watchdog_period().value_or(std::chrono::seconds(5)), std::chrono::seconds(5));
+    std::function<void()> schedule_heartbeat = [&] {
+        heartbeat_timer.expires_after(heartbeat_period);
+        heartbeat_timer.async_wait([&](const boost::system::error_code& ec) {
+            if (ec) return;
+            if (notifier.watchdog_period()) notifier.watchdog();
+            maybe_status();
+            schedule_heartbeat();
+        });
+    };
 
     // The first time the backlog is done, rebalance: a changed num_cut or
     // policy takes effect at start-up.
     bool backlog_done = false;
     pipeline.set_on_idle([&] {
         if (stopping) {
+            heartbeat_timer.cancel();
             io.stop();
             return;
         }
@@ -354,6 +451,11 @@ int run_service(const config::Config& cfg, ServiceMode mode)
         schedule_summary();
         schedule_rebalance();
         log_info("ready");
+        notifier.ready();
+        notifier.status(status_line());
+        last_status = Clock::now();
+        if (notifier.watchdog_period()) notifier.watchdog();
+        schedule_heartbeat();
     }
     if (pipeline.idle() && !backlog_done) {
         backlog_done = true;

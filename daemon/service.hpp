@@ -3,6 +3,8 @@
 // the rebalancer beside it and the control socket in front of both.
 #pragma once
 
+#include <filesystem>
+
 #include "config/config.hpp"
 #include "daemon/rebalancer.hpp"
 #include "index/hash_index.hpp"
@@ -27,7 +29,9 @@ index::Projection projection_for(const config::Config& cfg, index::Grid& grid);
 RebalancePolicy rebalance_policy(const config::Config& cfg);
 Areas areas_of(const config::Config& cfg);
 
-// Returns the process exit code. Throws config::ConfigError, index::IndexError.
-int run_service(const config::Config& cfg, ServiceMode mode);
+// Runs with `initial` (live settings may change on reload). Returns the
+// process exit code. Throws config::ConfigError, index::IndexError.
+// `config_file` is what SIGHUP re-reads (empty: reload is not possible).
+int run_service(const config::Config& initial, ServiceMode mode, const std::filesystem::path& config_file = {});
 
 } // namespace ndrd::daemon

@@ -18,7 +18,16 @@ std::string status_json(const index::HashIndex& index, const config::Config& cfg
             .add("queue_depth", static_cast<std::uint64_t>(live->queue_depth))
             .add("last_rebalance", live->last_rebalance)
             .add("paused", live->paused)
-            .add("stuck_moves", static_cast<std::uint64_t>(live->stuck_moves));
+            .add("stuck_moves", static_cast<std::uint64_t>(live->stuck_moves))
+            .add("files_per_second", live->files_per_second);
+        for (const auto& [key, value] : {std::pair{"latency_p50_seconds", live->latency_p50_seconds},
+                                         std::pair{"latency_p99_seconds", live->latency_p99_seconds}}) {
+            if (value) {
+                o.add(key, *value);
+            } else {
+                o.add_raw(key, "null");
+            }
+        }
     }
     o.add("index_dir", cfg.index_dir.string())
         .add("index_bytes", index.disk_bytes())
@@ -54,7 +63,9 @@ std::string format_status(const boost::property_tree::ptree& s)
     };
     std::ostringstream out;
     if (s.get<bool>("daemon", false)) {
-        out << "daemon:        running, up " << get("uptime_seconds") << " s, queue " << get("queue_depth") << "\n";
+        out << "daemon:        running, up " << get("uptime_seconds") << " s, queue " << get("queue_depth") << "\n"
+            << "last minute:   " << get("files_per_second") << " files/s, event-to-routed latency p50 "
+            << get("latency_p50_seconds") << " s, p99 " << get("latency_p99_seconds") << " s\n";
         if (s.get<bool>("paused", false)) {
             out << "PAUSED:        the index refuses writes (disk full or read-only?); see the log\n";
         }

@@ -29,8 +29,8 @@ cv::Mat to_three_channels(const cv::Mat& image)
         return out;
     }
     default:
-        throw DecodeError("unsupported channel count " + std::to_string(image.channels()) +
-                          " (Datumaro accepts 1, 3 or 4)");
+        throw DecodeError("channels", "unsupported channel count " + std::to_string(image.channels()) +
+                                          " (Datumaro accepts 1, 3 or 4)");
     }
 }
 
@@ -44,19 +44,20 @@ void configure_decoder(std::uint64_t max_pixels)
 cv::Mat decode_image(std::span<const std::byte> bytes, std::uint64_t max_pixels)
 {
     if (bytes.empty()) {
-        throw DecodeError("empty file");
+        throw DecodeError("empty", "empty file");
     }
     if (bytes.size() > static_cast<std::size_t>(std::numeric_limits<int>::max())) {
-        throw DecodeError("file too large for the decoder (over 2 GiB)");
+        throw DecodeError("too_large", "file too large for the decoder (over 2 GiB)");
     }
     const ImageHeader header = inspect_image(bytes);
     if (header.format != ImageHeader::Format::unknown) {
         if (header.width * header.height > max_pixels) {
-            throw DecodeError("image declares " + std::to_string(header.width) + "x" + std::to_string(header.height) +
-                              " pixels, over max_pixels " + std::to_string(max_pixels) + " (refused before decoding)");
+            throw DecodeError("too_many_pixels", "image declares " + std::to_string(header.width) + "x" +
+                                                     std::to_string(header.height) + " pixels, over max_pixels " +
+                                                     std::to_string(max_pixels) + " (refused before decoding)");
         }
         if (!header.complete) {
-            throw DecodeError(header.problem);
+            throw DecodeError(header.problem.starts_with("truncated") ? "truncated" : "corrupt", header.problem);
         }
     }
     // cv::imdecode wants a Mat header; it does not modify the buffer.
@@ -66,13 +67,13 @@ cv::Mat decode_image(std::span<const std::byte> bytes, std::uint64_t max_pixels)
     try {
         image = cv::imdecode(buffer, cv::IMREAD_UNCHANGED);
     } catch (const cv::Exception& e) {
-        throw DecodeError(std::string("not a decodable image (OpenCV: ") + e.err + ")");
+        throw DecodeError("undecodable", std::string("not a decodable image (OpenCV: ") + e.err + ")");
     }
     if (image.empty()) {
-        throw DecodeError("not a decodable image");
+        throw DecodeError("undecodable", "not a decodable image");
     }
     if (image.dims != 2 || image.rows < 1 || image.cols < 1) {
-        throw DecodeError("decoded to an empty or non-2-D array");
+        throw DecodeError("undecodable", "decoded to an empty or non-2-D array");
     }
     return to_three_channels(image);
 }

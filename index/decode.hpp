@@ -7,16 +7,23 @@
 #include <cstdint>
 #include <span>
 #include <stdexcept>
+#include <string>
+#include <string_view>
 
 #include <opencv2/core.hpp>
 
 namespace ndrd::index {
 
 // The bytes are not an image this port can hash. what() is the reason that
-// ends up in the index and the log ("not a decodable image", ...).
+// ends up in the index and the log ("not a decodable image", ...); kind() a
+// fixed, short class of it for counting (metrics labels).
 class DecodeError : public std::runtime_error {
 public:
-    using std::runtime_error::runtime_error;
+    DecodeError(std::string_view kind, const std::string& what) : std::runtime_error(what), kind_(kind) {}
+    [[nodiscard]] std::string_view kind() const { return kind_; }
+
+private:
+    std::string_view kind_; // always a string literal
 };
 
 // Decodes and normalises channels; the depth is kept (8U, 16U, 32F, ...).

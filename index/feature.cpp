@@ -64,7 +64,7 @@ Feature compute_feature(const cv::Mat& image, Grid grid)
     }
     const double norm = std::sqrt(sum_sq);
     if (!std::isfinite(norm)) {
-        throw DecodeError("image has non-finite pixel values (NaN or infinity)");
+        throw DecodeError("non_finite", "image has non-finite pixel values (NaN or infinity)");
     }
     if (norm == 0.0) {
         std::fill(f.values.begin(), f.values.end(), 0.0);

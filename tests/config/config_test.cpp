@@ -244,6 +244,9 @@ BOOST_AUTO_TEST_CASE(full_file_sets_every_key)
     want.max_file_size = 12ULL << 20;
     want.index_min_free = 1ULL << 30;
     want.metrics.listen = "127.0.0.1:9477";
+    want.max_pixels = 1'000'000;
+    want.watch.mode = cfg::WatchMode::poll;
+    want.watch.poll_interval = std::chrono::seconds(30);
     want.control_socket = "/run/ndrd/control.sock";
 
     const cfg::Config got = cfg::load_config(kFixtures / "full.yaml");

@@ -252,6 +252,10 @@ public:
                 out.booleans[key] = literal_bool();
             } else if (c == '[') {
                 out.arrays[key] = array();
+            } else if (c == 'n') {
+                if (s_.substr(pos_, 4) != "null") fail("expected null");
+                pos_ += 4;
+                out.nulls.insert(key);
             } else {
                 out.numbers[key] = number();
             }

@@ -11,6 +11,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -101,16 +102,17 @@ struct Summary {
 // unless `text` holds exactly one such line.
 std::optional<Summary> parse_summary(const std::string& text);
 
-// A flat JSON object as `ndrd hash` prints it: strings, booleans, numbers and
-// arrays of numbers. Throws std::runtime_error on anything else.
+// A flat JSON object as `ndrd hash` prints it: strings, booleans, numbers,
+// null and arrays of numbers. Throws std::runtime_error on anything else.
 struct JsonLine {
     std::map<std::string, std::string> strings;
     std::map<std::string, bool> booleans;
     std::map<std::string, double> numbers;
     std::map<std::string, std::vector<double>> arrays;
+    std::set<std::string> nulls;
     [[nodiscard]] bool has(const std::string& k) const
     {
-        return strings.count(k) || booleans.count(k) || numbers.count(k) || arrays.count(k);
+        return strings.count(k) || booleans.count(k) || numbers.count(k) || arrays.count(k) || nulls.count(k);
     }
 };
 JsonLine parse_json_line(std::string_view line);

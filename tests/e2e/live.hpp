@@ -50,6 +50,13 @@ public:
         daemon_.reset();
     }
 
+    // Sends `sig` to the running daemon (SIGHUP: reload).
+    void signal(int sig)
+    {
+        BOOST_REQUIRE(daemon_);
+        daemon_->process().send_signal(sig);
+    }
+
     // Records that output/<location> must hold `bytes`, and waits (up to 10 s)
     // until it does. With `source` (the file's path in the ingest tree) the
     // wait ends early once the source is gone: ndrd renames atomically (or

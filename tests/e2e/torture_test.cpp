@@ -122,7 +122,7 @@ BOOST_AUTO_TEST_CASE(random_sigkills_lose_nothing_and_change_no_decision)
         d.process().kill();
         ++kills;
         const auto log = d.log();
-        recoveries += log.find("interrupted by the last shutdown") != std::string::npos ? 1 : 0;
+        recoveries += log.find("journaled move(s) left unfinished") != std::string::npos ? 1 : 0;
         rebalances += log.find("rebalance:") != std::string::npos ? 1 : 0;
         if (fed && kills >= p.kills) break;
     }

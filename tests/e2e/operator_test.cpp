@@ -1,0 +1,115 @@
+// The operator's view of a running daemon: `ndrd status` live (rate and
+// latency of the last minute), `ndrd query` answered by the daemon with its
+// live index and threshold without ingesting anything, and `ndrd export` as
+// CSV and JSON lines while the daemon keeps running.
+#define BOOST_TEST_MODULE e2e_operator
+#include <boost/test/unit_test.hpp>
+
+#include "live.hpp"
+
+using namespace ndrd;
+using namespace ndrd::e2e;
+
+namespace {
+
+RunResult ndrd_cmd(const Live& live, std::vector<std::string> args)
+{
+    args.insert(args.begin() + 1, {"--config", live.layout().config.string()});
+    return run_ndrd(args);
+}
+
+} // namespace
+
+BOOST_AUTO_TEST_SUITE(operator_interface)
+
+BOOST_AUTO_TEST_CASE(status_query_and_export_against_a_running_daemon)
+{
+    const auto crop = decision_of("h32_t0.5", "coins__crop3.png");
+    BOOST_REQUIRE(crop && crop->decision == "duplicated" && crop->matched_file == "coins__bright8.png");
+    ConfigOptions opt; // threshold 0.5
+    Live live(opt);
+    live.start();
+    const std::string original = image("coins__bright8.png");
+    const std::string rejected = "not an image at all\n";
+    test::write_file(live.ingest("a_coins.png"), original);
+    live.expect("train/a_coins.png", original, live.ingest("a_coins.png"));
+    test::write_file(live.ingest("notes,\"v2\".jpg"), rejected);
+    live.expect("rejected/notes,\"v2\".jpg", rejected, live.ingest("notes,\"v2\".jpg"));
+
+    // status, live
+    const auto status = ndrd_cmd(live, {"status"});
+    BOOST_TEST(status.code() == 0, status.err);
+    BOOST_TEST(status.out.find("daemon:        running") != std::string::npos, status.out);
+    BOOST_TEST(status.out.find("files/s, event-to-routed latency p50 ") != std::string::npos, status.out);
+    BOOST_TEST(status.out.find("1 kept, 0 duplicated, 1 rejected") != std::string::npos, status.out);
+
+    // query: the file on disk now says 0.9, but the daemon runs at 0.5 and
+    // it is the daemon that answers.
+    opt.sim_threshold = 0.9;
+    write_config(live.layout(), opt);
+    const fs::path elsewhere = live.scratch("queries");
+    fs::create_directories(elsewhere);
+    test::write_file(elsewhere / "crop.png", image("coins__crop3.png"));
+    test::write_file(elsewhere / "camera.png", image("camera.png"));
+    const auto q = ndrd_cmd(live, {"query", (elsewhere / "crop.png").string(), (elsewhere / "camera.png").string(),
+                                   (elsewhere / "missing.png").string()});
+    BOOST_TEST(q.code() == 1, q.err); // one file could not be hashed
+    const auto lines = lines_of(q.out);
+    BOOST_TEST_REQUIRE(lines.size() == 3U, q.out);
+    const auto dup = parse_json_line(lines[0]);
+    BOOST_TEST(dup.strings.at("decision") == "duplicated");
+    BOOST_TEST(dup.strings.at("matched_source") == "a_coins.png");
+    BOOST_TEST(dup.strings.at("matched_location") == "train/a_coins.png");
+    BOOST_TEST(dup.numbers.at("matched_item") == 1.0);
+    BOOST_TEST(dup.strings.at("key") == crop->key);
+    BOOST_TEST(dup.numbers.at("similarity") == 0.75441602017779485, boost::test_tools::tolerance(1e-5));
+    const auto unique = parse_json_line(lines[1]);
+    BOOST_TEST(unique.strings.at("decision") == "kept");
+    BOOST_TEST(unique.nulls.count("matched_item") == 1U);
+    const auto missing = parse_json_line(lines[2]);
+    BOOST_TEST(missing.has("error"));
+    // Nothing was ingested or moved.
+    BOOST_TEST(fs::exists(elsewhere / "crop.png"));
+    BOOST_TEST(ndrd_cmd(live, {"status"}).out.find("items:         2\n") != std::string::npos);
+
+    // export, while the daemon runs
+    const auto csv = ndrd_cmd(live, {"export", "--format", "csv"});
+    BOOST_TEST(csv.code() == 0, csv.err);
+    BOOST_TEST(csv.out.rfind("item,source,location,subset,decision,state,key,reason,matched_item,best_similarity,"
+                             "size_bytes,ingested_ms,routed_ms\r\n",
+                             0) == 0,
+               csv.out);
+    const auto csv_lines = lines_of(csv.out);
+    BOOST_TEST_REQUIRE(csv_lines.size() == 3U, csv.out);
+    BOOST_TEST(csv_lines[1].rfind("1,a_coins.png,train/a_coins.png,working,kept,done," +
+                                      decision_of("h32_t0.5", "coins__bright8.png")->key + ",,,,",
+                                  0) == 0,
+               csv_lines[1]);
+    // The name with a comma and quotes is quoted as RFC 4180 says.
+    BOOST_TEST(csv_lines[2].rfind(R"(2,"notes,""v2"".jpg","rejected/notes,""v2"".jpg",rejected,rejected,done,,)", 0) ==
+                   0,
+               csv_lines[2]);
+
+    const auto jsonl = ndrd_cmd(live, {"export", "--format", "jsonl"});
+    BOOST_TEST(jsonl.code() == 0, jsonl.err);
+    const auto items = lines_of(jsonl.out);
+    BOOST_TEST_REQUIRE(items.size() == 2U, jsonl.out);
+    const auto first = parse_json_line(items[0]);
+    BOOST_TEST(first.numbers.at("item") == 1.0);
+    BOOST_TEST(first.strings.at("subset") == "working");
+    BOOST_TEST(first.strings.at("decision") == "kept");
+    const auto second = parse_json_line(items[1]);
+    BOOST_TEST(second.strings.at("source") == "notes,\"v2\".jpg");
+    BOOST_TEST(second.strings.at("decision") == "rejected");
+    BOOST_TEST(second.strings.at("reason").find("not a decodable image") != std::string::npos);
+
+    BOOST_TEST(ndrd_cmd(live, {"export", "--format", "xml"}).code() == 64);
+    live.stop_and_check();
+
+    // With the daemon gone, query reads the index and the file's 0.9.
+    const auto offline = ndrd_cmd(live, {"query", (elsewhere / "crop.png").string()});
+    BOOST_TEST(offline.code() == 0, offline.err);
+    BOOST_TEST(parse_json_line(lines_of(offline.out).at(0)).strings.at("decision") == "kept", offline.out);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
