@@ -264,10 +264,16 @@ int run_service(const config::Config& initial, ServiceMode mode, const std::file
                     return JsonObject().add("ok", true).str();
                 }
                 if (command == "status") {
-                    const LiveStatus live{pipeline.queue_depth(),
-                                          std::chrono::duration<double>(Clock::now() - started).count(),
-                                          last_rebalance ? last_rebalance->summary() : std::string(), pipeline.paused(),
-                                          pipeline.stuck_moves()};
+                    const auto recent_summary = recent.summary(Clock::now(), started);
+                    LiveStatus live;
+                    live.queue_depth = pipeline.queue_depth();
+                    live.uptime_seconds = std::chrono::duration<double>(Clock::now() - started).count();
+                    live.last_rebalance = last_rebalance ? last_rebalance->summary() : std::string();
+                    live.paused = pipeline.paused();
+                    live.stuck_moves = pipeline.stuck_moves();
+                    live.files_per_second = recent_summary.files_per_second;
+                    live.latency_p50_seconds = recent_summary.p50_seconds;
+                    live.latency_p99_seconds = recent_summary.p99_seconds;
                     return status_json(idx, cfg, &live);
                 }
                 if (command == "rebalance") {

@@ -5,6 +5,8 @@
 #define BOOST_TEST_MODULE e2e_operator
 #include <boost/test/unit_test.hpp>
 
+#include <cstdio>
+
 #include "live.hpp"
 
 using namespace ndrd;
@@ -40,7 +42,20 @@ BOOST_AUTO_TEST_CASE(status_query_and_export_against_a_running_daemon)
     const auto status = ndrd_cmd(live, {"status"});
     BOOST_TEST(status.code() == 0, status.err);
     BOOST_TEST(status.out.find("daemon:        running") != std::string::npos, status.out);
-    BOOST_TEST(status.out.find("files/s, event-to-routed latency p50 ") != std::string::npos, status.out);
+    // Two files routed within the last minute: a rate and real latencies.
+    const auto last_minute = status.out.find("last minute:   ");
+    BOOST_TEST_REQUIRE(last_minute != std::string::npos, status.out);
+    double rate = -1;
+    double p50 = -1;
+    double p99 = -1;
+    BOOST_TEST_REQUIRE(std::sscanf(status.out.c_str() + last_minute,
+                                   "last minute: %lf files/s, event-to-routed latency p50 %lf s, p99 %lf s", &rate,
+                                   &p50, &p99) == 3,
+                       status.out);
+    BOOST_TEST(rate > 0.0);
+    BOOST_TEST(p50 > 0.0);
+    BOOST_TEST(p99 >= p50);
+    BOOST_TEST(p99 < 10.0);
     BOOST_TEST(status.out.find("1 kept, 0 duplicated, 1 rejected") != std::string::npos, status.out);
 
     // query: the file on disk now says 0.9, but the daemon runs at 0.5 and
