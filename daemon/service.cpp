@@ -15,9 +15,11 @@
 #include <boost/asio/steady_timer.hpp>
 
 #include "daemon/control_server.hpp"
+#include "daemon/daemon_metrics.hpp"
 #include "daemon/ingest_scan.hpp"
 #include "daemon/json.hpp"
 #include "daemon/logger.hpp"
+#include "daemon/metrics_server.hpp"
 #include "daemon/notifier.hpp"
 #include "daemon/pipeline.hpp"
 #include "daemon/poller.hpp"
@@ -167,6 +169,23 @@ int run_service(const config::Config& initial, ServiceMode mode, const std::file
     opt.workers = cfg.effective_workers();
     Pipeline pipeline(io, opt, idx, relocator);
     Rebalancer rebalancer(idx, relocator, rebalance_policy(cfg));
+    DaemonMetrics metrics(idx, pipeline);
+    std::optional<MetricsServer> metrics_server;
+    // A metrics endpoint that cannot bind is an operator's problem, not a
+    // reason to stop ingesting: log it and go on without.
+    const auto start_metrics = [&] {
+        if (metrics_server) metrics_server->stop();
+        metrics_server.reset();
+        if (mode != ServiceMode::run || !cfg.metrics.listen) return;
+        try {
+            metrics_server.emplace(io, *cfg.metrics.listen, [&] { return metrics.render(); });
+            metrics_server->start();
+            log_info("metrics at http://", *cfg.metrics.listen, "/metrics");
+        } catch (const std::runtime_error& e) {
+            log_error(e.what(), "; metrics are off until the next reload");
+            metrics_server.reset();
+        }
+    };
 
     bool stopping = false;
     RecentActivity recent;
@@ -196,11 +215,14 @@ int run_service(const config::Config& initial, ServiceMode mode, const std::file
         routed_since_rebalance = 0;
         try {
             last_rebalance = rebalancer.run();
+            metrics.rebalanced(*last_rebalance);
             return last_rebalance->json();
         } catch (const RouteError& e) {
+            metrics.rebalance_failed();
             log_error("rebalance stopped: ", e.what(), "; the next rebalance finishes it");
             return JsonObject().add("ok", false).add("error", e.what()).str();
         } catch (const index::IndexWriteError& e) {
+            metrics.rebalance_failed();
             log_error("rebalance stopped: ", e.what(), "; the next rebalance tries again");
             (void)idx.resume();
             return JsonObject().add("ok", false).add("error", e.what()).str();
@@ -308,6 +330,7 @@ int run_service(const config::Config& initial, ServiceMode mode, const std::file
         if (ev.latency_seconds) {
             recent.record(Clock::now(), std::chrono::duration<double>(*ev.latency_seconds));
         }
+        metrics.routed(ev);
         maybe_status();
         ++routed_since_rebalance;
         if (mode == ServiceMode::run && cfg.rebalance.after_items &&
@@ -338,6 +361,7 @@ int run_service(const config::Config& initial, ServiceMode mode, const std::file
             if (watcher) watcher->stop();
             if (poller) poller->stop();
             if (control) control->stop();
+            if (metrics_server) metrics_server->stop();
             pipeline.stop_accepting();
             wait_signal();
         });
@@ -361,6 +385,7 @@ int run_service(const config::Config& initial, ServiceMode mode, const std::file
                 log_info("reload of ", config_file.string(), ": nothing changed");
             } else {
                 const bool schedule_changed = fresh.rebalance.interval != cfg.rebalance.interval;
+                const bool metrics_changed = fresh.metrics.listen != cfg.metrics.listen;
                 cfg = apply_live(cfg, fresh);
                 set_log_level(cfg.log_level);
                 pipeline.reconfigure(cfg.gradient.sim_threshold, cfg.max_file_size, cfg.effective_workers());
@@ -369,6 +394,9 @@ int run_service(const config::Config& initial, ServiceMode mode, const std::file
                 if (schedule_changed) {
                     rebalance_timer.cancel();
                     schedule_rebalance();
+                }
+                if (metrics_changed) {
+                    start_metrics();
                 }
                 log_info("reloaded ", config_file.string(), ": ", join_keys(plan.changed), " now apply");
             }
@@ -456,6 +484,7 @@ int run_service(const config::Config& initial, ServiceMode mode, const std::file
     if (mode == ServiceMode::run) {
         schedule_summary();
         schedule_rebalance();
+        start_metrics();
         log_info("ready");
         notifier.ready();
         notifier.status(status_line());

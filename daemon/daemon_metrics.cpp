@@ -1,0 +1,91 @@
+// ndrd's Prometheus metrics (see daemon_metrics.hpp).
+#include "daemon/daemon_metrics.hpp"
+
+#include <chrono>
+
+namespace ndrd::daemon {
+
+namespace {
+
+std::int64_t unix_seconds_now()
+{
+    return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch())
+        .count();
+}
+
+} // namespace
+
+DaemonMetrics::DaemonMetrics(const index::HashIndex& index, const Pipeline& pipeline)
+    : decisions_(registry_.counter_family("ndrd_files_routed_total",
+                                          "Files routed since start, by decision (kept, duplicated, rejected).",
+                                          {"decision"})),
+      rejections_(registry_.counter_family("ndrd_rejections_total", "Files moved to rejected/ since start, by reason.",
+                                           {"reason"})),
+      // Decoding a photo takes milliseconds; a 4000x3000 JPEG some tens.
+      hash_seconds_(registry_.histogram("ndrd_hash_duration_seconds",
+                                        "Time to read, decode and hash one file on a worker.",
+                                        exponential_buckets(0.001, 2, 14))),
+      latency_seconds_(registry_.histogram("ndrd_event_to_routed_seconds",
+                                           "Time from a file's event (or start-up scan) to its move.",
+                                           exponential_buckets(0.002, 2, 16))),
+      rebalances_(registry_.counter("ndrd_rebalances_total", "Rebalances run since start.")),
+      rebalance_failures_(
+          registry_.counter("ndrd_rebalance_failures_total", "Rebalances stopped by an I/O or index error.")),
+      rebalance_moves_(registry_.counter_family("ndrd_rebalance_moves_total",
+                                                "Files moved by rebalancing since start: cut out of the working "
+                                                "subset, or restored into it.",
+                                                {"direction"}))
+{
+    for (const char* d : {"kept", "duplicated", "rejected"}) {
+        (void)decisions_.with({d});
+    }
+    for (const char* d : {"cut", "restored"}) {
+        (void)rebalance_moves_.with({d});
+    }
+    auto& subsets =
+        registry_.gauge_family("ndrd_subset_files", "Files now in each output area (from the index).", {"subset"});
+    subsets.with({"working"}).set_callback([&index] { return static_cast<double>(index.counts().in_working); });
+    subsets.with({"duplicated"}).set_callback([&index] { return static_cast<double>(index.counts().in_duplicated); });
+    subsets.with({"rejected"}).set_callback([&index] { return static_cast<double>(index.counts().in_rejected); });
+    registry_.gauge("ndrd_index_items", "Records in the index (every file ever decided).").set_callback([&index] {
+        return static_cast<double>(index.next_seq() - 1);
+    });
+    registry_.gauge("ndrd_index_size_bytes", "Size of the index directory on disk.").set_callback([&index] {
+        return static_cast<double>(index.disk_bytes());
+    });
+    registry_.gauge("ndrd_queue_depth", "Files waiting or being hashed.").set_callback([&pipeline] {
+        return static_cast<double>(pipeline.queue_depth());
+    });
+    registry_.gauge("ndrd_ingestion_paused", "1 while the index refuses writes (disk full or read-only).")
+        .set_callback([&pipeline] { return pipeline.paused() ? 1.0 : 0.0; });
+    registry_.gauge("ndrd_stuck_moves", "Decided files whose move waits for a retry.").set_callback([&pipeline] {
+        return static_cast<double>(pipeline.stuck_moves());
+    });
+    registry_.gauge("ndrd_start_time_seconds", "Start time of the process, seconds since the Unix epoch.")
+        .set(static_cast<double>(unix_seconds_now()));
+}
+
+void DaemonMetrics::routed(const RoutedEvent& event)
+{
+    decisions_.with({index::to_string(event.record.verdict)}).inc();
+    if (event.record.verdict == index::Verdict::rejected) {
+        rejections_.with({event.reason_kind.empty() ? std::string_view("other") : event.reason_kind}).inc();
+    }
+    if (event.hash_seconds) hash_seconds_.observe(*event.hash_seconds);
+    if (event.latency_seconds) latency_seconds_.observe(*event.latency_seconds);
+}
+
+void DaemonMetrics::rebalanced(const RebalanceReport& report)
+{
+    rebalances_.inc();
+    rebalance_moves_.with({"cut"}).inc(report.cut.size());
+    rebalance_moves_.with({"restored"}).inc(report.restored.size());
+}
+
+void DaemonMetrics::rebalance_failed()
+{
+    rebalances_.inc();
+    rebalance_failures_.inc();
+}
+
+} // namespace ndrd::daemon

@@ -1,0 +1,38 @@
+// The metrics ndrd exposes to Prometheus: what it decided and rejected, how
+// long hashing and event-to-routed took, what rebalancing moved, and the
+// sizes of its queue, subsets and index. Names follow Prometheus conventions.
+#pragma once
+
+#include <functional>
+#include <string>
+
+#include "daemon/metrics.hpp"
+#include "daemon/pipeline.hpp"
+#include "daemon/rebalancer.hpp"
+#include "index/hash_index.hpp"
+
+namespace ndrd::daemon {
+
+class DaemonMetrics {
+public:
+    // Gauges read `index` and `pipeline` at scrape time (on the loop).
+    DaemonMetrics(const index::HashIndex& index, const Pipeline& pipeline);
+
+    void routed(const RoutedEvent& event);
+    void rebalanced(const RebalanceReport& report);
+    void rebalance_failed();
+
+    [[nodiscard]] std::string render() const { return registry_.render(); }
+
+private:
+    MetricsRegistry registry_;
+    CounterFamily& decisions_;
+    CounterFamily& rejections_;
+    Histogram& hash_seconds_;
+    Histogram& latency_seconds_;
+    Counter& rebalances_;
+    Counter& rebalance_failures_;
+    CounterFamily& rebalance_moves_;
+};
+
+} // namespace ndrd::daemon

@@ -1,0 +1,167 @@
+// The Prometheus endpoint of a running daemon, scraped over real TCP: the
+// exposition parses line by line, counters match what was routed and
+// rejected and why, histograms are cumulative with a count per routed file,
+// gauges follow the subsets, and a reload moves the endpoint.
+#define BOOST_TEST_MODULE e2e_metrics
+#include <boost/test/unit_test.hpp>
+
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <csignal>
+#include <limits>
+#include <map>
+#include <regex>
+
+#include "live.hpp"
+
+using namespace ndrd;
+using namespace ndrd::e2e;
+
+namespace {
+
+// A TCP port nothing listens on right now (bound to 0, read back, closed).
+int free_port()
+{
+    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    BOOST_REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0); // NOLINT
+    socklen_t len = sizeof a;
+    ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len); // NOLINT
+    ::close(fd);
+    return ntohs(a.sin_port);
+}
+
+// GET /metrics with HTTP/1.0; the whole response, or "" if nobody listens.
+std::string scrape(int port)
+{
+    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(static_cast<std::uint16_t>(port));
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) { // NOLINT
+        ::close(fd);
+        return {};
+    }
+    const std::string req = "GET /metrics HTTP/1.0\r\nHost: localhost\r\n\r\n";
+    (void)::write(fd, req.data(), req.size());
+    std::string out;
+    char buf[4096];
+    for (ssize_t n; (n = ::read(fd, buf, sizeof buf)) > 0;) {
+        out.append(buf, static_cast<std::size_t>(n));
+    }
+    ::close(fd);
+    return out;
+}
+
+// Every sample line of the exposition, "name{labels}" -> value; fails the
+// test on a line that is neither a comment nor a well-formed sample.
+std::map<std::string, double> samples(const std::string& response)
+{
+    const auto body_at = response.find("\r\n\r\n");
+    BOOST_REQUIRE(body_at != std::string::npos);
+    BOOST_TEST(response.rfind("HTTP/1.", 0) == 0);
+    BOOST_TEST(response.find(" 200 ") != std::string::npos);
+    BOOST_TEST(response.find("text/plain; version=0.0.4") != std::string::npos);
+    static const std::regex sample(R"(^([a-zA-Z_:][a-zA-Z0-9_:]*(\{[^}]*\})?) (\S+)$)");
+    std::map<std::string, double> out;
+    for (const auto& line : lines_of(response.substr(body_at + 4))) {
+        if (line.empty() || line.rfind("# HELP ", 0) == 0 || line.rfind("# TYPE ", 0) == 0) continue;
+        std::smatch m;
+        BOOST_TEST_REQUIRE(std::regex_match(line, m, sample), "not a sample line: " << line);
+        out[m[1]] = m[3] == "+Inf" ? std::numeric_limits<double>::infinity() : std::stod(m[3]);
+    }
+    return out;
+}
+
+} // namespace
+
+BOOST_AUTO_TEST_SUITE(metrics)
+
+BOOST_AUTO_TEST_CASE(scrape_counts_decisions_rejections_latency_and_follows_reload)
+{
+    const int port = free_port();
+    ConfigOptions opt;
+    opt.extra = "metrics:\n  listen: 127.0.0.1:" + std::to_string(port) + "\n";
+    Live live(opt);
+    live.start();
+    const std::string original = image("coins.png");
+    const std::string copy = image("coins__jpeg_q70.jpg");
+    const std::string junk = "plain text, not an image\n";
+    test::write_file(live.ingest("a.png"), original);
+    live.expect("train/a.png", original, live.ingest("a.png"));
+    test::write_file(live.ingest("b.jpg"), copy);
+    live.expect("duplicated/b.jpg", copy, live.ingest("b.jpg"));
+    test::write_file(live.ingest("c.jpg"), junk);
+    live.expect("rejected/c.jpg", junk, live.ingest("c.jpg"));
+
+    const auto m = samples(scrape(port));
+    BOOST_TEST(m.at(R"(ndrd_files_routed_total{decision="kept"})") == 1.0);
+    BOOST_TEST(m.at(R"(ndrd_files_routed_total{decision="duplicated"})") == 1.0);
+    BOOST_TEST(m.at(R"(ndrd_files_routed_total{decision="rejected"})") == 1.0);
+    BOOST_TEST(m.at(R"(ndrd_rejections_total{reason="undecodable"})") == 1.0);
+    BOOST_TEST(m.at("ndrd_event_to_routed_seconds_count") == 3.0);
+    BOOST_TEST(m.at(R"(ndrd_event_to_routed_seconds_bucket{le="+Inf"})") == 3.0);
+    BOOST_TEST(m.at("ndrd_event_to_routed_seconds_sum") > 0.0);
+    BOOST_TEST(m.at("ndrd_hash_duration_seconds_count") == 3.0);
+    // Buckets are cumulative.
+    double previous = 0;
+    for (const auto& [name, value] : m) {
+        if (name.rfind("ndrd_event_to_routed_seconds_bucket", 0) != 0) continue;
+        BOOST_TEST(value >= 0.0);
+        BOOST_TEST(value <= 3.0);
+        previous = std::max(previous, value);
+    }
+    BOOST_TEST(previous == 3.0);
+    BOOST_TEST(m.at(R"(ndrd_subset_files{subset="working"})") == 1.0);
+    BOOST_TEST(m.at(R"(ndrd_subset_files{subset="duplicated"})") == 1.0);
+    BOOST_TEST(m.at(R"(ndrd_subset_files{subset="rejected"})") == 1.0);
+    BOOST_TEST(m.at("ndrd_index_items") == 3.0);
+    BOOST_TEST(m.at("ndrd_index_size_bytes") > 0.0);
+    BOOST_TEST(m.at("ndrd_queue_depth") == 0.0);
+    BOOST_TEST(m.at("ndrd_ingestion_paused") == 0.0);
+    const double rebalances = m.at("ndrd_rebalances_total");
+
+    const auto r = run_ndrd({"rebalance", "--config", live.layout().config.string()});
+    BOOST_TEST(r.code() == 0, r.err);
+    BOOST_TEST(samples(scrape(port)).at("ndrd_rebalances_total") == rebalances + 1);
+
+    // Reload to another port: the old one goes quiet, the new one answers.
+    const int moved = free_port();
+    opt.extra = "metrics:\n  listen: 127.0.0.1:" + std::to_string(moved) + "\n";
+    write_config(live.layout(), opt);
+    live.signal(SIGHUP);
+    BOOST_TEST(eventually([&] { return !scrape(moved).empty(); }), live.log());
+    BOOST_TEST(scrape(port).empty());
+    BOOST_TEST(samples(scrape(moved)).at(R"(ndrd_files_routed_total{decision="kept"})") == 1.0);
+    live.stop_and_check();
+}
+
+BOOST_AUTO_TEST_CASE(a_port_in_use_is_logged_and_the_daemon_still_ingests)
+{
+    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    BOOST_REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0); // NOLINT
+    BOOST_REQUIRE(::listen(fd, 1) == 0);
+    socklen_t len = sizeof a;
+    ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len); // NOLINT
+    ConfigOptions opt;
+    opt.extra = "metrics:\n  listen: 127.0.0.1:" + std::to_string(ntohs(a.sin_port)) + "\n";
+    Live live(opt);
+    live.start();
+    BOOST_TEST(live.log().find("cannot bind") != std::string::npos, live.log());
+    const std::string bytes = image("camera.png");
+    test::write_file(live.ingest("camera.png"), bytes);
+    live.expect("train/camera.png", bytes, live.ingest("camera.png"));
+    live.stop_and_check();
+    ::close(fd);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
