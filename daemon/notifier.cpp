@@ -69,4 +69,9 @@ void Notifier::watchdog()
     send("WATCHDOG=1");
 }
 
+void Notifier::extend_timeout(std::chrono::microseconds more)
+{
+    send("EXTEND_TIMEOUT_USEC=" + std::to_string(more.count()));
+}
+
 } // namespace ndrd::daemon

@@ -18,6 +18,9 @@ public:
     void stopping();
     void status(std::string_view line);
     void watchdog();
+    // Asks for `more` time before READY=1 (or STOPPING) is due, so a start
+    // that waits on purpose is not killed by TimeoutStartSec.
+    void extend_timeout(std::chrono::microseconds more);
 
     // How often to call watchdog(): half of the unit's WatchdogSec, or
     // nullopt when systemd expects no keep-alives.

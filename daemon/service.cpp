@@ -129,8 +129,12 @@ index::Projection projection_for(const config::Config& cfg, index::Grid& grid)
 void wait_for_index_space(const config::Config& cfg)
 {
     auto delay = std::chrono::seconds(1);
+    Notifier notifier;
     while (auto problem = index::HashIndex::space_problem(cfg.index_dir, cfg.index_min_free)) {
         log_error("cannot start: ", *problem, "; checking again in ", delay.count(), " s");
+        notifier.status("waiting for space: " + *problem);
+        // Waiting is the plan, not a hang: keep systemd's start timeout away.
+        notifier.extend_timeout(delay + std::chrono::seconds(30));
         std::this_thread::sleep_for(delay);
         delay = std::min(delay * 2, std::chrono::seconds(60));
     }
