@@ -32,11 +32,10 @@ namespace {
 
 // The schema, in the order the keys appear in ndrd.yaml (suggestions prefer
 // the earlier key on ties).
-constexpr std::array<std::string_view, 20> kTopKeys = {
-    "ingest_dir",  "output_dir",     "index_dir",      "working_subset", "duplicated_subset",
-    "algorithm",   "gradient",       "seed",           "workers",        "num_cut",
-    "over_sample", "under_sample",   "rebalance",      "log_level",      "max_file_size",
-    "max_pixels",  "index_min_free", "control_socket", "watch",          "metrics"};
+constexpr std::array<std::string_view, 21> kTopKeys = {
+    "ingest_dir",    "output_dir", "index_dir",    "working_subset", "duplicated_subset", "algorithm", "gradient",
+    "seed",          "workers",    "num_cut",      "over_sample",    "under_sample",      "rebalance", "log_level",
+    "max_file_size", "max_pixels", "decode_scale", "index_min_free", "control_socket",    "watch",     "metrics"};
 constexpr std::array<std::string_view, 4> kGradientKeys = {"block_shape", "hash_dim", "sim_threshold", "projection"};
 constexpr std::array<std::string_view, 2> kRebalanceKeys = {"interval", "after_items"};
 constexpr std::array<std::string_view, 2> kWatchKeys = {"mode", "poll_interval"};
@@ -414,6 +413,11 @@ std::string to_string(OverSample v)
     return v == OverSample::random ? "random" : "similarity";
 }
 
+std::string to_string(DecodeScale v)
+{
+    return v == DecodeScale::off ? "off" : "auto";
+}
+
 std::string to_string(UnderSample v)
 {
     return v == UnderSample::uniform ? "uniform" : "inverse";
@@ -529,6 +533,11 @@ Config parse_config(const std::string& yaml_text, const std::string& origin)
     if (const Entry* e = find(top, "watch")) read_watch(p, *e, cfg.watch);
     if (const Entry* e = find(top, "metrics")) read_metrics(p, *e, cfg.metrics);
     if (const Entry* e = find(top, "log_level")) cfg.log_level = p.one_of(*e, levels);
+    if (const Entry* e = find(top, "decode_scale")) {
+        constexpr std::array<std::pair<std::string_view, DecodeScale>, 2> scales{
+            {{"off", DecodeScale::off}, {"auto", DecodeScale::automatic}}};
+        cfg.decode_scale = p.one_of(*e, scales);
+    }
 
     constexpr std::array<std::pair<std::string_view, std::uint64_t>, 3> size_units{
         {{"KiB", 1ULL << 10}, {"MiB", 1ULL << 20}, {"GiB", 1ULL << 30}}};

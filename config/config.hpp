@@ -19,6 +19,9 @@ public:
 };
 
 enum class OverSample { random, similarity };
+// Full decode, or JPEG decoded at 1/2, 1/4 or 1/8 scale (libjpeg's DCT
+// scaling) while every grid block keeps at least 16x16 decoded pixels.
+enum class DecodeScale { off, automatic };
 enum class UnderSample { uniform, inverse };
 enum class LogLevel { error, warning, info, debug };
 
@@ -71,6 +74,7 @@ struct Config {
     WatchParams watch;
     MetricsParams metrics;
     LogLevel log_level = LogLevel::info;
+    DecodeScale decode_scale = DecodeScale::off;
     std::uint64_t max_file_size = 256ULL << 20; // bytes; larger files are rejected unread
     std::uint64_t max_pixels = 64'000'000;      // width * height; larger images are refused from the header
     std::uint64_t index_min_free = 64ULL << 20; // bytes kept free on the index's file system; 0 = no check
@@ -100,6 +104,7 @@ Config parse_config(const std::string& yaml_text, const std::string& origin);
 void prepare_directories(const Config& cfg);
 
 [[nodiscard]] std::string to_string(OverSample v);
+[[nodiscard]] std::string to_string(DecodeScale v);
 [[nodiscard]] std::string to_string(UnderSample v);
 [[nodiscard]] std::string to_string(LogLevel v);
 

@@ -19,6 +19,15 @@
 
 namespace ndrd::daemon {
 
+namespace {
+
+std::optional<index::Grid> reduce_for(const config::Config& cfg, index::Grid grid)
+{
+    return cfg.decode_scale == config::DecodeScale::automatic ? std::optional(grid) : std::nullopt;
+}
+
+} // namespace
+
 int hash_command(const config::Config& cfg, bool use_index, const std::vector<std::string>& files, bool with_feature)
 {
     index::Grid grid{cfg.gradient.grid_rows, cfg.gradient.grid_cols};
@@ -32,7 +41,8 @@ int hash_command(const config::Config& cfg, bool use_index, const std::vector<st
             if (src.status != SourceStatus::ok) {
                 throw index::DecodeError("unreadable", src.reason);
             }
-            const auto feature = index::compute_feature(index::decode_image(src.bytes, cfg.max_pixels), grid);
+            const auto feature =
+                index::compute_feature(index::decode_image(src.bytes, cfg.max_pixels, reduce_for(cfg, grid)), grid);
             line += ", \"key\": " + json_string(index::compute_key(feature, projection).hex());
             if (feature.degenerate) {
                 line += ", \"degenerate\": true";
@@ -127,7 +137,8 @@ int query_command(const config::Config& cfg, const std::vector<std::string>& fil
             if (src.status != SourceStatus::ok) {
                 throw index::DecodeError("unreadable", src.reason);
             }
-            const auto feature = index::compute_feature(index::decode_image(src.bytes, cfg.max_pixels), grid);
+            const auto feature =
+                index::compute_feature(index::decode_image(src.bytes, cfg.max_pixels, reduce_for(cfg, grid)), grid);
             const auto key = index::compute_key(feature, projection);
             if (auto live = control_call(cfg.control_socket_path(), query_request(feature, key))) {
                 answer = std::move(*live);

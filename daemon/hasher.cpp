@@ -9,7 +9,7 @@ namespace ndrd::daemon {
 
 HashResult hash_source(const std::filesystem::path& ingest_dir, const std::string& source,
                        const index::Projection& projection, index::Grid grid, std::uint64_t max_size,
-                       std::uint64_t max_pixels)
+                       std::uint64_t max_pixels, bool reduced_decode)
 {
     const auto started = std::chrono::steady_clock::now();
     HashResult r;
@@ -31,7 +31,8 @@ HashResult hash_source(const std::filesystem::path& ingest_dir, const std::strin
         return r;
     }
     try {
-        const cv::Mat image = index::decode_image(file.bytes, max_pixels);
+        const cv::Mat image =
+            index::decode_image(file.bytes, max_pixels, reduced_decode ? std::optional(grid) : std::nullopt);
         file.bytes = {}; // the decoded image is what matters now; free the buffer early
         r.feature = index::compute_feature(image, grid);
         r.key = index::compute_key(r.feature, projection);

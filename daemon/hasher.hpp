@@ -32,6 +32,6 @@ struct HashResult {
 
 HashResult hash_source(const std::filesystem::path& ingest_dir, const std::string& source,
                        const index::Projection& projection, index::Grid grid, std::uint64_t max_size,
-                       std::uint64_t max_pixels = 64'000'000);
+                       std::uint64_t max_pixels = 64'000'000, bool reduced_decode = false);
 
 } // namespace ndrd::daemon

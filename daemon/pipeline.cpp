@@ -44,9 +44,10 @@ Pipeline::~Pipeline()
     pool_->join();
 }
 
-void Pipeline::reconfigure(double sim_threshold, std::uint64_t max_file_size, unsigned workers)
+void Pipeline::reconfigure(double sim_threshold, std::uint64_t max_file_size, unsigned workers, bool reduced_decode)
 {
     opt_.sim_threshold = sim_threshold;
+    opt_.reduced_decode = reduced_decode;
     opt_.max_file_size = max_file_size;
     if (std::max(1U, workers) != std::max(1U, opt_.workers)) {
         // Jobs already posted to the old pool still post their results to
@@ -96,7 +97,7 @@ void Pipeline::pump()
         const std::uint64_t ticket = next_ticket_++;
         boost::asio::post(*pool_, [this, ticket, source = std::move(source)] {
             HashResult r = hash_source(opt_.ingest_dir, source, index_.projection(), index_.params().grid,
-                                       opt_.max_file_size, opt_.max_pixels);
+                                       opt_.max_file_size, opt_.max_pixels, opt_.reduced_decode);
             boost::asio::post(io_, [this, ticket, r = std::move(r)]() mutable { completed(ticket, std::move(r)); });
         });
     }

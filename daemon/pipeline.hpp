@@ -36,6 +36,7 @@ struct PipelineOptions {
     std::uint64_t max_pixels = 64'000'000;
     std::size_t max_queued = 10'000; // paths held in memory; beyond, a rescan picks them up
     unsigned workers = 1;
+    bool reduced_decode = false; // decode_scale: auto
 };
 
 struct PipelineStats {
@@ -81,7 +82,7 @@ public:
     // Live settings from a configuration reload; applies to files decided
     // from now on. A new worker count replaces the pool (the old one
     // finishes what it holds first).
-    void reconfigure(double sim_threshold, std::uint64_t max_file_size, unsigned workers);
+    void reconfigure(double sim_threshold, std::uint64_t max_file_size, unsigned workers, bool reduced_decode);
 
     [[nodiscard]] bool idle() const { return waiting_.empty() && in_flight_ == 0; }
     // True while decisions wait for the index to accept writes again.

@@ -49,6 +49,7 @@ ReloadPlan plan_reload(const config::Config& r, const config::Config& f)
     compare(p.changed, "max_file_size", r.max_file_size, f.max_file_size);
     compare(p.changed, "index_min_free", r.index_min_free, f.index_min_free);
     compare(p.changed, "metrics.listen", r.metrics.listen, f.metrics.listen);
+    compare(p.changed, "decode_scale", r.decode_scale, f.decode_scale);
     return p;
 }
 
@@ -66,6 +67,7 @@ config::Config apply_live(const config::Config& running, const config::Config& f
     c.max_file_size = fresh.max_file_size;
     c.index_min_free = fresh.index_min_free;
     c.metrics = fresh.metrics;
+    c.decode_scale = fresh.decode_scale;
     return c;
 }
 

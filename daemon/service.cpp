@@ -171,6 +171,7 @@ int run_service(const config::Config& initial, ServiceMode mode, const std::file
     opt.max_file_size = cfg.max_file_size;
     opt.max_pixels = cfg.max_pixels;
     opt.workers = cfg.effective_workers();
+    opt.reduced_decode = cfg.decode_scale == config::DecodeScale::automatic;
     Pipeline pipeline(io, opt, idx, relocator);
     Rebalancer rebalancer(idx, relocator, rebalance_policy(cfg));
     DaemonMetrics metrics(idx, pipeline);
@@ -392,7 +393,8 @@ int run_service(const config::Config& initial, ServiceMode mode, const std::file
                 const bool metrics_changed = fresh.metrics.listen != cfg.metrics.listen;
                 cfg = apply_live(cfg, fresh);
                 set_log_level(cfg.log_level);
-                pipeline.reconfigure(cfg.gradient.sim_threshold, cfg.max_file_size, cfg.effective_workers());
+                pipeline.reconfigure(cfg.gradient.sim_threshold, cfg.max_file_size, cfg.effective_workers(),
+                                     cfg.decode_scale == config::DecodeScale::automatic);
                 idx.set_min_free_space(cfg.index_min_free);
                 rebalancer.set_policy(rebalance_policy(cfg));
                 if (schedule_changed) {

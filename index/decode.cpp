@@ -41,7 +41,21 @@ void configure_decoder(std::uint64_t max_pixels)
     cv::utils::logging::setLogLevel(cv::utils::logging::LOG_LEVEL_ERROR);
 }
 
-cv::Mat decode_image(std::span<const std::byte> bytes, std::uint64_t max_pixels)
+int reduced_scale(std::uint64_t width, std::uint64_t height, Grid grid)
+{
+    constexpr std::uint64_t min_block = 16;
+    for (const int scale : {8, 4, 2}) {
+        const auto s = static_cast<std::uint64_t>(scale);
+        // libjpeg's scaled output is ceil(side / scale); floor keeps the rule on the safe side.
+        if (width / s >= min_block * static_cast<std::uint64_t>(grid.cols) &&
+            height / s >= min_block * static_cast<std::uint64_t>(grid.rows)) {
+            return scale;
+        }
+    }
+    return 1;
+}
+
+cv::Mat decode_image(std::span<const std::byte> bytes, std::uint64_t max_pixels, std::optional<Grid> reduce_for)
 {
     if (bytes.empty()) {
         throw DecodeError("empty", "empty file");
@@ -63,9 +77,21 @@ cv::Mat decode_image(std::span<const std::byte> bytes, std::uint64_t max_pixels)
     // cv::imdecode wants a Mat header; it does not modify the buffer.
     const cv::Mat buffer(1, static_cast<int>(bytes.size()), CV_8UC1,
                          const_cast<std::byte*>(bytes.data())); // NOLINT(cppcoreguidelines-pro-type-const-cast)
+    int flags = cv::IMREAD_UNCHANGED;
+    if (reduce_for && header.format == ImageHeader::Format::jpeg) {
+        // REDUCED_* imply colour conversion (gray becomes three equal
+        // channels, as to_three_channels would make them) and EXIF rotation,
+        // which Datumaro does not apply: ignore it.
+        switch (reduced_scale(header.width, header.height, *reduce_for)) {
+        case 8: flags = cv::IMREAD_REDUCED_COLOR_8 | cv::IMREAD_IGNORE_ORIENTATION; break;
+        case 4: flags = cv::IMREAD_REDUCED_COLOR_4 | cv::IMREAD_IGNORE_ORIENTATION; break;
+        case 2: flags = cv::IMREAD_REDUCED_COLOR_2 | cv::IMREAD_IGNORE_ORIENTATION; break;
+        default: break;
+        }
+    }
     cv::Mat image;
     try {
-        image = cv::imdecode(buffer, cv::IMREAD_UNCHANGED);
+        image = cv::imdecode(buffer, flags);
     } catch (const cv::Exception& e) {
         throw DecodeError("undecodable", std::string("not a decodable image (OpenCV: ") + e.err + ")");
     }

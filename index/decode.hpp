@@ -5,12 +5,15 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <stdexcept>
 #include <string>
 #include <string_view>
 
 #include <opencv2/core.hpp>
+
+#include "index/feature.hpp"
 
 namespace ndrd::index {
 
@@ -31,7 +34,16 @@ private:
 // rejected, although OpenCV would decode it) and declare at most
 // `max_pixels` pixels. Other formats rely on OpenCV's own limit
 // (CV_IO_MAX_IMAGE_PIXELS, which the daemon sets to the same value).
-cv::Mat decode_image(std::span<const std::byte> bytes, std::uint64_t max_pixels = 64'000'000);
+//
+// With `reduce_for`, a JPEG is decoded at 1/2, 1/4 or 1/8 scale (libjpeg's
+// DCT scaling): the largest scale at which every block of that grid still
+// averages at least 16x16 decoded pixels. Other formats decode in full.
+cv::Mat decode_image(std::span<const std::byte> bytes, std::uint64_t max_pixels = 64'000'000,
+                     std::optional<Grid> reduce_for = std::nullopt);
+
+// The scale decode_image would use for a JPEG of `width` x `height` on `grid`
+// (1 = full decode).
+int reduced_scale(std::uint64_t width, std::uint64_t height, Grid grid);
 
 // Process-wide decoder settings, once at start-up before any decode: OpenCV's
 // own pixel limit for the formats decode_image does not inspect, and its

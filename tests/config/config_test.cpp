@@ -84,6 +84,7 @@ void check_fields_equal(const cfg::Config& got, const cfg::Config& want)
     BOOST_TEST(cfg::to_string(got.log_level) == cfg::to_string(want.log_level));
     BOOST_TEST(got.max_file_size == want.max_file_size);
     BOOST_TEST(got.index_min_free == want.index_min_free);
+    BOOST_TEST(cfg::to_string(got.decode_scale) == cfg::to_string(want.decode_scale));
     BOOST_TEST((got.metrics.listen == want.metrics.listen));
     BOOST_TEST(got.control_socket == want.control_socket);
     // Catches fields added to Config after this helper was written.
@@ -245,6 +246,7 @@ BOOST_AUTO_TEST_CASE(full_file_sets_every_key)
     want.index_min_free = 1ULL << 30;
     want.metrics.listen = "127.0.0.1:9477";
     want.max_pixels = 1'000'000;
+    want.decode_scale = cfg::DecodeScale::automatic;
     want.watch.mode = cfg::WatchMode::poll;
     want.watch.poll_interval = std::chrono::seconds(30);
     want.control_socket = "/run/ndrd/control.sock";
@@ -676,6 +678,13 @@ BOOST_AUTO_TEST_CASE(metrics_listen_is_off_by_default_and_takes_host_port)
         }
     }
     BOOST_TEST(mentions(error_for("metrics:\n  port: 1\n"), {"test.yaml:2:", "unknown key 'port'"}));
+}
+
+BOOST_AUTO_TEST_CASE(decode_scale_is_off_or_auto)
+{
+    BOOST_TEST(cfg::to_string(parse("").decode_scale) == "off");
+    BOOST_TEST(cfg::to_string(parse("decode_scale: auto\n").decode_scale) == "auto");
+    BOOST_TEST(mentions(error_for("seed: 1\ndecode_scale: half\n"), {"test.yaml:2:", "decode_scale"}));
 }
 
 BOOST_AUTO_TEST_CASE(control_socket_defaults_to_the_index_dir)

@@ -44,9 +44,10 @@ BOOST_AUTO_TEST_CASE(every_key_is_either_live_or_needs_a_restart)
     const auto p = plan_reload(running, fresh);
     const std::set<std::string> live = as_set(p.changed);
     const std::set<std::string> restart = as_set(p.refused);
-    BOOST_TEST((live == std::set<std::string>{"gradient.sim_threshold", "seed", "workers", "num_cut", "over_sample",
-                                              "under_sample", "rebalance.interval", "rebalance.after_items",
-                                              "log_level", "max_file_size", "index_min_free", "metrics.listen"}));
+    BOOST_TEST(
+        (live == std::set<std::string>{"gradient.sim_threshold", "seed", "workers", "num_cut", "over_sample",
+                                       "under_sample", "rebalance.interval", "rebalance.after_items", "log_level",
+                                       "max_file_size", "index_min_free", "metrics.listen", "decode_scale"}));
     BOOST_TEST((restart == std::set<std::string>{"ingest_dir", "output_dir", "index_dir", "working_subset",
                                                  "duplicated_subset", "gradient.block_shape", "gradient.hash_dim",
                                                  "gradient.projection", "control_socket", "watch.mode",

@@ -6,6 +6,10 @@
 #include <boost/test/unit_test.hpp>
 
 #include <cmath>
+#include <span>
+#include <vector>
+
+#include <opencv2/imgcodecs.hpp>
 
 #include "index/decode.hpp"
 #include "index/feature.hpp"
@@ -57,6 +61,54 @@ BOOST_AUTO_TEST_CASE(five_and_two_channel_tiffs_are_decode_errors)
             BOOST_CHECK_THROW((void)index::decode_image(hostile(name)), index::DecodeError);
         }
     }
+}
+
+BOOST_AUTO_TEST_CASE(reduced_scale_keeps_16x16_pixels_per_block)
+{
+    const index::Grid g{8, 8};
+    BOOST_TEST(index::reduced_scale(1920, 1080, g) == 8); // 240x135: 30x16 per block
+    BOOST_TEST(index::reduced_scale(4000, 3000, g) == 8);
+    BOOST_TEST(index::reduced_scale(1024, 768, g) == 4); // 768/8 = 96 < 128
+    BOOST_TEST(index::reduced_scale(512, 512, g) == 4);
+    BOOST_TEST(index::reduced_scale(300, 300, g) == 2);
+    BOOST_TEST(index::reduced_scale(255, 4000, g) == 1);
+}
+
+BOOST_AUTO_TEST_CASE(reduced_decode_shrinks_jpeg_only_and_keeps_the_feature_close)
+{
+    // A smooth synthetic photo stand-in, 1024x768, as JPEG and PNG.
+    cv::Mat img(768, 1024, CV_8UC3);
+    cv::RNG rng(5);
+    for (int y = 0; y < img.rows; ++y) {
+        for (int x = 0; x < img.cols; ++x) {
+            img.at<cv::Vec3b>(y, x) =
+                cv::Vec3b(static_cast<std::uint8_t>((x / 4 + y / 8) % 256), static_cast<std::uint8_t>((y / 3) % 256),
+                          static_cast<std::uint8_t>(128 + rng.uniform(-20, 20)));
+        }
+    }
+    std::vector<std::uint8_t> jpeg;
+    std::vector<std::uint8_t> png;
+    BOOST_TEST_REQUIRE(cv::imencode(".jpg", img, jpeg, {cv::IMWRITE_JPEG_QUALITY, 90}));
+    BOOST_TEST_REQUIRE(cv::imencode(".png", img, png));
+    const auto as_bytes = [](const std::vector<std::uint8_t>& v) {
+        return std::span(reinterpret_cast<const std::byte*>(v.data()), v.size()); // NOLINT
+    };
+    const index::Grid g{8, 8};
+    const cv::Mat full = index::decode_image(as_bytes(jpeg));
+    const cv::Mat small = index::decode_image(as_bytes(jpeg), 64'000'000, g);
+    BOOST_TEST(full.cols == 1024);
+    BOOST_TEST(small.cols == 256);
+    BOOST_TEST(small.rows == 192);
+    BOOST_TEST(small.channels() == 3);
+    BOOST_TEST(index::decode_image(as_bytes(png), 64'000'000, g).cols == 1024); // not a JPEG: full
+    const auto a = index::compute_feature(full, g);
+    const auto b = index::compute_feature(small, g);
+    double dot = 0;
+    for (std::size_t i = 0; i < a.values.size(); ++i) {
+        dot += a.values[i] * b.values[i];
+    }
+    BOOST_TEST_MESSAGE("dot(full, 1/4 decode) = " << dot);
+    BOOST_TEST(dot > 0.99);
 }
 
 BOOST_AUTO_TEST_SUITE_END()
