@@ -3,13 +3,23 @@
 
 #include <chrono>
 
+#include <xxhash.h>
+
 #include "index/decode.hpp"
 
 namespace ndrd::daemon {
 
+std::string content_digest(std::span<const std::byte> bytes)
+{
+    const XXH128_hash_t h = XXH3_128bits(bytes.data(), bytes.size());
+    XXH128_canonical_t canonical{};
+    XXH128_canonicalFromHash(&canonical, h);
+    return {reinterpret_cast<const char*>(canonical.digest), sizeof canonical.digest}; // NOLINT
+}
+
 HashResult hash_source(const std::filesystem::path& ingest_dir, const std::string& source,
                        const index::Projection& projection, index::Grid grid, std::uint64_t max_size,
-                       std::uint64_t max_pixels, bool reduced_decode)
+                       std::uint64_t max_pixels, bool reduced_decode, const index::HashIndex* index)
 {
     const auto started = std::chrono::steady_clock::now();
     HashResult r;
@@ -29,6 +39,22 @@ HashResult hash_source(const std::filesystem::path& ingest_dir, const std::strin
         r.reason_kind = file.status == SourceStatus::too_large ? "too_large" : "unreadable";
         r.reason = std::move(file.reason);
         return r;
+    }
+    r.digest = content_digest(file.bytes);
+    if (index != nullptr) {
+        // Rejected items have no feature, and limits may have changed since:
+        // those are decoded again.
+        const auto same = index->find_by_digest(r.digest);
+        if (same && same->verdict != index::Verdict::rejected &&
+            same->feature.size() == static_cast<std::size_t>(grid.feature_dim())) {
+            r.feature.values.assign(same->feature.begin(), same->feature.end());
+            r.feature.degenerate = same->degenerate;
+            r.key = same->key;
+            r.kind = HashResult::Kind::hashed;
+            r.copy_of = same->seq;
+            r.hash_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+            return r;
+        }
     }
     try {
         const cv::Mat image =

@@ -4,11 +4,13 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <span>
 #include <string>
 #include <string_view>
 
 #include "daemon/source_file.hpp"
 #include "index/feature.hpp"
+#include "index/hash_index.hpp"
 #include "index/key.hpp"
 #include "index/projection.hpp"
 
@@ -25,13 +27,22 @@ struct HashResult {
     std::string reason;
     std::string_view reason_kind; // short fixed class of a rejection: "too_large", "truncated", ...
     double hash_seconds = 0;      // read + decode + feature + key, on the worker
+    std::string digest;           // XXH3-128 of the bytes read (16 bytes), when read
+    std::uint64_t copy_of = 0;    // byte-identical to this indexed item: feature taken from it, not decoded
     FileIdentity identity;
     index::Feature feature;
     index::Key key;
 };
 
+// XXH3-128 of `bytes`, canonical (big-endian) 16 bytes.
+std::string content_digest(std::span<const std::byte> bytes);
+
+// With `index`, a file byte-identical to an indexed item that has a feature
+// takes that item's feature and key instead of being decoded: the decision
+// rule then treats it exactly as a full hash would, at a fraction of the cost.
 HashResult hash_source(const std::filesystem::path& ingest_dir, const std::string& source,
                        const index::Projection& projection, index::Grid grid, std::uint64_t max_size,
-                       std::uint64_t max_pixels = 64'000'000, bool reduced_decode = false);
+                       std::uint64_t max_pixels = 64'000'000, bool reduced_decode = false,
+                       const index::HashIndex* index = nullptr);
 
 } // namespace ndrd::daemon

@@ -97,7 +97,7 @@ void Pipeline::pump()
         const std::uint64_t ticket = next_ticket_++;
         boost::asio::post(*pool_, [this, ticket, source = std::move(source)] {
             HashResult r = hash_source(opt_.ingest_dir, source, index_.projection(), index_.params().grid,
-                                       opt_.max_file_size, opt_.max_pixels, opt_.reduced_decode);
+                                       opt_.max_file_size, opt_.max_pixels, opt_.reduced_decode, &index_);
             boost::asio::post(io_, [this, ticket, r = std::move(r)]() mutable { completed(ticket, std::move(r)); });
         });
     }
@@ -199,6 +199,18 @@ void Pipeline::stop_accepting()
     }
 }
 
+void Pipeline::reuse_indexed_copy(HashResult& r) const
+{
+    const auto same = index_.find_by_digest(r.digest);
+    if (same && same->verdict != Verdict::rejected &&
+        same->feature.size() == static_cast<std::size_t>(index_.params().grid.feature_dim())) {
+        r.feature.values.assign(same->feature.begin(), same->feature.end());
+        r.feature.degenerate = same->degenerate;
+        r.key = same->key;
+        r.copy_of = same->seq;
+    }
+}
+
 // False when the index refused the write: nothing happened, try again later.
 bool Pipeline::commit(HashResult& r)
 {
@@ -233,6 +245,17 @@ bool Pipeline::commit(HashResult& r)
     rec.device = now->dev;
     rec.inode = now->ino;
     rec.ingested_ms = index::unix_ms_now();
+    rec.digest = r.digest;
+    if (r.kind == HashResult::Kind::hashed && r.copy_of == 0) {
+        // A worker finds an earlier copy only if it was committed in time;
+        // here, in order, the answer no longer depends on timing. Taking the
+        // stored feature whenever a copy is indexed makes the decision the
+        // same whether or not the worker skipped the decode.
+        reuse_indexed_copy(r);
+    }
+    if (r.copy_of != 0) {
+        log_debug(r.source, " is byte-identical to item ", r.copy_of, ": decided with its stored feature");
+    }
     if (r.kind == HashResult::Kind::rejected) {
         rec.verdict = Verdict::rejected;
         rec.subset = Subset::rejected;

@@ -4,12 +4,14 @@
 //   items  : be64(seq) -> ItemRecord::encode()
 //   by_key : key bytes + be64(seq) -> kept feature (float32) + degenerate flag
 //   meta   : "schema", "params", "projection", "next_seq", "counts"
+//   by_digest : XXH3-128 of the file + be64(seq) -> "" (byte-identical copies)
 // Every put writes the record, its by_key entry and the meta counters in one
 // WriteBatch, so the index can never disagree with itself after a crash.
 #include "index/hash_index.hpp"
 
 #include <sys/statvfs.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <system_error>
@@ -33,6 +35,7 @@ constexpr std::string_view schema_tag = "ndrd-index-1";
 constexpr std::size_t cf_items = 1;
 constexpr std::size_t cf_by_key = 2;
 constexpr std::size_t cf_meta = 3;
+constexpr std::size_t cf_by_digest = 4;
 
 std::string encode_params(const IndexParams& p)
 {
@@ -141,7 +144,7 @@ rocksdb::ColumnFamilyOptions table_options()
 std::vector<rocksdb::ColumnFamilyDescriptor> descriptors()
 {
     const auto cf = table_options();
-    return {{rocksdb::kDefaultColumnFamilyName, cf}, {"items", cf}, {"by_key", cf}, {"meta", cf}};
+    return {{rocksdb::kDefaultColumnFamilyName, cf}, {"items", cf}, {"by_key", cf}, {"meta", cf}, {"by_digest", cf}};
 }
 
 } // namespace
@@ -259,11 +262,25 @@ HashIndex HashIndex::open_read_only(const fs::path& dir)
     handles->read_only = true;
     rocksdb::DBOptions opts;
     opts.info_log = storage_logger();
+    // Read-only, RocksDB refuses to open a column family the database does
+    // not have yet (an index written before by_digest existed): open those
+    // it has; the others read as empty.
+    std::vector<std::string> present;
+    (void)rocksdb::DB::ListColumnFamilies(opts, dir.string(), &present);
+    auto wanted = descriptors();
+    if (!present.empty()) {
+        std::erase_if(wanted, [&](const rocksdb::ColumnFamilyDescriptor& d) {
+            return std::find(present.begin(), present.end(), d.name) == present.end();
+        });
+    }
     rocksdb::DB* raw = nullptr;
-    const auto s = rocksdb::DB::OpenForReadOnly(opts, dir.string(), descriptors(), &handles->cfs, &raw);
+    const auto s = rocksdb::DB::OpenForReadOnly(opts, dir.string(), wanted, &handles->cfs, &raw);
     handles->db.reset(raw);
     HashIndex index(dir, std::move(handles));
     index.check(s, "opening read-only");
+    if (index.h_->cfs.size() <= cf_meta) {
+        throw IndexError("index " + dir.string() + " lacks its items, key or meta column family: it is damaged");
+    }
     index.load_meta();
     return index;
 }
@@ -363,6 +380,9 @@ void HashIndex::put_batch(std::span<const ItemRecord> recs, bool sync)
             batch.Put(h_->cfs[cf_by_key], rec.key.bytes + encode_be64(rec.seq), by_key_entry(rec));
         }
         batch.Put(h_->cfs[cf_items], encode_be64(rec.seq), rec.encode());
+        if (!rec.digest.empty()) {
+            batch.Put(h_->cfs[cf_by_digest], rec.digest + encode_be64(rec.seq), rocksdb::Slice());
+        }
         next = std::max(next, rec.seq + 1);
     }
     batch.Put(h_->cfs[cf_meta], "next_seq", encode_be64(next));
@@ -416,6 +436,22 @@ void HashIndex::check_space() const
     if (auto problem = space_problem(dir_, min_free_)) {
         throw IndexWriteError("index " + dir_.string() + ": " + *problem);
     }
+}
+
+std::optional<ItemRecord> HashIndex::find_by_digest(std::string_view digest) const
+{
+    if (digest.empty() || h_->cfs.size() <= cf_by_digest) {
+        return std::nullopt;
+    }
+    std::unique_ptr<rocksdb::Iterator> it(h_->db->NewIterator(rocksdb::ReadOptions(), h_->cfs[cf_by_digest]));
+    it->Seek(rocksdb::Slice(digest.data(), digest.size()));
+    if (it->Valid() && it->key().size() == digest.size() + 8 &&
+        it->key().starts_with(rocksdb::Slice(digest.data(), digest.size()))) {
+        const auto seq = decode_be64(it->key().ToStringView().substr(digest.size()));
+        return get(seq);
+    }
+    check(it->status(), "looking up a digest");
+    return std::nullopt;
 }
 
 bool HashIndex::resume()

@@ -139,6 +139,9 @@ public:
     [[nodiscard]] bool resume();
 
     [[nodiscard]] std::optional<ItemRecord> get(std::uint64_t seq) const;
+    // The earliest record whose file had exactly these bytes (by digest), if
+    // any. Safe to call from worker threads while the loop writes.
+    [[nodiscard]] std::optional<ItemRecord> find_by_digest(std::string_view digest) const;
     // Every record in ingest order; stop early by returning false.
     void for_each(const std::function<bool(const ItemRecord&)>& fn) const;
     [[nodiscard]] std::vector<ItemRecord> planned() const;

@@ -35,6 +35,7 @@ std::string ItemRecord::encode() const
     w.varint(inode);
     w.varint(static_cast<std::uint64_t>(ingested_ms));
     w.varint(static_cast<std::uint64_t>(routed_ms));
+    w.bytes(digest); // appended: older records simply end before it
     return w.take();
 }
 
@@ -72,6 +73,9 @@ ItemRecord ItemRecord::decode(std::uint64_t seq, std::string_view bytes)
     rec.inode = r.varint();
     rec.ingested_ms = static_cast<std::int64_t>(r.varint());
     rec.routed_ms = static_cast<std::int64_t>(r.varint());
+    if (!r.done()) {
+        rec.digest = r.bytes();
+    }
     if (!r.done()) {
         throw CorruptRecord("item " + std::to_string(seq) + " has trailing bytes");
     }

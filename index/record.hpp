@@ -43,6 +43,9 @@ struct ItemRecord {
     std::uint64_t inode = 0;       // tells "already moved" from "a new file under the same name"
     std::int64_t ingested_ms = 0;  // unix time the decision was made
     std::int64_t routed_ms = 0;    // unix time the move completed
+    // XXH3-128 of the file's bytes (16 bytes; empty in records written before
+    // digests existed): a byte-identical copy is recognised without decoding.
+    std::string digest;
 
     [[nodiscard]] std::string encode() const;
     static ItemRecord decode(std::uint64_t seq, std::string_view bytes);
