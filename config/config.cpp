@@ -32,10 +32,11 @@ namespace {
 
 // The schema, in the order the keys appear in ndrd.yaml (suggestions prefer
 // the earlier key on ties).
-constexpr std::array<std::string_view, 21> kTopKeys = {
-    "ingest_dir",    "output_dir", "index_dir",    "working_subset", "duplicated_subset", "algorithm", "gradient",
-    "seed",          "workers",    "num_cut",      "over_sample",    "under_sample",      "rebalance", "log_level",
-    "max_file_size", "max_pixels", "decode_scale", "index_min_free", "control_socket",    "watch",     "metrics"};
+constexpr std::array<std::string_view, 22> kTopKeys = {
+    "ingest_dir",  "output_dir",     "index_dir",     "working_subset", "duplicated_subset", "algorithm",
+    "gradient",    "seed",           "workers",       "num_cut",        "over_sample",       "under_sample",
+    "rebalance",   "log_level",      "max_file_size", "max_pixels",     "decode_scale",      "index_min_free",
+    "index_cache", "control_socket", "watch",         "metrics"};
 constexpr std::array<std::string_view, 4> kGradientKeys = {"block_shape", "hash_dim", "sim_threshold", "projection"};
 constexpr std::array<std::string_view, 2> kRebalanceKeys = {"interval", "after_items"};
 constexpr std::array<std::string_view, 2> kWatchKeys = {"mode", "poll_interval"};
@@ -545,6 +546,11 @@ Config parse_config(const std::string& yaml_text, const std::string& origin)
         constexpr std::string_view what = "a positive size: bytes, or an integer with suffix KiB, MiB or GiB";
         cfg.max_file_size = p.with_unit(*e, size_units, std::numeric_limits<std::uint64_t>::max(), what);
         if (cfg.max_file_size == 0) p.expected(*e, what);
+    }
+    if (const Entry* e = find(top, "index_cache")) {
+        constexpr std::string_view what = "a size of at least 1MiB: bytes, or an integer with suffix KiB, MiB or GiB";
+        cfg.index_cache = p.with_unit(*e, size_units, std::numeric_limits<std::uint64_t>::max(), what);
+        if (cfg.index_cache < (1ULL << 20)) p.expected(*e, what);
     }
     if (const Entry* e = find(top, "index_min_free")) {
         constexpr std::string_view what =

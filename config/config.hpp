@@ -78,6 +78,7 @@ struct Config {
     std::uint64_t max_file_size = 256ULL << 20; // bytes; larger files are rejected unread
     std::uint64_t max_pixels = 64'000'000;      // width * height; larger images are refused from the header
     std::uint64_t index_min_free = 64ULL << 20; // bytes kept free on the index's file system; 0 = no check
+    std::uint64_t index_cache = 32ULL << 20;    // RocksDB block cache, bytes (shared by all column families)
     std::filesystem::path control_socket;       // empty = index_dir / "control.sock"
 
     // Resolved values the daemon uses.

@@ -36,6 +36,8 @@ ReloadPlan plan_reload(const config::Config& r, const config::Config& f)
     compare(p.refused, "control_socket", r.control_socket, f.control_socket);
     // OpenCV reads its pixel limit once per process.
     compare(p.refused, "max_pixels", r.max_pixels, f.max_pixels);
+    // RocksDB's cache is sized when the index opens.
+    compare(p.refused, "index_cache", r.index_cache, f.index_cache);
 
     compare(p.changed, "gradient.sim_threshold", r.gradient.sim_threshold, f.gradient.sim_threshold);
     compare(p.changed, "seed", r.seed, f.seed);

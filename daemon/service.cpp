@@ -81,7 +81,8 @@ index::Projection configured_projection(const config::Config& cfg)
 index::HashIndex open_index(const config::Config& cfg)
 {
     const bool existed = index::HashIndex::exists(cfg.index_dir);
-    auto idx = index::HashIndex::open(cfg.index_dir, params_of(cfg), [&] { return configured_projection(cfg); });
+    auto idx = index::HashIndex::open(
+        cfg.index_dir, params_of(cfg), [&] { return configured_projection(cfg); }, cfg.index_cache);
     if (existed && cfg.gradient.projection && !(configured_projection(cfg) == idx.projection())) {
         throw index::IndexMismatch("gradient.projection " + cfg.gradient.projection->string() +
                                    " differs from the projection stored in index " + cfg.index_dir.string() +

@@ -129,21 +129,26 @@ std::string by_key_entry(const ItemRecord& r)
     return w.take();
 }
 
-rocksdb::ColumnFamilyOptions table_options()
+// One block cache for every column family, so `cache_bytes` bounds them all.
+rocksdb::ColumnFamilyOptions table_options(std::uint64_t cache_bytes)
 {
     rocksdb::ColumnFamilyOptions cf;
     // Small memtables: a flush then needs little free disk (see index_min_free).
     cf.write_buffer_size = 8U << 20U;
     rocksdb::BlockBasedTableOptions t;
     t.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
-    t.block_cache = rocksdb::NewLRUCache(32U << 20U);
+    t.block_cache = rocksdb::NewLRUCache(cache_bytes);
+    // Index and filter blocks live in the cache too: memory stays within the
+    // cache size as the index grows, instead of growing with the table count.
+    t.cache_index_and_filter_blocks = true;
+    t.pin_l0_filter_and_index_blocks_in_cache = true;
     cf.table_factory.reset(rocksdb::NewBlockBasedTableFactory(t));
     return cf;
 }
 
-std::vector<rocksdb::ColumnFamilyDescriptor> descriptors()
+std::vector<rocksdb::ColumnFamilyDescriptor> descriptors(std::uint64_t cache_bytes = 8U << 20U)
 {
-    const auto cf = table_options();
+    const auto cf = table_options(cache_bytes);
     return {{rocksdb::kDefaultColumnFamilyName, cf}, {"items", cf}, {"by_key", cf}, {"meta", cf}, {"by_digest", cf}};
 }
 
@@ -187,7 +192,7 @@ bool HashIndex::exists(const fs::path& dir)
 }
 
 HashIndex HashIndex::open(const fs::path& dir, const IndexParams& params,
-                          const std::function<Projection()>& make_projection)
+                          const std::function<Projection()>& make_projection, std::uint64_t cache_bytes)
 {
     std::error_code ec;
     fs::create_directories(dir, ec); // RocksDB would, but logs an error first
@@ -197,6 +202,8 @@ HashIndex HashIndex::open(const fs::path& dir, const IndexParams& params,
     opts.create_missing_column_families = true;
     opts.max_open_files = 256;
     opts.keep_log_file_num = 4;
+    // All memtables together: with the block cache, what bounds the index's memory.
+    opts.db_write_buffer_size = 32U << 20U;
     // No memtable flush at close or at open: both may happen on a full disk,
     // where a failed flush trips an assertion in Debian's RocksDB build. The
     // WAL holds the data either way.
@@ -204,7 +211,7 @@ HashIndex HashIndex::open(const fs::path& dir, const IndexParams& params,
     opts.info_log = storage_logger();
     opts.avoid_flush_during_recovery = true;
     rocksdb::DB* raw = nullptr;
-    const auto s = rocksdb::DB::Open(opts, dir.string(), descriptors(), &handles->cfs, &raw);
+    const auto s = rocksdb::DB::Open(opts, dir.string(), descriptors(cache_bytes), &handles->cfs, &raw);
     handles->db.reset(raw);
     HashIndex index(dir, std::move(handles));
     index.check(s, "opening (is another ndrd using it? is the directory writable?)");

@@ -90,8 +90,9 @@ public:
     // An existing index must have been built with `params` (IndexMismatch
     // otherwise) and keeps its stored projection; `make_projection` is then
     // not called.
+    // `cache_bytes` sizes the block cache shared by all column families.
     static HashIndex open(const std::filesystem::path& dir, const IndexParams& params,
-                          const std::function<Projection()>& make_projection);
+                          const std::function<Projection()>& make_projection, std::uint64_t cache_bytes = 32U << 20U);
     // For status and hash while a daemon may hold the index: a consistent
     // snapshot, no writes. Throws IndexMissing when there is no index.
     static HashIndex open_read_only(const std::filesystem::path& dir);

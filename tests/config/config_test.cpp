@@ -84,6 +84,7 @@ void check_fields_equal(const cfg::Config& got, const cfg::Config& want)
     BOOST_TEST(cfg::to_string(got.log_level) == cfg::to_string(want.log_level));
     BOOST_TEST(got.max_file_size == want.max_file_size);
     BOOST_TEST(got.index_min_free == want.index_min_free);
+    BOOST_TEST(got.index_cache == want.index_cache);
     BOOST_TEST(cfg::to_string(got.decode_scale) == cfg::to_string(want.decode_scale));
     BOOST_TEST((got.metrics.listen == want.metrics.listen));
     BOOST_TEST(got.control_socket == want.control_socket);
@@ -212,7 +213,9 @@ BOOST_AUTO_TEST_CASE(shipped_ndrd_yaml_sets_every_key_explicitly)
                             "algorithm:",     "gradient:",   "block_shape:",    "hash_dim:",       "sim_threshold:",
                             "projection:",    "seed:",       "workers:",        "num_cut:",        "over_sample:",
                             "under_sample:",  "rebalance:",  "interval:",       "after_items:",    "log_level:",
-                            "max_file_size:", "max_pixels:", "index_min_free:", "control_socket:"}) {
+                            "max_file_size:", "max_pixels:", "index_min_free:", "control_socket:", "decode_scale:",
+                            "index_cache:",   "metrics:",    "listen:",         "watch:",          "mode:",
+                            "poll_interval:"}) {
         const bool top_level = text.find(std::string("\n") + key) != std::string::npos;
         const bool nested = text.find(std::string("\n  ") + key) != std::string::npos;
         BOOST_TEST((top_level || nested), key << " not set in ndrd.yaml");
@@ -247,6 +250,7 @@ BOOST_AUTO_TEST_CASE(full_file_sets_every_key)
     want.metrics.listen = "127.0.0.1:9477";
     want.max_pixels = 1'000'000;
     want.decode_scale = cfg::DecodeScale::automatic;
+    want.index_cache = 64ULL << 20;
     want.watch.mode = cfg::WatchMode::poll;
     want.watch.poll_interval = std::chrono::seconds(30);
     want.control_socket = "/run/ndrd/control.sock";
@@ -678,6 +682,18 @@ BOOST_AUTO_TEST_CASE(metrics_listen_is_off_by_default_and_takes_host_port)
         }
     }
     BOOST_TEST(mentions(error_for("metrics:\n  port: 1\n"), {"test.yaml:2:", "unknown key 'port'"}));
+}
+
+BOOST_AUTO_TEST_CASE(index_cache_is_a_size_of_at_least_one_mebibyte)
+{
+    BOOST_TEST(parse("").index_cache == 32ULL << 20);
+    BOOST_TEST(parse("index_cache: 1GiB\n").index_cache == 1ULL << 30);
+    for (const std::string value : {"0", "512KiB", "1000", "-1", "big"}) {
+        BOOST_TEST_CONTEXT("index_cache: " << value)
+        {
+            BOOST_TEST(mentions(error_for("seed: 1\nindex_cache: " + value + "\n"), {"test.yaml:2:", "index_cache"}));
+        }
+    }
 }
 
 BOOST_AUTO_TEST_CASE(decode_scale_is_off_or_auto)

@@ -51,7 +51,7 @@ BOOST_AUTO_TEST_CASE(every_key_is_either_live_or_needs_a_restart)
     BOOST_TEST((restart == std::set<std::string>{"ingest_dir", "output_dir", "index_dir", "working_subset",
                                                  "duplicated_subset", "gradient.block_shape", "gradient.hash_dim",
                                                  "gradient.projection", "control_socket", "watch.mode",
-                                                 "watch.poll_interval", "max_pixels"}));
+                                                 "watch.poll_interval", "max_pixels", "index_cache"}));
     BOOST_TEST(!p.accepted());
 
     config::Config merged = apply_live(running, fresh);
@@ -73,6 +73,7 @@ BOOST_AUTO_TEST_CASE(every_key_is_either_live_or_needs_a_restart)
     merged.watch = fresh.watch;
     merged.control_socket = fresh.control_socket;
     merged.max_pixels = fresh.max_pixels;
+    merged.index_cache = fresh.index_cache;
     BOOST_TEST((merged == fresh));
 }
 
