@@ -21,9 +21,16 @@ namespace ndrd::daemon {
 
 namespace {
 
-std::optional<index::Grid> reduce_for(const config::Config& cfg, index::Grid grid)
+// A file named on the command line, read and hashed as the daemon would (same
+// limits, same decode_scale). Throws index::DecodeError with the reason.
+index::Feature feature_of_file(const config::Config& cfg, index::Grid grid, const std::string& file)
 {
-    return cfg.decode_scale == config::DecodeScale::automatic ? std::optional(grid) : std::nullopt;
+    const SourceFile src = read_source(file, cfg.max_file_size);
+    if (src.status != SourceStatus::ok) {
+        throw index::DecodeError("unreadable", src.reason);
+    }
+    const auto reduce_for = cfg.decode_scale == config::DecodeScale::automatic ? std::optional(grid) : std::nullopt;
+    return index::compute_feature(index::decode_image(src.bytes, cfg.max_pixels, reduce_for), grid);
 }
 
 } // namespace
@@ -37,12 +44,7 @@ int hash_command(const config::Config& cfg, bool use_index, const std::vector<st
     for (const auto& file : files) {
         std::string line = "{\"file\": " + json_string(file);
         try {
-            SourceFile src = read_source(file, cfg.max_file_size);
-            if (src.status != SourceStatus::ok) {
-                throw index::DecodeError("unreadable", src.reason);
-            }
-            const auto feature =
-                index::compute_feature(index::decode_image(src.bytes, cfg.max_pixels, reduce_for(cfg, grid)), grid);
+            const auto feature = feature_of_file(cfg, grid, file);
             line += ", \"key\": " + json_string(index::compute_key(feature, projection).hex());
             if (feature.degenerate) {
                 line += ", \"degenerate\": true";
@@ -133,12 +135,7 @@ int query_command(const config::Config& cfg, const std::vector<std::string>& fil
         std::string answer;
         try {
             // Read as the user who asks, not as the daemon.
-            SourceFile src = read_source(file, cfg.max_file_size);
-            if (src.status != SourceStatus::ok) {
-                throw index::DecodeError("unreadable", src.reason);
-            }
-            const auto feature =
-                index::compute_feature(index::decode_image(src.bytes, cfg.max_pixels, reduce_for(cfg, grid)), grid);
+            const auto feature = feature_of_file(cfg, grid, file);
             const auto key = index::compute_key(feature, projection);
             if (auto live = control_call(cfg.control_socket_path(), query_request(feature, key))) {
                 answer = std::move(*live);
