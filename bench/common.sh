@@ -1,0 +1,45 @@
+# shellcheck shell=bash
+# Shared by bench/make_corpus.sh and bench/run.sh (sourced, not run).
+# BENCH_BUILD_DIR: the benchmark's own build tree (default ./build-bench), so
+# a benchmark never reconfigures or rebuilds anybody's ./build.
+# BENCH_BUILD_TYPE: RelWithDebInfo by default, the type .ci/setup and the
+# .deb build with, so the numbers are those of what ships.
+
+bench_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+bench_build_dir=${BENCH_BUILD_DIR:-$bench_root/build-bench}
+bench_build_type=${BENCH_BUILD_TYPE:-RelWithDebInfo}
+
+bench_die() {
+  echo "bench: $*" >&2
+  exit 1
+}
+
+# bench_apt_install PACKAGE...: installs the missing ones (root or sudo).
+bench_apt_install() {
+  local missing=() p
+  for p in "$@"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+  done
+  ((${#missing[@]})) || return 0
+  local sudo=""
+  [[ $(id -u) -eq 0 ]] || sudo="sudo"
+  echo "bench: installing ${missing[*]} (Debian packages)" >&2
+  $sudo apt-get update -qq || bench_die "apt-get update failed"
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null ||
+    bench_die "cannot install ${missing[*]}"
+}
+
+# bench_build TARGET...: configures (tests off: they are not measured and
+# take most of the build time) and builds the targets, two jobs at most.
+bench_build() {
+  command -v cmake >/dev/null || bench_die "cmake not found; run 'bash .ci/setup' first"
+  mkdir -p "$bench_build_dir"
+  cmake -S "$bench_root" -B "$bench_build_dir" -DCMAKE_BUILD_TYPE="$bench_build_type" -DBUILD_TESTING=OFF \
+    -DNDRD_BENCH=ON >"$bench_build_dir/bench-configure.log" 2>&1 ||
+    { cat "$bench_build_dir/bench-configure.log" >&2; bench_die "configuring $bench_build_dir failed (see above)"; }
+  local jobs
+  jobs=$(nproc)
+  ((jobs <= 2)) || jobs=2
+  cmake --build "$bench_build_dir" -j"$jobs" --target "$@" >"$bench_build_dir/bench-build.log" 2>&1 ||
+    { tail -40 "$bench_build_dir/bench-build.log" >&2; bench_die "building $* in $bench_build_dir failed (see above)"; }
+}

@@ -1,0 +1,231 @@
+// Index scale (issue 7, step 5): does ndrd's RocksDB index slow down as it
+// grows? Fills an index::HashIndex with kept records carrying random unit
+// float32 features and random 32-bit keys, and at each size measures --ops
+// operations, each one judge() (the lookup every new image makes) followed by
+// one put() of a new kept record (what keeping it writes). Half the lookups
+// ask for a key the index holds (candidates are read and compared), half for
+// a random key (almost always absent at these sizes: the bloom filter's case).
+// Puts in the timed phase are unsynced, to measure the index rather than the
+// disk's fsync; the synced put cost is measured once at the end.
+//
+// Usage: bench_index --dir DIR [--sizes 10000,100000,1000000] [--ops 10000]
+//            [--seed S] [--synced-puts N]
+// DIR must not exist yet (a fresh index). Prints one key=value line per size.
+#include <unistd.h>
+
+#include <chrono>
+#include <cmath>
+#include <cstdint>
+#include <cstdio>
+#include <exception>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "bench/bench_util.hpp"
+#include "index/hash_index.hpp"
+#include "index/key.hpp"
+#include "index/projection.hpp"
+#include "index/record.hpp"
+
+namespace fs = std::filesystem;
+namespace idx = ndrd::index;
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+class SplitMix64 {
+public:
+    explicit SplitMix64(std::uint64_t seed) : state_(seed) {}
+    std::uint64_t next()
+    {
+        state_ += 0x9E3779B97F4A7C15ULL;
+        std::uint64_t z = state_;
+        z = (z ^ (z >> 30U)) * 0xBF58476D1CE4E5B9ULL;
+        z = (z ^ (z >> 27U)) * 0x94D049BB133111EBULL;
+        return z ^ (z >> 31U);
+    }
+    double uniform() { return static_cast<double>(next() >> 11U) * 0x1.0p-53; }
+
+private:
+    std::uint64_t state_;
+};
+
+idx::Key make_key(std::uint32_t k)
+{
+    idx::Key key;
+    key.bytes = {static_cast<char>(k >> 24U), static_cast<char>(k >> 16U), static_cast<char>(k >> 8U),
+                 static_cast<char>(k)};
+    return key;
+}
+
+idx::Feature random_feature(SplitMix64& rng, int dim)
+{
+    idx::Feature f;
+    f.values.resize(static_cast<std::size_t>(dim));
+    double norm = 0;
+    for (double& v : f.values) {
+        v = rng.uniform() * 2.0 - 1.0;
+        norm += v * v;
+    }
+    norm = std::sqrt(norm);
+    for (double& v : f.values) {
+        v /= norm;
+    }
+    return f;
+}
+
+idx::ItemRecord kept_record(std::uint64_t seq, std::uint32_t key, const idx::Feature& f)
+{
+    idx::ItemRecord r;
+    r.seq = seq;
+    char name[48];
+    std::snprintf(name, sizeof name, "synthetic/%09llu.jpg", static_cast<unsigned long long>(seq));
+    r.source = name;
+    r.location = std::string("train/") + name;
+    r.verdict = idx::Verdict::kept;
+    r.subset = idx::Subset::working;
+    r.state = idx::RouteState::done;
+    r.key = make_key(key);
+    r.feature.assign(f.values.begin(), f.values.end()); // stored as float32, as ndrd stores it
+    r.size = 600'000;
+    r.ingested_ms = idx::unix_ms_now();
+    r.routed_ms = r.ingested_ms;
+    return r;
+}
+
+double rss_mib()
+{
+    std::ifstream statm("/proc/self/statm");
+    std::uint64_t size = 0;
+    std::uint64_t resident = 0;
+    statm >> size >> resident;
+    return static_cast<double>(resident) * static_cast<double>(::sysconf(_SC_PAGESIZE)) / 1048576.0;
+}
+
+std::vector<std::size_t> parse_sizes(const std::string& s)
+{
+    std::vector<std::size_t> out;
+    std::stringstream in(s);
+    std::string part;
+    while (std::getline(in, part, ',')) {
+        out.push_back(std::stoul(part));
+    }
+    return out;
+}
+
+int run(int argc, char** argv)
+{
+    fs::path dir;
+    std::vector<std::size_t> sizes = {10'000, 100'000, 1'000'000};
+    std::size_t ops = 10'000;
+    std::uint64_t seed = 1;
+    std::size_t synced_puts = 200;
+    for (int i = 1; i + 1 < argc; i += 2) {
+        const std::string a = argv[i];
+        const std::string v = argv[i + 1];
+        if (a == "--dir") {
+            dir = v;
+        } else if (a == "--sizes") {
+            sizes = parse_sizes(v);
+        } else if (a == "--ops") {
+            ops = std::stoul(v);
+        } else if (a == "--seed") {
+            seed = std::stoull(v);
+        } else if (a == "--synced-puts") {
+            synced_puts = std::stoul(v);
+        } else {
+            std::cerr << "bench_index: unknown option " << a << "\n";
+            return 64;
+        }
+    }
+    if (dir.empty() || argc % 2 == 0) {
+        std::cerr << "usage: bench_index --dir DIR [--sizes 10000,100000,1000000] [--ops N] [--seed S] "
+                     "[--synced-puts N]\n";
+        return 64;
+    }
+    if (fs::exists(dir)) {
+        std::cerr << "bench_index: " << dir << " exists; give a fresh directory\n";
+        return 64;
+    }
+    const idx::IndexParams params; // ndrd's defaults: gradient, 8x8, 32 bits
+    const int dim = params.grid.feature_dim();
+    auto index = idx::HashIndex::open(dir, params, [&] { return idx::Projection::generate(0, dim, params.hash_dim); });
+    SplitMix64 rng(seed);
+    std::vector<std::uint32_t> keys; // of the items in the index, by seq - 1
+    std::uint64_t seq = index.next_seq();
+    double fill_seconds = 0;
+
+    for (const std::size_t target : sizes) {
+        // Fill (untimed for the rate; its own time is reported) in batches:
+        // the public batch write, which keeps a 1M fill to minutes.
+        const auto fill_start = Clock::now();
+        std::vector<idx::ItemRecord> batch;
+        while (keys.size() < target) {
+            const auto k = static_cast<std::uint32_t>(rng.next());
+            batch.push_back(kept_record(seq++, k, random_feature(rng, dim)));
+            keys.push_back(k);
+            if (batch.size() == 1000 || keys.size() == target) {
+                index.put_batch(batch, false);
+                batch.clear();
+            }
+        }
+        fill_seconds += std::chrono::duration<double>(Clock::now() - fill_start).count();
+
+        // The timed phase: lookup then insert, as for each new kept image.
+        double lookup_s = 0;
+        double put_s = 0;
+        std::size_t candidates = 0;
+        const std::size_t held = keys.size();
+        for (std::size_t i = 0; i < ops; ++i) {
+            const auto probe = random_feature(rng, dim);
+            const std::uint32_t k = i % 2 == 0 ? keys[rng.next() % held] : static_cast<std::uint32_t>(rng.next());
+            auto t0 = Clock::now();
+            const auto decision = index.judge(probe, make_key(k), 0.5);
+            auto t1 = Clock::now();
+            candidates += decision.best_similarity ? 1 : 0;
+            const auto new_key = static_cast<std::uint32_t>(rng.next());
+            index.put(kept_record(seq++, new_key, probe), false);
+            keys.push_back(new_key);
+            const auto t2 = Clock::now();
+            lookup_s += std::chrono::duration<double>(t1 - t0).count();
+            put_s += std::chrono::duration<double>(t2 - t1).count();
+        }
+        const auto n = static_cast<double>(ops);
+        const auto bytes = static_cast<double>(index.disk_bytes());
+        std::cout << "size=" << target << " items=" << keys.size() << " ops=" << ops
+                  << " ops_per_s=" << n / (lookup_s + put_s) << " lookups_per_s=" << n / lookup_s
+                  << " puts_per_s=" << n / put_s << " lookup_us=" << lookup_s / n * 1e6 << " put_us=" << put_s / n * 1e6
+                  << " hits=" << candidates << " disk_mib=" << bytes / 1048576.0
+                  << " bytes_per_item=" << bytes / static_cast<double>(keys.size()) << " rss_mib=" << rss_mib()
+                  << " peak_rss_mib=" << ndrd::bench::peak_rss_mib() << " fill_s_total=" << fill_seconds << "\n"
+                  << std::flush;
+    }
+
+    if (synced_puts > 0) {
+        const auto t0 = Clock::now();
+        for (std::size_t i = 0; i < synced_puts; ++i) {
+            index.put(kept_record(seq++, static_cast<std::uint32_t>(rng.next()), random_feature(rng, dim)), true);
+        }
+        const double s = std::chrono::duration<double>(Clock::now() - t0).count();
+        std::cout << "synced_puts=" << synced_puts << " synced_put_ms=" << s / static_cast<double>(synced_puts) * 1e3
+                  << "\n";
+    }
+    return 0;
+}
+
+} // namespace
+
+int main(int argc, char** argv)
+{
+    try {
+        return run(argc, argv);
+    } catch (const std::exception& e) {
+        std::cerr << "bench_index: " << e.what() << "\n";
+        return 1;
+    }
+}
