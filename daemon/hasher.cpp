@@ -17,6 +17,22 @@ std::string content_digest(std::span<const std::byte> bytes)
     return {reinterpret_cast<const char*>(canonical.digest), sizeof canonical.digest}; // NOLINT
 }
 
+bool take_indexed_copy(const index::HashIndex& index, index::Grid grid, HashResult& r)
+{
+    // Rejected items have no feature, and limits may have changed since:
+    // those are decoded again.
+    const auto same = index.find_by_digest(r.digest);
+    if (!same || same->verdict == index::Verdict::rejected ||
+        same->feature.size() != static_cast<std::size_t>(grid.feature_dim())) {
+        return false;
+    }
+    r.feature.values.assign(same->feature.begin(), same->feature.end());
+    r.feature.degenerate = same->degenerate;
+    r.key = same->key;
+    r.copy_of = same->seq;
+    return true;
+}
+
 HashResult hash_source(const std::filesystem::path& ingest_dir, const std::string& source,
                        const index::Projection& projection, index::Grid grid, std::uint64_t max_size,
                        std::uint64_t max_pixels, bool reduced_decode, const index::HashIndex* index)
@@ -41,20 +57,10 @@ HashResult hash_source(const std::filesystem::path& ingest_dir, const std::strin
         return r;
     }
     r.digest = content_digest(file.bytes);
-    if (index != nullptr) {
-        // Rejected items have no feature, and limits may have changed since:
-        // those are decoded again.
-        const auto same = index->find_by_digest(r.digest);
-        if (same && same->verdict != index::Verdict::rejected &&
-            same->feature.size() == static_cast<std::size_t>(grid.feature_dim())) {
-            r.feature.values.assign(same->feature.begin(), same->feature.end());
-            r.feature.degenerate = same->degenerate;
-            r.key = same->key;
-            r.kind = HashResult::Kind::hashed;
-            r.copy_of = same->seq;
-            r.hash_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-            return r;
-        }
+    if (index != nullptr && take_indexed_copy(*index, grid, r)) {
+        r.kind = HashResult::Kind::hashed;
+        r.hash_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+        return r;
     }
     try {
         const cv::Mat image =

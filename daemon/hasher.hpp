@@ -37,6 +37,10 @@ struct HashResult {
 // XXH3-128 of `bytes`, canonical (big-endian) 16 bytes.
 std::string content_digest(std::span<const std::byte> bytes);
 
+// When `r.digest` names an indexed item that has a feature, takes that item's
+// feature and key into `r` and sets `r.copy_of`; false otherwise.
+bool take_indexed_copy(const index::HashIndex& index, index::Grid grid, HashResult& r);
+
 // With `index`, a file byte-identical to an indexed item that has a feature
 // takes that item's feature and key instead of being decoded: the decision
 // rule then treats it exactly as a full hash would, at a fraction of the cost.

@@ -199,18 +199,6 @@ void Pipeline::stop_accepting()
     }
 }
 
-void Pipeline::reuse_indexed_copy(HashResult& r) const
-{
-    const auto same = index_.find_by_digest(r.digest);
-    if (same && same->verdict != Verdict::rejected &&
-        same->feature.size() == static_cast<std::size_t>(index_.params().grid.feature_dim())) {
-        r.feature.values.assign(same->feature.begin(), same->feature.end());
-        r.feature.degenerate = same->degenerate;
-        r.key = same->key;
-        r.copy_of = same->seq;
-    }
-}
-
 // False when the index refused the write: nothing happened, try again later.
 bool Pipeline::commit(HashResult& r)
 {
@@ -251,7 +239,7 @@ bool Pipeline::commit(HashResult& r)
         // here, in order, the answer no longer depends on timing. Taking the
         // stored feature whenever a copy is indexed makes the decision the
         // same whether or not the worker skipped the decode.
-        reuse_indexed_copy(r);
+        (void)take_indexed_copy(index_, index_.params().grid, r);
     }
     if (r.copy_of != 0) {
         log_debug(r.source, " is byte-identical to item ", r.copy_of, ": decided with its stored feature");

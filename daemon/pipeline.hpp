@@ -98,7 +98,6 @@ private:
     void completed(std::uint64_t ticket, HashResult result);
     void drain();
     bool commit(HashResult& result);
-    void reuse_indexed_copy(HashResult& result) const;
     void route(index::ItemRecord& rec, bool retrying, const HashResult* hashed);
     void park(const index::ItemRecord& rec, std::string_view why);
     void retry_stuck();
