@@ -38,22 +38,7 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-class SplitMix64 {
-public:
-    explicit SplitMix64(std::uint64_t seed) : state_(seed) {}
-    std::uint64_t next()
-    {
-        state_ += 0x9E3779B97F4A7C15ULL;
-        std::uint64_t z = state_;
-        z = (z ^ (z >> 30U)) * 0xBF58476D1CE4E5B9ULL;
-        z = (z ^ (z >> 27U)) * 0x94D049BB133111EBULL;
-        return z ^ (z >> 31U);
-    }
-    double uniform() { return static_cast<double>(next() >> 11U) * 0x1.0p-53; }
-
-private:
-    std::uint64_t state_;
-};
+using ndrd::bench::SplitMix64;
 
 idx::Key make_key(std::uint32_t k)
 {
