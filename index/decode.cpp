@@ -64,15 +64,19 @@ cv::Mat decode_image(std::span<const std::byte> bytes, std::uint64_t max_pixels,
         throw DecodeError("too_large", "file too large for the decoder (over 2 GiB)");
     }
     const ImageHeader header = inspect_image(bytes);
-    if (header.format != ImageHeader::Format::unknown) {
-        if (header.width * header.height > max_pixels) {
-            throw DecodeError("too_many_pixels", "image declares " + std::to_string(header.width) + "x" +
-                                                     std::to_string(header.height) + " pixels, over max_pixels " +
-                                                     std::to_string(max_pixels) + " (refused before decoding)");
-        }
-        if (!header.complete) {
-            throw DecodeError(header.problem.starts_with("truncated") ? "truncated" : "corrupt", header.problem);
-        }
+    if (header.format == ImageHeader::Format::unknown) {
+        // OpenCV would try every decoder it links, among them GDCM (DICOM),
+        // which Debian builds with assertions: a crafted file aborts the
+        // whole process. Only the formats named here reach OpenCV.
+        throw DecodeError("unsupported_format", "not a JPEG, PNG, TIFF, BMP, WebP or PNM image");
+    }
+    if (header.width * header.height > max_pixels) {
+        throw DecodeError("too_many_pixels", "image declares " + std::to_string(header.width) + "x" +
+                                                 std::to_string(header.height) + " pixels, over max_pixels " +
+                                                 std::to_string(max_pixels) + " (refused before decoding)");
+    }
+    if (!header.complete) {
+        throw DecodeError(header.problem.starts_with("truncated") ? "truncated" : "corrupt", header.problem);
     }
     // cv::imdecode wants a Mat header; it does not modify the buffer.
     const cv::Mat buffer(1, static_cast<int>(bytes.size()), CV_8UC1,

@@ -30,6 +30,9 @@ private:
 };
 
 // Decodes and normalises channels; the depth is kept (8U, 16U, 32F, ...).
+// Only JPEG, PNG, TIFF, BMP, WebP and PNM are decoded; anything else is a
+// DecodeError of kind "unsupported_format" without reaching OpenCV, whose
+// other decoders (GDCM above all) abort the process on crafted input.
 // Before decoding, a JPEG or PNG must be complete (a truncated file is
 // rejected, although OpenCV would decode it) and declare at most
 // `max_pixels` pixels. Other formats rely on OpenCV's own limit

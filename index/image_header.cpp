@@ -1,5 +1,8 @@
-// Structural checks of JPEG and PNG files (see image_header.hpp).
+// Structural checks of JPEG and PNG files, signatures of the other formats
+// ndrd decodes (see image_header.hpp).
 #include "index/image_header.hpp"
+
+#include <string_view>
 
 namespace ndrd::index {
 
@@ -94,21 +97,50 @@ ImageHeader inspect_png(std::span<const std::byte> b)
     return h;
 }
 
+bool starts_with(std::span<const std::byte> b, std::string_view prefix, std::size_t at = 0)
+{
+    if (b.size() < at + prefix.size()) return false;
+    for (std::size_t i = 0; i < prefix.size(); ++i) {
+        if (byte_at(b, at + i) != static_cast<unsigned char>(prefix[i])) return false;
+    }
+    return true;
+}
+
+// The same signatures OpenCV 4.6's decoders check, so the decoder OpenCV
+// picks is the one named here (BMP, the only earlier one in its list, is
+// one of ours).
+ImageHeader::Format signature_format(std::span<const std::byte> b)
+{
+    using F = ImageHeader::Format;
+    using namespace std::string_view_literals;
+    if (starts_with(b, "II\x2A\x00"sv) || starts_with(b, "MM\x00\x2A"sv) || starts_with(b, "II\x2B\x00"sv) ||
+        starts_with(b, "MM\x00\x2B"sv)) {
+        return F::tiff;
+    }
+    if (starts_with(b, "BM")) return F::bmp;
+    if (starts_with(b, "RIFF") && starts_with(b, "WEBP", 8)) return F::webp;
+    if (b.size() >= 3 && byte_at(b, 0) == 'P' && byte_at(b, 1) >= '1' && byte_at(b, 1) <= '6') {
+        const unsigned c = byte_at(b, 2);
+        if (c == ' ' || c == '\t' || c == '\n' || c == '\r') return F::pnm;
+    }
+    return F::unknown;
+}
+
 } // namespace
 
 ImageHeader inspect_image(std::span<const std::byte> bytes)
 {
-    static constexpr unsigned char png_sig[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1A, '\n'};
-    if (bytes.size() >= 3 && byte_at(bytes, 0) == 0xFF && byte_at(bytes, 1) == 0xD8 && byte_at(bytes, 2) == 0xFF) {
+    using namespace std::string_view_literals;
+    if (starts_with(bytes, "\xFF\xD8\xFF"sv)) {
         return inspect_jpeg(bytes);
     }
-    if (bytes.size() >= 8) {
-        bool png = true;
-        for (std::size_t i = 0; i < 8; ++i)
-            png = png && byte_at(bytes, i) == png_sig[i];
-        if (png) return inspect_png(bytes);
+    if (starts_with(bytes, "\x89PNG\r\n\x1A\n"sv)) {
+        return inspect_png(bytes);
     }
-    return {};
+    ImageHeader h;
+    h.format = signature_format(bytes);
+    h.complete = h.format != ImageHeader::Format::unknown;
+    return h;
 }
 
 } // namespace ndrd::index

@@ -1,7 +1,9 @@
 // Looks at an encoded image's structure without decoding pixels: its declared
 // size (to refuse decompression bombs before allocating) and whether the file
 // is complete (OpenCV decodes a truncated JPEG into a partly grey image
-// without complaint). Knows JPEG and PNG; other formats report `unknown`.
+// without complaint). Walks JPEG and PNG; TIFF, BMP, WebP and PNM are
+// recognised by signature only; anything else reports `unknown` and is never
+// handed to OpenCV (see decode.hpp for why).
 #pragma once
 
 #include <cstddef>
@@ -12,11 +14,11 @@
 namespace ndrd::index {
 
 struct ImageHeader {
-    enum class Format { unknown, jpeg, png };
+    enum class Format { unknown, jpeg, png, tiff, bmp, webp, pnm };
     Format format = Format::unknown;
     std::uint64_t width = 0; // 0 when the header does not say (yet)
     std::uint64_t height = 0;
-    bool complete = false; // the end marker (JPEG EOI, PNG IEND) was reached
+    bool complete = false; // the end marker (JPEG EOI, PNG IEND) was reached; true for signature-only formats
     std::string problem;   // why it is not complete, for the log
 };
 

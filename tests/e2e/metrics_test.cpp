@@ -104,7 +104,7 @@ BOOST_AUTO_TEST_CASE(scrape_counts_decisions_rejections_latency_and_follows_relo
     BOOST_TEST(m.at(R"(ndrd_files_routed_total{decision="kept"})") == 1.0);
     BOOST_TEST(m.at(R"(ndrd_files_routed_total{decision="duplicated"})") == 1.0);
     BOOST_TEST(m.at(R"(ndrd_files_routed_total{decision="rejected"})") == 1.0);
-    BOOST_TEST(m.at(R"(ndrd_rejections_total{reason="undecodable"})") == 1.0);
+    BOOST_TEST(m.at(R"(ndrd_rejections_total{reason="unsupported_format"})") == 1.0);
     BOOST_TEST(m.at("ndrd_event_to_routed_seconds_count") == 3.0);
     BOOST_TEST(m.at(R"(ndrd_event_to_routed_seconds_bucket{le="+Inf"})") == 3.0);
     BOOST_TEST(m.at("ndrd_event_to_routed_seconds_sum") > 0.0);

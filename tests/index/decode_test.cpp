@@ -63,6 +63,60 @@ BOOST_AUTO_TEST_CASE(five_and_two_channel_tiffs_are_decode_errors)
     }
 }
 
+BOOST_AUTO_TEST_CASE(file_that_made_gdcm_abort_is_refused_before_opencv)
+{
+    // Found by decode_fuzz: before the format check, this aborted the process.
+    try {
+        (void)index::decode_image(hostile("gdcm_abort.jpg"));
+        BOOST_FAIL("decoded a file that is no image");
+    } catch (const index::DecodeError& e) {
+        BOOST_TEST(e.kind() == "unsupported_format");
+    }
+}
+
+BOOST_AUTO_TEST_CASE(every_supported_format_as_opencv_writes_it_decodes)
+{
+    // The signature table must agree with OpenCV's decoders: a format named
+    // there that OpenCV then refuses (or the reverse) would be a silent gap.
+    cv::Mat img(24, 32, CV_8UC3);
+    cv::randu(img, 0, 255);
+    cv::Mat gray;
+    cv::extractChannel(img, gray, 0);
+    for (const std::string ext : {".jpg", ".png", ".tif", ".bmp", ".webp", ".ppm", ".pgm"}) {
+        BOOST_TEST_CONTEXT(ext)
+        {
+            std::vector<unsigned char> encoded;
+            BOOST_TEST_REQUIRE(cv::imencode(ext, ext == ".pgm" ? gray : img, encoded));
+            const auto bytes = std::as_bytes(std::span(encoded));
+            const cv::Mat decoded = index::decode_image(bytes);
+            BOOST_TEST(decoded.rows == 24);
+            BOOST_TEST(decoded.cols == 32);
+            BOOST_TEST(decoded.channels() == 3);
+        }
+    }
+}
+
+BOOST_AUTO_TEST_CASE(formats_outside_the_list_are_refused_without_decoding)
+{
+    cv::Mat img(64, 64, CV_8UC3, cv::Scalar(10, 20, 30)); // OpenJPEG wants 64x64 at least
+    for (const std::string ext : {".jp2", ".ras", ".pfm", ".hdr", ".pam"}) {
+        BOOST_TEST_CONTEXT(ext)
+        {
+            std::vector<unsigned char> encoded;
+            cv::Mat src = img;
+            if (ext == ".pfm" || ext == ".hdr") img.convertTo(src, CV_32FC3, 1.0 / 255);
+            BOOST_TEST_REQUIRE(cv::imencode(ext, src, encoded));
+            BOOST_TEST_REQUIRE(!cv::imdecode(encoded, cv::IMREAD_UNCHANGED).empty()); // OpenCV would take it
+            try {
+                (void)index::decode_image(std::as_bytes(std::span(encoded)));
+                BOOST_FAIL("decoded " << ext);
+            } catch (const index::DecodeError& e) {
+                BOOST_TEST(e.kind() == "unsupported_format");
+            }
+        }
+    }
+}
+
 BOOST_AUTO_TEST_CASE(reduced_scale_keeps_16x16_pixels_per_block)
 {
     const index::Grid g{8, 8};
