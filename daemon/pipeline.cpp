@@ -128,22 +128,94 @@ void Pipeline::drain()
 {
     // Decisions are applied strictly in ticket order, whatever order the
     // workers finished in: this is what makes the result worker-count free.
-    for (auto it = done_.find(next_commit_); !paused_ && it != done_.end(); it = done_.find(next_commit_)) {
-        if (!commit(it->second)) {
+    // The results ready in a row are committed as a group: their journal
+    // entries are written unsynced (each decision sees the ones before it),
+    // made durable by one WAL fsync, then the files move, the directories
+    // are synced once, and the moves are recorded done.
+    constexpr std::size_t max_group = 64;
+    std::vector<Decided> group;
+    for (auto it = done_.find(next_commit_); !paused_ && it != done_.end() && group.size() < max_group;
+         it = done_.find(next_commit_)) {
+        std::optional<ItemRecord> planned;
+        try {
+            planned = decide(it->second);
+        } catch (const index::IndexWriteError& e) {
             // The index refused the journal entry; nothing was decided. The
             // result stays at the head of the line, and so does everything after.
+            log_error(e.what(), "; ingestion paused, retrying in ", resume_delay_.count(), " s (", it->second.source,
+                      " and later files wait in the ingest directory)");
             paused_ = true;
             resume_timer_.expires_after(resume_delay_);
             resume_timer_.async_wait([this](const boost::system::error_code& ec) {
                 if (!ec) resume_index();
             });
-            return;
+            break;
         }
         HashResult r = std::move(it->second);
         done_.erase(it);
         ++next_commit_;
         --in_flight_;
-        finish(r.source);
+        if (planned) {
+            group.push_back(Decided{std::move(*planned), std::move(r)});
+        } else {
+            finish(r.source);
+        }
+    }
+    if (!group.empty()) {
+        route_group(group);
+        for (const auto& d : group) {
+            finish(d.result.source);
+        }
+    }
+}
+
+void Pipeline::route_group(std::vector<Decided>& group)
+{
+    try {
+        index_.sync_journal();
+    } catch (const index::IndexWriteError& e) {
+        // Nothing moved: each entry is retried on its own, synced, by settle().
+        for (const auto& d : group) {
+            park(d.record, e.what());
+        }
+        return;
+    }
+    DirectorySyncs syncs;
+    std::vector<Decided*> moved;
+    for (auto& d : group) {
+        try {
+            if (relocator_.move(d.record, syncs) == RelocateOutcome::vanished) {
+                ++stats_.vanished;
+                continue;
+            }
+            moved.push_back(&d);
+        } catch (const RouteError& e) {
+            park(d.record, e.what());
+        } catch (const index::IndexWriteError& e) {
+            park(d.record, e.what());
+        }
+    }
+    if (moved.empty()) {
+        return;
+    }
+    try {
+        syncs.sync_all();
+        std::vector<ItemRecord> done;
+        done.reserve(moved.size());
+        for (const Decided* d : moved) {
+            done.push_back(d->record);
+        }
+        relocator_.record_done(done);
+    } catch (const std::runtime_error& e) { // RouteError or IndexWriteError
+        // The files have moved; their entries are still planned, and the
+        // retry's settle() records what it finds on disk.
+        for (const Decided* d : moved) {
+            park(d->record, e.what());
+        }
+        return;
+    }
+    for (const Decided* d : moved) {
+        report(d->record, /*retrying=*/false, &d->result);
     }
 }
 
@@ -199,8 +271,10 @@ void Pipeline::stop_accepting()
     }
 }
 
-// False when the index refused the write: nothing happened, try again later.
-bool Pipeline::commit(HashResult& r)
+// The journaled ("planned") record for a result, written unsynced; nullopt
+// when there is nothing to move. Throws IndexWriteError when the index
+// refuses the write: nothing happened, try again later.
+std::optional<ItemRecord> Pipeline::decide(HashResult& r)
 {
     const fs::path source_path = opt_.ingest_dir / r.source;
     if (r.kind == HashResult::Kind::skipped) {
@@ -210,7 +284,7 @@ bool Pipeline::commit(HashResult& r)
         } else {
             log_warning("left alone in the ingest directory: ", source_path.string(), " (", r.reason, ")");
         }
-        return true;
+        return std::nullopt;
     }
     // The path must still hold the file we read; otherwise it was replaced
     // while we hashed it, and the new content needs its own turn.
@@ -218,12 +292,12 @@ bool Pipeline::commit(HashResult& r)
     if (!now) {
         ++stats_.skipped;
         log_debug("skipped ", r.source, ": it disappeared while being hashed");
-        return true;
+        return std::nullopt;
     }
     if (r.identity != FileIdentity{} && *now != r.identity) {
         log_debug(r.source, " changed while being hashed; queueing it again");
         known_[r.source] = PathState::in_flight_dirty;
-        return true;
+        return std::nullopt;
     }
 
     ItemRecord rec;
@@ -258,26 +332,22 @@ bool Pipeline::commit(HashResult& r)
         rec.best_similarity = d.best_similarity;
         rec.matched_seq = d.matched_seq;
     }
+    // Locations already promised to earlier members of the group are not
+    // on disk yet; the move re-plans if a name turns out taken.
     rec.location = relocator_.plan(rec, rec.subset);
     rec.state = RouteState::planned;
-    try {
-        index_.put(rec, /*sync=*/true); // the journal entry is durable before the file moves
-    } catch (const index::IndexWriteError& e) {
-        log_error(e.what(), "; ingestion paused, retrying in ", resume_delay_.count(), " s (", r.source,
-                  " and later files wait in the ingest directory)");
-        return false;
-    }
-    route(rec, /*retrying=*/false, &r);
-    return true;
+    // Durable before the file moves: route_group() syncs the journal first.
+    index_.put(rec, /*sync=*/false);
+    return rec;
 }
 
-void Pipeline::route(ItemRecord& rec, bool retrying, const HashResult* hashed)
+void Pipeline::retry(ItemRecord& rec)
 {
     RelocateOutcome outcome{};
     try {
         // A retry may find the move half-done (the file moved, its record
         // not yet written): settle() takes the disk as it finds it.
-        outcome = retrying ? relocator_.settle(rec) : relocator_.execute(rec);
+        outcome = relocator_.settle(rec);
     } catch (const RouteError& e) {
         park(rec, e.what());
         return;
@@ -289,6 +359,11 @@ void Pipeline::route(ItemRecord& rec, bool retrying, const HashResult* hashed)
         ++stats_.vanished;
         return;
     }
+    report(rec, /*retrying=*/true, nullptr);
+}
+
+void Pipeline::report(const ItemRecord& rec, bool retrying, const HashResult* hashed)
+{
     retry_delay_ = std::chrono::seconds(1);
     switch (rec.verdict) {
     case Verdict::kept: ++stats_.kept; break;
@@ -336,7 +411,7 @@ void Pipeline::retry_stuck()
     retry_delay_ = std::min(retry_delay_ * 2, std::chrono::seconds(60));
     (void)index_.resume(); // the failure may have been the index's
     for (auto& rec : batch) {
-        route(rec, /*retrying=*/true, nullptr);
+        retry(rec);
     }
     if (idle() && stuck_.empty() && on_idle_) {
         on_idle_();

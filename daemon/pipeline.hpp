@@ -18,6 +18,7 @@
 #include <string_view>
 #include <unordered_map>
 #include <unordered_set>
+#include <vector>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -96,9 +97,16 @@ private:
 
     void pump();
     void completed(std::uint64_t ticket, HashResult result);
+    // A result decided and journaled (unsynced), waiting for its group's move.
+    struct Decided {
+        index::ItemRecord record;
+        HashResult result;
+    };
     void drain();
-    bool commit(HashResult& result);
-    void route(index::ItemRecord& rec, bool retrying, const HashResult* hashed);
+    std::optional<index::ItemRecord> decide(HashResult& result);
+    void route_group(std::vector<Decided>& group);
+    void retry(index::ItemRecord& rec);
+    void report(const index::ItemRecord& rec, bool retrying, const HashResult* hashed);
     void park(const index::ItemRecord& rec, std::string_view why);
     void retry_stuck();
     void resume_index();

@@ -59,16 +59,33 @@ fs::path Relocator::from_path(const ItemRecord& rec) const
 
 RelocateOutcome Relocator::execute(ItemRecord& rec)
 {
+    DirectorySyncs syncs;
+    const RelocateOutcome outcome = move(rec, syncs);
+    if (outcome == RelocateOutcome::moved) {
+        syncs.sync_all();
+        record_done(std::span(&rec, 1));
+    }
+    return outcome;
+}
+
+void Relocator::record_done(std::span<const ItemRecord> recs)
+{
+    if (!recs.empty()) {
+        index_.put_batch(recs, /*sync=*/false); // recovery can tell a finished move from the disk
+    }
+}
+
+RelocateOutcome Relocator::move(ItemRecord& rec, DirectorySyncs& batch)
+{
     while (true) {
         const MoveResult result = rec.previous_location.empty()
-                                      ? router_.move(rec.source, rec.location)
-                                      : router_.move_within_output(rec.previous_location, rec.location);
+                                      ? router_.move(rec.source, rec.location, &batch)
+                                      : router_.move_within_output(rec.previous_location, rec.location, &batch);
         switch (result) {
         case MoveResult::moved:
             rec.state = RouteState::done;
             rec.previous_location.clear();
             rec.routed_ms = index::unix_ms_now();
-            index_.put(rec, /*sync=*/false); // recovery can tell a finished move from the disk
             return RelocateOutcome::moved;
         case MoveResult::destination_taken:
             rec.location = plan(rec, rec.subset);

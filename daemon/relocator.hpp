@@ -3,6 +3,7 @@
 // Also reconciles, at start-up, the moves a killed process left half-done.
 #pragma once
 
+#include <span>
 #include <string>
 
 #include "daemon/router.hpp"
@@ -31,6 +32,13 @@ public:
     // vanished when the file is gone). A destination taken in the meantime is
     // re-planned. Throws RouteError on I/O failures: the record stays planned.
     RelocateOutcome execute(index::ItemRecord& rec);
+
+    // execute() for one move of a batch (group commit): the directory fsyncs
+    // go to `batch` and a moved record is marked done in memory only. The
+    // caller runs batch.sync_all() and then record_done() for the moved ones,
+    // so that no record says done before its move is durable.
+    RelocateOutcome move(index::ItemRecord& rec, DirectorySyncs& batch);
+    void record_done(std::span<const index::ItemRecord> recs);
 
     // Brings one planned record in line with the disk, whatever part of its
     // move happened: finishes it, or records it done (or vanished). Safe to

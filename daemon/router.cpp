@@ -87,17 +87,26 @@ std::string Router::plan(std::string_view area, std::string_view source,
     }
 }
 
-MoveResult Router::move(std::string_view source, std::string_view location) const
+void DirectorySyncs::sync_all()
 {
-    return move_path(ingest_dir_ / source, output_dir_ / location);
+    for (const auto& dir : dirs_) {
+        sync_directory(dir);
+    }
+    dirs_.clear();
 }
 
-MoveResult Router::move_within_output(std::string_view from_location, std::string_view location) const
+MoveResult Router::move(std::string_view source, std::string_view location, DirectorySyncs* deferred) const
 {
-    return move_path(output_dir_ / from_location, output_dir_ / location);
+    return move_path(ingest_dir_ / source, output_dir_ / location, deferred);
 }
 
-MoveResult Router::move_path(const fs::path& from, const fs::path& to)
+MoveResult Router::move_within_output(std::string_view from_location, std::string_view location,
+                                      DirectorySyncs* deferred) const
+{
+    return move_path(output_dir_ / from_location, output_dir_ / location, deferred);
+}
+
+MoveResult Router::move_path(const fs::path& from, const fs::path& to, DirectorySyncs* deferred)
 {
     make_parents(to);
     if (::renameat2(AT_FDCWD, from.c_str(), AT_FDCWD, to.c_str(), RENAME_NOREPLACE) != 0) {
@@ -108,8 +117,13 @@ MoveResult Router::move_path(const fs::path& from, const fs::path& to)
         const MoveResult r = copy_across(from, to);
         if (r != MoveResult::moved) return r;
     }
-    sync_directory(to.parent_path());
-    sync_directory(from.parent_path());
+    if (deferred != nullptr) {
+        deferred->add(to.parent_path());
+        deferred->add(from.parent_path());
+    } else {
+        sync_directory(to.parent_path());
+        sync_directory(from.parent_path());
+    }
     return MoveResult::moved;
 }
 

@@ -411,6 +411,13 @@ void HashIndex::put_batch(std::span<const ItemRecord> recs, bool sync)
     next_seq_ = next;
 }
 
+void HashIndex::sync_journal()
+{
+    if (const auto s = h_->db->SyncWAL(); !s.ok()) {
+        throw IndexWriteError("index " + dir_.string() + ": syncing the write-ahead log failed: " + s.ToString());
+    }
+}
+
 std::optional<std::string> HashIndex::space_problem(const fs::path& dir, std::uint64_t min_free)
 {
     if (min_free == 0) {

@@ -124,6 +124,10 @@ public:
     void put(const ItemRecord& rec, bool sync);
     // Several records in one atomic batch (a rebalance plan).
     void put_batch(std::span<const ItemRecord> recs, bool sync);
+    // Makes every write so far durable with one fsync of the write-ahead log:
+    // a group of unsynced journal entries, before any of their files moves.
+    // Throws IndexWriteError when the sync fails.
+    void sync_journal();
 
     // Writes fail with IndexWriteError, before reaching RocksDB, while the
     // index's file system has fewer than `bytes` free or is read-only:
