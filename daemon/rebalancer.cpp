@@ -61,6 +61,17 @@ RebalanceReport Rebalancer::run()
     if (index_.counts().planned > 0) {
         relocator_.recover(); // a plan a full disk interrupted: settle it before planning anew
     }
+    // The common case needs no scan: with every item settled where the hash
+    // decision put it and no target that differs from the kept count, the
+    // working subset already is the selection (at a million items the scan
+    // alone took seconds after every backlog).
+    const auto& c = index_.counts();
+    if (c.planned == 0 && c.cut == 0 && c.restored == 0 && (!policy_.num_cut || *policy_.num_cut == c.kept)) {
+        RebalanceReport report;
+        report.working_before = report.working_after = c.in_working;
+        report.target = policy_.num_cut;
+        return report;
+    }
     // Only settled items take part: a planned one is still on its way.
     std::vector<index::SampleItem> items;
     std::unordered_set<std::uint64_t> in_working;
