@@ -1,0 +1,106 @@
+// The kept hash keys in memory, with multiplicity, and an exact search for
+// every kept key within Hamming distance 0..3 of a new key (issue 8).
+//
+// Layout: 2^p buckets indexed by the key's first p = min(hash_dim, 16) bits;
+// each bucket is one byte vector holding the rest of its keys (the suffix,
+// hash_dim - 16 bits) sorted, then their counts. Why:
+// - memory: a 32-bit key costs 2 suffix bytes + a 4-byte count, ~7 bytes with
+//   growth slack (10M keys: 68 MiB, 83 MiB RSS), where an
+//   unordered_set<string> costs 60+;
+// - insertion shifts one bucket (N / 65536 entries), never the whole set;
+// - a search visits only the C(16, <= r) <= 697 buckets whose prefix is within
+//   the radius, and in each either probes the C(suffix bits, <= r') suffixes
+//   by binary search or scans the bucket, whichever is cheaper for its size.
+//   Both are exact, so no key within the radius is missed. For 32-bit keys
+//   the cost per bucket is bounded by the probes, not by N. For wide keys
+//   (hash_dim 64..768) probing more than the exact suffix is hopeless, so
+//   buckets are scanned: the linear fallback, still limited to the buckets
+//   the radius can reach;
+// - results come out sorted by (bucket, position in bucket), which is byte
+//   order, so ordering them is a sort of small integers.
+// At 10M keys the time goes to cache misses (one or two per visited bucket),
+// which within() prefetches ahead; bench/key_search.cpp measures it.
+// Not thread-safe for writers; const calls keep no scratch state, so any
+// number of threads may call within() while nobody writes.
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <string_view>
+#include <vector>
+
+#include "index/key.hpp"
+
+namespace ndrd::index {
+
+class KeySet {
+public:
+    static constexpr int max_radius = 3;
+    static constexpr int max_hash_dim = 768;
+
+    // hash_dim in 1..768 (std::invalid_argument otherwise).
+    explicit KeySet(int hash_dim);
+
+    // One more kept item with this key.
+    void add(const Key& key);
+    // One kept item with this key less; the key disappears when its count
+    // reaches 0. std::logic_error when the key is not in the set: the caller's
+    // bookkeeping and the set disagree, which must not pass silently.
+    void remove(const Key& key);
+
+    // Kept items with exactly this key (0 when absent).
+    [[nodiscard]] std::uint32_t count(const Key& key) const;
+    // Number of different keys present.
+    [[nodiscard]] std::size_t distinct() const { return distinct_; }
+    [[nodiscard]] int hash_dim() const { return hash_dim_; }
+
+    // Every present key at Hamming distance <= radius from `key`, the key
+    // itself included when present, ascending by bytes. radius in 0..3.
+    [[nodiscard]] std::vector<Key> within(const Key& key, int radius) const;
+
+    // Heap and object bytes held, by vector capacity (malloc's own overhead
+    // is not counted). Walks all buckets: for status and benchmarks, not for
+    // every lookup.
+    [[nodiscard]] std::size_t memory_bytes() const;
+
+    // Every add(key), remove(key), count(key) and within(key, ...) checks the
+    // key first with this: std::invalid_argument when its length is not
+    // ceil(hash_dim / 8) bytes or a pad bit is set.
+    void check_key(const Key& key) const;
+
+private:
+    // One bucket: its n suffixes (suffix_bytes_ each, ascending by memcmp),
+    // then their n counts (uint32, native byte order, always > 0). One vector
+    // per bucket keeps the 65536 bucket headers at 1.5 MB and a bucket's
+    // suffixes contiguous for the scan; only add/remove/count read counts.
+    using Bucket = std::vector<unsigned char>;
+    struct Slot { // where a suffix is or would be inserted
+        std::size_t index;
+        bool found;
+    };
+
+    [[nodiscard]] std::uint32_t bucket_of(std::string_view bytes) const;
+    [[nodiscard]] const unsigned char* suffix_of(const Key& key) const;
+    [[nodiscard]] std::size_t entries(const Bucket& b) const { return b.size() / entry_bytes_; }
+    [[nodiscard]] std::size_t count_offset(const Bucket& b, std::size_t i) const;
+    [[nodiscard]] Slot find(const Bucket& b, const unsigned char* suffix) const;
+    // Appends (bucket << 32 | index) of every entry of bucket `b` whose suffix
+    // is within `budget` bits of `suffix`.
+    void search_bucket(std::uint32_t b, const unsigned char* suffix, int budget,
+                       std::vector<std::uint64_t>& hits) const;
+    [[nodiscard]] Key key_at(std::uint32_t b, std::size_t index) const;
+
+    int hash_dim_;
+    int prefix_bits_;          // bits that pick the bucket: min(hash_dim, 16)
+    int suffix_bits_;          // hash_dim - prefix_bits_
+    std::size_t key_bytes_;    // ceil(hash_dim / 8)
+    std::size_t suffix_bytes_; // key_bytes_ - 2 when hash_dim > 16, else 0
+    std::size_t entry_bytes_;  // suffix_bytes_ + the count
+    // C(suffix_bits_, <= k) for k = 0..3: the probes one bucket search needs.
+    std::array<std::uint64_t, max_radius + 1> suffix_probes_{};
+    std::vector<Bucket> buckets_;
+    std::size_t distinct_ = 0;
+};
+
+} // namespace ndrd::index

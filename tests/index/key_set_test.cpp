@@ -1,0 +1,408 @@
+// The in-memory key set: radius search equals a brute-force scan for every
+// width and radius, both search strategies (bucket scan and probing), order,
+// multiplicity, and refused inputs.
+#define BOOST_TEST_MODULE key_set
+#include <boost/test/unit_test.hpp>
+
+#include <algorithm>
+#include <array>
+#include <bit>
+#include <cstdint>
+#include <map>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "index/key_set.hpp"
+
+using ndrd::index::Key;
+using ndrd::index::KeySet;
+
+namespace {
+
+// Fixed and fully specified, so every run tests the same keys.
+class SplitMix64 {
+public:
+    explicit SplitMix64(std::uint64_t seed) : state_(seed) {}
+    std::uint64_t next()
+    {
+        state_ += 0x9E3779B97F4A7C15ULL;
+        std::uint64_t z = state_;
+        z = (z ^ (z >> 30U)) * 0xBF58476D1CE4E5B9ULL;
+        z = (z ^ (z >> 27U)) * 0x94D049BB133111EBULL;
+        return z ^ (z >> 31U);
+    }
+    std::size_t below(std::size_t n) { return static_cast<std::size_t>(next() % n); }
+
+private:
+    std::uint64_t state_;
+};
+
+std::size_t bytes_for(int hash_dim)
+{
+    return static_cast<std::size_t>((hash_dim + 7) / 8);
+}
+
+Key random_key(SplitMix64& rng, int hash_dim)
+{
+    Key k;
+    k.bytes.resize(bytes_for(hash_dim));
+    for (char& c : k.bytes) {
+        c = static_cast<char>(rng.next());
+    }
+    if (hash_dim % 8 != 0) { // pad bits zero
+        k.bytes.back() = static_cast<char>(static_cast<unsigned char>(k.bytes.back()) &
+                                           (0xFFU << static_cast<unsigned>(8 - hash_dim % 8)));
+    }
+    return k;
+}
+
+Key key32(std::uint32_t v)
+{
+    return Key{
+        {static_cast<char>(v >> 24U), static_cast<char>(v >> 16U), static_cast<char>(v >> 8U), static_cast<char>(v)}};
+}
+
+void flip_bit(Key& k, int bit)
+{
+    auto& byte = k.bytes[static_cast<std::size_t>(bit / 8)];
+    byte = static_cast<char>(static_cast<unsigned char>(byte) ^ (0x80U >> static_cast<unsigned>(bit % 8)));
+}
+
+// `from` with exactly d distinct bits flipped (d <= hash_dim).
+Key at_distance(const Key& from, int d, int hash_dim, SplitMix64& rng)
+{
+    Key k = from;
+    std::vector<int> bits;
+    while (static_cast<int>(bits.size()) < d) {
+        const int b = static_cast<int>(rng.below(static_cast<std::size_t>(hash_dim)));
+        if (std::find(bits.begin(), bits.end(), b) == bits.end()) {
+            bits.push_back(b);
+            flip_bit(k, b);
+        }
+    }
+    return k;
+}
+
+int distance(std::string_view a, std::string_view b)
+{
+    int d = 0;
+    for (std::size_t i = 0; i < a.size(); ++i) {
+        d += std::popcount(static_cast<unsigned>(static_cast<unsigned char>(a[i] ^ b[i])));
+    }
+    return d;
+}
+
+int distance(const Key& a, const Key& b)
+{
+    return distance(a.bytes, b.bytes);
+}
+
+// The reference: for each radius 0..3, every present key (count > 0) within
+// it, ascending (std::map is ordered by std::string, i.e. by unsigned bytes).
+std::array<std::vector<Key>, KeySet::max_radius + 1> brute_force(const std::map<std::string, int>& present,
+                                                                 const Key& q)
+{
+    std::array<std::vector<Key>, KeySet::max_radius + 1> out;
+    for (const auto& [bytes, n] : present) {
+        const int d = n > 0 ? distance(bytes, q.bytes) : KeySet::max_radius + 1;
+        for (int r = d; r <= KeySet::max_radius; ++r) {
+            out[static_cast<std::size_t>(r)].push_back(Key{bytes});
+        }
+    }
+    return out;
+}
+
+// Queries of every kind: present keys, random keys, and keys at exact
+// distance 1, 2 and 3 from a present one.
+std::vector<Key> make_queries(const std::vector<Key>& added, int hash_dim, std::size_t per_kind, SplitMix64& rng)
+{
+    std::vector<Key> q;
+    for (std::size_t i = 0; i < per_kind; ++i) {
+        const Key& base = added[rng.below(added.size())];
+        q.push_back(base);
+        q.push_back(random_key(rng, hash_dim));
+        for (int d = 1; d <= 3 && d <= hash_dim; ++d) {
+            q.push_back(at_distance(base, d, hash_dim, rng));
+        }
+    }
+    return q;
+}
+
+// Adds every key, removes some again (a key added twice keeps one count),
+// and compares within() with brute force for radius 0..3 on every query.
+// Returns the number of hits seen, so callers can check the test is not vacuous.
+std::size_t check_against_brute_force(int hash_dim, const std::vector<Key>& added, const std::vector<Key>& queries)
+{
+    KeySet set(hash_dim);
+    std::map<std::string, int> present;
+    for (const Key& k : added) {
+        set.add(k);
+        ++present[k.bytes];
+    }
+    for (std::size_t i = 0; i < added.size(); i += 7) {
+        set.remove(added[i]);
+        --present[added[i].bytes];
+    }
+    const auto n_present = std::count_if(present.begin(), present.end(), [](const auto& e) { return e.second > 0; });
+    BOOST_TEST(set.distinct() == static_cast<std::size_t>(n_present));
+
+    std::size_t hits = 0;
+    for (const Key& q : queries) {
+        const auto reference = brute_force(present, q);
+        for (int r = 0; r <= KeySet::max_radius; ++r) {
+            const auto got = set.within(q, r);
+            const auto& want = reference[static_cast<std::size_t>(r)];
+            BOOST_TEST_REQUIRE((got == want), "hash_dim " << hash_dim << " query " << q.hex() << " radius " << r << ": "
+                                                          << got.size() << " keys, want " << want.size());
+            hits += got.size();
+        }
+    }
+    return hits;
+}
+
+// Brute force for 32-bit keys over plain integers: the 100k-key tests would
+// be slow in a Debug build through the generic map above.
+void check_32_bit_keys(const std::vector<std::uint32_t>& keys, std::size_t n_queries, std::uint64_t seed)
+{
+    KeySet set(32);
+    for (const std::uint32_t k : keys) {
+        set.add(key32(k));
+    }
+    std::vector<std::uint32_t> sorted = keys;
+    std::sort(sorted.begin(), sorted.end());
+    sorted.erase(std::unique(sorted.begin(), sorted.end()), sorted.end());
+    BOOST_TEST(set.distinct() == sorted.size());
+
+    SplitMix64 rng(seed);
+    std::vector<std::uint32_t> queries;
+    for (std::size_t i = 0; queries.size() < n_queries; ++i) {
+        const std::uint32_t base = keys[rng.below(keys.size())];
+        const auto kind = static_cast<int>(i % 5);
+        if (kind == 0) {
+            queries.push_back(base);
+        } else if (kind == 1) {
+            queries.push_back(static_cast<std::uint32_t>(rng.next()));
+        } else { // exact distance 1, 2 or 3 from a present key
+            std::uint32_t flips = 0;
+            while (std::popcount(flips) < kind - 1) {
+                flips |= 1U << rng.below(32);
+            }
+            queries.push_back(base ^ flips);
+        }
+    }
+    std::size_t hits_at_3 = 0;
+    for (const std::uint32_t q : queries) {
+        std::vector<int> dist(sorted.size());
+        std::transform(sorted.begin(), sorted.end(), dist.begin(),
+                       [q](std::uint32_t k) { return std::popcount(k ^ q); });
+        for (int r = 0; r <= KeySet::max_radius; ++r) {
+            std::vector<Key> want;
+            for (std::size_t i = 0; i < sorted.size(); ++i) {
+                if (dist[i] <= r) want.push_back(key32(sorted[i])); // ascending integers = ascending bytes
+            }
+            const auto got = set.within(key32(q), r);
+            BOOST_TEST_REQUIRE((got == want), "query " << key32(q).hex() << " radius " << r << ": " << got.size()
+                                                       << " keys, want " << want.size());
+            if (r == 3) hits_at_3 += got.size();
+        }
+    }
+    BOOST_TEST(hits_at_3 >= n_queries * 4 / 5); // every constructed query has its base in range
+}
+
+bool message_mentions(const std::exception& e, const std::string& word)
+{
+    return std::string(e.what()).find(word) != std::string::npos;
+}
+
+} // namespace
+
+BOOST_AUTO_TEST_SUITE(key_set)
+
+BOOST_AUTO_TEST_CASE(radius_search_equals_brute_force_on_100k_random_keys)
+{
+    // Uniform keys: ~1.5 keys per bucket, so every bucket is scanned.
+    SplitMix64 rng(1);
+    std::vector<std::uint32_t> keys(100'000);
+    for (auto& k : keys) {
+        k = static_cast<std::uint32_t>(rng.next());
+    }
+    // A fifth of them near an earlier key, as near-duplicates that were kept
+    // anyway would be, so the radius finds neighbours and not only the base.
+    for (std::size_t i = 1; i < keys.size(); i += 5) {
+        keys[i] = keys[rng.below(i)] ^ (1U << rng.below(32)) ^ (1U << rng.below(32));
+    }
+    check_32_bit_keys(keys, 200, 2);
+}
+
+BOOST_AUTO_TEST_CASE(radius_search_equals_brute_force_when_buckets_are_dense_enough_to_probe)
+{
+    // Bucket 0000 holds all but every 97th suffix (~65k keys): there probing
+    // the suffixes is cheaper than scanning for every budget 0..3. Buckets
+    // 5c11 and ffff hold ~20k random keys each (probed for budgets 0..2,
+    // scanned for 3); the 10% in their one-bit neighbours are few per bucket
+    // and scanned. Both strategies must give the brute-force answer.
+    std::vector<std::uint32_t> keys;
+    for (std::uint32_t s = 0; s <= 0xFFFFU; ++s) {
+        if (s % 97 != 0) keys.push_back(s);
+    }
+    SplitMix64 rng(3);
+    const std::uint32_t prefixes[] = {0x5c11, 0xffff};
+    for (std::size_t i = 0; i < 44'000; ++i) {
+        std::uint32_t prefix = prefixes[i % 2];
+        if (i % 10 == 0) prefix ^= 1U << rng.below(16); // a neighbouring bucket
+        keys.push_back(prefix << 16U | static_cast<std::uint32_t>(rng.next() & 0xFFFFU));
+    }
+    check_32_bit_keys(keys, 200, 4);
+}
+
+BOOST_AUTO_TEST_CASE(key_at_distance_d_is_found_at_radius_d_and_not_below)
+{
+    // Flips in the bucket prefix, in the suffix, and across both.
+    const std::vector<std::vector<int>> flip_sets = {{},      {0},         {31},      {15, 16},
+                                                     {3, 20}, {0, 17, 31}, {1, 2, 3}, {29, 30, 31}};
+    for (const int hash_dim : {32, 12, 64, 768}) {
+        SplitMix64 rng(static_cast<std::uint64_t>(hash_dim));
+        const Key kept = random_key(rng, hash_dim);
+        KeySet set(hash_dim);
+        set.add(kept);
+        for (int i = 0; i < 50; ++i) { // unrelated keys around it
+            set.add(random_key(rng, hash_dim));
+        }
+        for (const auto& flips : flip_sets) {
+            Key q = kept;
+            for (const int b : flips) {
+                flip_bit(q, b % hash_dim);
+            }
+            const int d = distance(q, kept);
+            const auto has_kept = [&](int r) {
+                const auto got = set.within(q, r);
+                return std::find(got.begin(), got.end(), kept) != got.end();
+            };
+            BOOST_TEST(has_kept(d), "hash_dim " << hash_dim << " distance " << d);
+            if (d > 0) BOOST_TEST(!has_kept(d - 1), "hash_dim " << hash_dim << " distance " << d);
+        }
+    }
+}
+
+BOOST_AUTO_TEST_CASE(a_key_stays_findable_until_its_count_reaches_zero)
+{
+    KeySet set(32);
+    const Key k = key32(0x5c1172d0);
+    const Key neighbour = key32(0x5c1172d1);
+    set.add(k);
+    set.add(k);
+    set.add(neighbour);
+    BOOST_TEST(set.count(k) == 2U);
+    BOOST_TEST(set.distinct() == 2U);
+
+    set.remove(k);
+    BOOST_TEST(set.count(k) == 1U);
+    BOOST_TEST((set.within(k, 0) == std::vector<Key>{k}));
+    BOOST_TEST((set.within(k, 1) == std::vector<Key>{k, neighbour}));
+
+    set.remove(k);
+    BOOST_TEST(set.count(k) == 0U);
+    BOOST_TEST(set.distinct() == 1U);
+    BOOST_TEST(set.within(k, 0).empty());
+    BOOST_TEST((set.within(k, 1) == std::vector<Key>{neighbour}));
+
+    BOOST_CHECK_EXCEPTION(set.remove(k), std::logic_error,
+                          [](const std::logic_error& e) { return message_mentions(e, "5c1172d0"); });
+    set.remove(neighbour);
+    BOOST_TEST(set.distinct() == 0U);
+    BOOST_TEST(set.within(neighbour, 3).empty());
+}
+
+BOOST_AUTO_TEST_CASE(results_are_sorted_by_bytes)
+{
+    // Neighbours in buckets visited in a different order than byte order.
+    KeySet set(32);
+    const std::vector<Key> keys = {key32(0x80000000), key32(0x00000001), key32(0x00010000), key32(0x40000000),
+                                   key32(0x00000000), key32(0x00008000), key32(0xC0000000)};
+    for (const Key& k : keys) {
+        set.add(k);
+    }
+    auto want = keys;
+    // By bytes, spelled out: Key's defaulted <=> trips clang-tidy's modernize-use-nullptr in key.hpp.
+    std::sort(want.begin(), want.end(), [](const Key& a, const Key& b) { return a.bytes < b.bytes; });
+    BOOST_TEST((set.within(key32(0), 2) == want));
+}
+
+BOOST_AUTO_TEST_CASE(radius_search_equals_brute_force_for_other_widths)
+{
+    // 1..16 bits: the bucket is the whole key. 12 and 20: pad bits. 17: a
+    // one-bit suffix. 64 and 768: probing is hopeless, buckets are scanned.
+    struct Width {
+        int hash_dim;
+        std::size_t keys;
+    };
+    for (const Width w : {Width{1, 3}, Width{8, 100}, Width{12, 1500}, Width{16, 20'000}, Width{17, 20'000},
+                          Width{20, 5'000}, Width{33, 5'000}, Width{64, 5'000}, Width{768, 1'000}}) {
+        SplitMix64 rng(static_cast<std::uint64_t>(w.hash_dim) * 1000 + 7);
+        std::vector<Key> added;
+        for (std::size_t i = 0; i < w.keys; ++i) {
+            // Every third key near an earlier one (or a repeat), so wide keys
+            // have neighbours at all.
+            if (i % 3 == 2) {
+                const Key& base = added[rng.below(added.size())];
+                added.push_back(
+                    at_distance(base, std::min(static_cast<int>(rng.below(4)), w.hash_dim), w.hash_dim, rng));
+            } else {
+                added.push_back(random_key(rng, w.hash_dim));
+            }
+        }
+        const auto queries = make_queries(added, w.hash_dim, 30, rng);
+        const std::size_t hits = check_against_brute_force(w.hash_dim, added, queries);
+        BOOST_TEST(hits > queries.size(), "hash_dim " << w.hash_dim); // not vacuous
+    }
+}
+
+BOOST_AUTO_TEST_CASE(bad_inputs_are_refused_with_a_reason)
+{
+    const auto says = [](const std::string& word) {
+        return [word](const std::exception& e) {
+            return message_mentions(e, word);
+        };
+    };
+    BOOST_CHECK_EXCEPTION(KeySet(0), std::invalid_argument, says("hash_dim 0"));
+    BOOST_CHECK_EXCEPTION(KeySet(769), std::invalid_argument, says("hash_dim 769"));
+
+    KeySet set(32);
+    set.add(key32(1));
+    const Key short_key{"abc"};
+    BOOST_CHECK_EXCEPTION(set.add(short_key), std::invalid_argument, says("3 bytes"));
+    BOOST_CHECK_EXCEPTION(set.remove(short_key), std::invalid_argument, says("3 bytes"));
+    BOOST_CHECK_EXCEPTION((void)set.count(short_key), std::invalid_argument, says("3 bytes"));
+    BOOST_CHECK_EXCEPTION((void)set.within(Key{"abcde"}, 1), std::invalid_argument, says("5 bytes"));
+    BOOST_CHECK_EXCEPTION((void)set.within(key32(1), -1), std::invalid_argument, says("radius -1"));
+    BOOST_CHECK_EXCEPTION((void)set.within(key32(1), 4), std::invalid_argument, says("radius 4"));
+    BOOST_CHECK_EXCEPTION(set.remove(key32(2)), std::logic_error, says("not in the set"));
+    BOOST_TEST(set.distinct() == 1U); // nothing changed
+
+    // 12 bits in 2 bytes: the last 4 bits must be zero, as compute_key makes them.
+    KeySet narrow(12);
+    BOOST_CHECK_EXCEPTION(narrow.add(Key{"\x12\x31"}), std::invalid_argument, says("pad bit"));
+    BOOST_CHECK_NO_THROW(narrow.add(Key{"\x12\x30"}));
+}
+
+BOOST_AUTO_TEST_CASE(memory_grows_with_keys_and_is_given_back)
+{
+    KeySet set(32);
+    const std::size_t empty = set.memory_bytes();
+    SplitMix64 rng(5);
+    std::vector<Key> keys;
+    for (int i = 0; i < 10'000; ++i) {
+        keys.push_back(key32(static_cast<std::uint32_t>(rng.next())));
+        set.add(keys.back());
+    }
+    BOOST_TEST(set.memory_bytes() > empty + std::size_t{10'000} * 6); // 2 suffix bytes + a 4-byte count each
+    for (const Key& k : keys) {
+        set.remove(k);
+    }
+    BOOST_TEST(set.distinct() == 0U);
+    BOOST_TEST(set.memory_bytes() == empty);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
