@@ -32,12 +32,14 @@ namespace {
 
 // The schema, in the order the keys appear in ndrd.yaml (suggestions prefer
 // the earlier key on ties).
-constexpr std::array<std::string_view, 22> kTopKeys = {
-    "ingest_dir",  "output_dir",     "index_dir",     "working_subset", "duplicated_subset", "algorithm",
-    "gradient",    "seed",           "workers",       "num_cut",        "over_sample",       "under_sample",
-    "rebalance",   "log_level",      "max_file_size", "max_pixels",     "decode_scale",      "index_min_free",
-    "index_cache", "control_socket", "watch",         "metrics"};
-constexpr std::array<std::string_view, 4> kGradientKeys = {"block_shape", "hash_dim", "sim_threshold", "projection"};
+constexpr std::array<std::string_view, 23> kTopKeys = {
+    "ingest_dir",     "output_dir",  "index_dir",    "working_subset", "duplicated_subset",
+    "algorithm",      "gradient",    "compat",       "seed",           "workers",
+    "num_cut",        "over_sample", "under_sample", "rebalance",      "log_level",
+    "max_file_size",  "max_pixels",  "decode_scale", "index_min_free", "index_cache",
+    "control_socket", "watch",       "metrics"};
+constexpr std::array<std::string_view, 6> kGradientKeys = {"block_shape", "hash_dim",     "sim_threshold",
+                                                           "projection",  "probe_radius", "invariance"};
 constexpr std::array<std::string_view, 2> kRebalanceKeys = {"interval", "after_items"};
 constexpr std::array<std::string_view, 2> kWatchKeys = {"mode", "poll_interval"};
 constexpr std::array<std::string_view, 1> kMetricsKeys = {"listen"};
@@ -282,6 +284,37 @@ std::string subset_name(const Parser& p, const Entry& e)
     return name;
 }
 
+void read_invariance(const Parser& p, const Entry& e, GradientParams& g)
+{
+    constexpr std::string_view what =
+        "a list of hflip, vflip, rot90, rot180, rot270, transpose, transverse (or [] for none)";
+    if (e.value.IsNull()) {
+        g.invariance.clear();
+        return;
+    }
+    if (!e.value.IsSequence()) p.expected(e, what);
+    std::array<bool, kInvarianceNames.size()> wanted{};
+    for (std::size_t i = 0; i < e.value.size(); ++i) {
+        const YAML::Node n = e.value[i];
+        const Entry element{e.key + "[" + std::to_string(i) + "]", n, n.Mark()};
+        const std::string name = p.text(element, what);
+        const auto* it = std::find(kInvarianceNames.begin(), kInvarianceNames.end(), name);
+        if (it == kInvarianceNames.end()) p.expected(element, what);
+        const auto k = static_cast<std::size_t>(it - kInvarianceNames.begin());
+        if (wanted.at(k)) p.fail(element, "names " + name + " twice");
+        const bool swaps_sides = name == "rot90" || name == "rot270" || name == "transpose" || name == "transverse";
+        if (swaps_sides && g.grid_rows != g.grid_cols) {
+            p.fail(element, name + " swaps rows and columns, so it needs a square gradient.block_shape, not [" +
+                                std::to_string(g.grid_rows) + ", " + std::to_string(g.grid_cols) + "]");
+        }
+        wanted.at(k) = true;
+    }
+    g.invariance.clear();
+    for (std::size_t k = 0; k < kInvarianceNames.size(); ++k) {
+        if (wanted.at(k)) g.invariance.emplace_back(kInvarianceNames.at(k));
+    }
+}
+
 void read_gradient(const Parser& p, const Entry& where, GradientParams& g)
 {
     const Entries entries = p.section(where, "gradient", kGradientKeys);
@@ -325,6 +358,12 @@ void read_gradient(const Parser& p, const Entry& where, GradientParams& g)
         } else {
             g.projection = fs::path(p.non_empty_text(*e, "null or the path of a matrix file")).lexically_normal();
         }
+    }
+    if (const Entry* e = find(entries, "probe_radius")) {
+        g.probe_radius = static_cast<int>(p.integer(*e, 0, 3, "an integer from 0 to 3"));
+    }
+    if (const Entry* e = find(entries, "invariance")) {
+        read_invariance(p, *e, g);
     }
 }
 
@@ -435,6 +474,11 @@ std::string to_string(LogLevel v)
     return "unknown";
 }
 
+std::string to_string(Compat v)
+{
+    return v == Compat::datumaro ? "datumaro" : "off";
+}
+
 namespace {
 
 // Counts the documents in `text`, stopping at two, and where the second
@@ -510,7 +554,27 @@ Config parse_config(const std::string& yaml_text, const std::string& origin)
                            "': ndrd implements only Datumaro's gradient-based near-duplicate removal");
         }
     }
-    if (const Entry* e = find(top, "gradient")) read_gradient(p, *e, cfg.gradient);
+    const Entry* gradient = find(top, "gradient");
+    if (gradient) read_gradient(p, *gradient, cfg.gradient);
+    if (const Entry* e = find(top, "compat")) {
+        constexpr std::array<std::pair<std::string_view, Compat>, 2> modes{
+            {{"off", Compat::off}, {"datumaro", Compat::datumaro}}};
+        cfg.compat = p.one_of(*e, modes);
+        if (cfg.compat == Compat::datumaro) {
+            // Datumaro compares exact keys and nothing else: settings that
+            // widen the search contradict the mode, so they are refused
+            // rather than silently ignored.
+            const Entries g = gradient ? p.section(*gradient, "gradient", kGradientKeys) : Entries{};
+            const Entry* radius = find(g, "probe_radius");
+            if (radius && cfg.gradient.probe_radius != 0) {
+                p.fail(*radius, "must be 0 with compat: datumaro (Datumaro compares exact keys only)");
+            }
+            if (const Entry* inv = find(g, "invariance"); inv && !cfg.gradient.invariance.empty()) {
+                p.fail(*inv, "must be empty with compat: datumaro (Datumaro does not match flips or rotations)");
+            }
+            cfg.gradient.probe_radius = 0;
+        }
+    }
     if (const Entry* e = find(top, "seed")) {
         cfg.seed = p.integer(*e, 0, std::numeric_limits<std::uint64_t>::max(), "a non-negative integer below 2^64");
     }

@@ -2,12 +2,15 @@
 // before anything on disk is touched.
 #pragma once
 
+#include <array>
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <string_view>
+#include <vector>
 
 namespace ndrd::config {
 
@@ -24,6 +27,15 @@ enum class OverSample { random, similarity };
 enum class DecodeScale { off, automatic };
 enum class UnderSample { uniform, inverse };
 enum class LogLevel { error, warning, info, debug };
+// `datumaro` reproduces Datumaro's decisions bit for bit: exact keys only, no
+// flips or rotations, and a byte-identical copy judged like any other image.
+enum class Compat { off, datumaro };
+
+// The flips and rotations gradient.invariance may name, in the order they
+// are tried (the first of equally similar matches wins).
+inline constexpr std::array<std::string_view, 7> kInvarianceNames = {"hflip",  "vflip",     "rot90",     "rot180",
+                                                                     "rot270", "transpose", "transverse"};
+inline constexpr int kDefaultProbeRadius = 2;
 
 struct GradientParams {
     int grid_rows = 8; // block_shape[0]: rows of the block grid
@@ -31,6 +43,11 @@ struct GradientParams {
     int hash_dim = 32;
     double sim_threshold = 0.5;
     std::optional<std::filesystem::path> projection; // feature_dim x hash_dim text matrix
+    // Kept items whose key is within this Hamming distance are candidates
+    // (0 = Datumaro's exact key).
+    int probe_radius = kDefaultProbeRadius;
+    // Names from kInvarianceNames, in that order, without repeats.
+    std::vector<std::string> invariance;
 
     [[nodiscard]] int feature_dim() const { return grid_rows * grid_cols * 12; }
     bool operator==(const GradientParams&) const = default;
@@ -65,6 +82,7 @@ struct Config {
     std::string duplicated_subset = "duplicated";
     std::string algorithm = "gradient";
     GradientParams gradient;
+    Compat compat = Compat::off;
     std::uint64_t seed = 0;
     unsigned workers = 0; // 0 = one per core
     std::optional<std::uint64_t> num_cut;
@@ -87,6 +105,8 @@ struct Config {
     [[nodiscard]] std::filesystem::path duplicated_dir() const { return output_dir / duplicated_subset; }
     [[nodiscard]] std::filesystem::path rejected_dir() const { return output_dir / "rejected"; }
     [[nodiscard]] std::filesystem::path control_socket_path() const;
+    // A byte-identical copy of any indexed item is that item's duplicate.
+    [[nodiscard]] bool exact_copy_rule() const { return compat == Compat::off; }
 
     // Field-wise, e.g. to tell whether a reloaded file changed anything.
     bool operator==(const Config&) const = default;
@@ -108,5 +128,6 @@ void prepare_directories(const Config& cfg);
 [[nodiscard]] std::string to_string(DecodeScale v);
 [[nodiscard]] std::string to_string(UnderSample v);
 [[nodiscard]] std::string to_string(LogLevel v);
+[[nodiscard]] std::string to_string(Compat v);
 
 } // namespace ndrd::config

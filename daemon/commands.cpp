@@ -8,6 +8,7 @@
 #include "daemon/control_server.hpp"
 #include "daemon/json.hpp"
 #include "daemon/logger.hpp"
+#include "daemon/match_rule.hpp"
 #include "daemon/query.hpp"
 #include "daemon/service.hpp"
 #include "daemon/source_file.hpp"
@@ -141,7 +142,7 @@ int query_command(const config::Config& cfg, const std::vector<std::string>& fil
                 answer = std::move(*live);
             } else {
                 if (!snapshot) snapshot.emplace(index::HashIndex::open_read_only(cfg.index_dir));
-                answer = query_json(*snapshot, feature, key, cfg.gradient.sim_threshold);
+                answer = query_json(*snapshot, feature, key, match_rule(cfg));
             }
         } catch (const index::DecodeError& e) {
             answer = JsonObject().add("ok", false).add("error", e.what()).str();

@@ -12,9 +12,24 @@ namespace ndrd::daemon {
 
 namespace {
 
-constexpr std::array<std::string_view, 13> kColumns = {
-    "item",   "source",       "location",        "subset",     "decision",    "state",    "key",
-    "reason", "matched_item", "best_similarity", "size_bytes", "ingested_ms", "routed_ms"};
+constexpr std::array<std::string_view, 15> kColumns = {
+    "item",         "source",          "location", "subset",   "decision",   "state",       "key",      "reason",
+    "matched_item", "best_similarity", "match",    "override", "size_bytes", "ingested_ms", "routed_ms"};
+
+// How a duplicate was matched: a flip or rotation's name, "exact_copy", or
+// empty (the image as it is, or no match).
+std::string match_text(const index::ItemRecord& r)
+{
+    if (r.exact_copy) return "exact_copy";
+    if (r.matched_variant) return std::string(index::name(*r.matched_variant));
+    return {};
+}
+
+std::string override_text(const index::ItemRecord& r)
+{
+    return r.operator_override == index::Override::none ? std::string()
+                                                        : std::string(index::to_string(r.operator_override));
+}
 
 // RFC 4180: quote a field holding a comma, quote, CR or LF; double quotes.
 std::string csv_field(std::string_view s)
@@ -64,8 +79,8 @@ std::uint64_t export_items(const index::HashIndex& index, ExportFormat format, s
             out << r.seq << ',' << csv_field(r.source) << ',' << csv_field(r.location) << ','
                 << index::to_string(r.subset) << ',' << index::to_string(r.verdict) << ',' << index::to_string(r.state)
                 << ',' << key << ',' << csv_field(r.reason) << ',' << matched << ','
-                << similarity_text(r.best_similarity) << ',' << r.size << ',' << r.ingested_ms << ',' << r.routed_ms
-                << "\r\n";
+                << similarity_text(r.best_similarity) << ',' << match_text(r) << ',' << override_text(r) << ','
+                << r.size << ',' << r.ingested_ms << ',' << r.routed_ms << "\r\n";
         } else {
             JsonObject o;
             o.add("item", r.seq)
@@ -90,6 +105,7 @@ std::uint64_t export_items(const index::HashIndex& index, ExportFormat format, s
             } else {
                 o.add_raw("best_similarity", "null");
             }
+            o.add("match", match_text(r)).add("override", override_text(r));
             o.add("size_bytes", r.size)
                 .add("ingested_ms", static_cast<std::uint64_t>(r.ingested_ms))
                 .add("routed_ms", static_cast<std::uint64_t>(r.routed_ms));

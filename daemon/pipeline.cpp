@@ -44,9 +44,11 @@ Pipeline::~Pipeline()
     pool_->join();
 }
 
-void Pipeline::reconfigure(double sim_threshold, std::uint64_t max_file_size, unsigned workers, bool reduced_decode)
+void Pipeline::reconfigure(index::MatchRule rule, bool exact_copy_rule, std::uint64_t max_file_size, unsigned workers,
+                           bool reduced_decode)
 {
-    opt_.sim_threshold = sim_threshold;
+    opt_.rule = std::move(rule);
+    opt_.exact_copy_rule = exact_copy_rule;
     opt_.reduced_decode = reduced_decode;
     opt_.max_file_size = max_file_size;
     if (std::max(1U, workers) != std::max(1U, opt_.workers)) {
@@ -318,12 +320,31 @@ std::optional<ItemRecord> Pipeline::decide(HashResult& r)
     if (r.copy_of != 0) {
         log_debug(r.source, " is byte-identical to item ", r.copy_of, ": decided with its stored feature");
     }
+    const auto original = opt_.exact_copy_rule && r.copy_of != 0 ? index_.get(r.copy_of) : std::nullopt;
     if (r.kind == HashResult::Kind::rejected) {
         rec.verdict = Verdict::rejected;
         rec.subset = Subset::rejected;
         rec.reason = r.reason;
+    } else if (original) {
+        // Same bytes, same image: a duplicate of what the original stands
+        // for, whatever became of the original itself (Datumaro would judge
+        // the copy by key, and keep it when no kept item holds that key).
+        rec.verdict = Verdict::duplicated;
+        rec.subset = Subset::duplicated;
+        rec.key = r.key;
+        rec.feature.assign(r.feature.values.begin(), r.feature.values.end());
+        rec.degenerate = r.feature.degenerate;
+        rec.exact_copy = true;
+        if (original->verdict == Verdict::duplicated && original->matched_seq != 0) {
+            rec.matched_seq = original->matched_seq; // its kept representative
+            rec.best_similarity = original->best_similarity;
+            rec.matched_variant = original->matched_variant;
+        } else {
+            rec.matched_seq = original->seq;
+            rec.best_similarity = 1.0;
+        }
     } else {
-        const auto d = index_.judge(r.feature, r.key, opt_.sim_threshold);
+        const auto d = index_.judge(r.feature, r.key, opt_.rule);
         rec.verdict = d.duplicate ? Verdict::duplicated : Verdict::kept;
         rec.subset = d.duplicate ? Subset::duplicated : Subset::working;
         rec.key = r.key;
@@ -331,6 +352,7 @@ std::optional<ItemRecord> Pipeline::decide(HashResult& r)
         rec.degenerate = r.feature.degenerate;
         rec.best_similarity = d.best_similarity;
         rec.matched_seq = d.matched_seq;
+        rec.matched_variant = d.duplicate ? d.variant : std::nullopt;
     }
     // Locations already promised to earlier members of the group are not
     // on disk yet; the move re-plans if a name turns out taken.

@@ -32,7 +32,8 @@ namespace ndrd::daemon {
 
 struct PipelineOptions {
     std::filesystem::path ingest_dir;
-    double sim_threshold = 0.5;
+    index::MatchRule rule;        // sim_threshold, probe radius, flip/rotation variants
+    bool exact_copy_rule = false; // a byte-identical copy is its original's duplicate (compat: off)
     std::uint64_t max_file_size = 256ULL << 20;
     std::uint64_t max_pixels = 64'000'000;
     std::size_t max_queued = 10'000; // paths held in memory; beyond, a rescan picks them up
@@ -83,7 +84,8 @@ public:
     // Live settings from a configuration reload; applies to files decided
     // from now on. A new worker count replaces the pool (the old one
     // finishes what it holds first).
-    void reconfigure(double sim_threshold, std::uint64_t max_file_size, unsigned workers, bool reduced_decode);
+    void reconfigure(index::MatchRule rule, bool exact_copy_rule, std::uint64_t max_file_size, unsigned workers,
+                     bool reduced_decode);
 
     [[nodiscard]] bool idle() const { return waiting_.empty() && in_flight_ == 0; }
     // True while decisions wait for the index to accept writes again.

@@ -9,15 +9,20 @@
 namespace ndrd::daemon {
 
 std::string query_json(const index::HashIndex& index, const index::Feature& feature, const index::Key& key,
-                       double sim_threshold)
+                       const index::MatchRule& rule)
 {
-    const auto d = index.judge(feature, key, sim_threshold);
+    const auto d = index.judge(feature, key, rule);
     JsonObject o;
     o.add("ok", true).add("key", key.hex()).add("decision", d.duplicate ? "duplicated" : "kept");
     if (d.best_similarity) {
         o.add("similarity", *d.best_similarity);
     } else {
         o.add_raw("similarity", "null");
+    }
+    if (d.variant) {
+        o.add("matched_variant", std::string(index::name(*d.variant)));
+    } else {
+        o.add_raw("matched_variant", "null");
     }
     const auto matched = d.matched_seq != 0 ? index.get(d.matched_seq) : std::nullopt;
     if (matched) {

@@ -17,7 +17,7 @@ namespace ndrd::daemon {
 // {"ok", "key", "decision": "kept"|"duplicated", "similarity", "matched_item",
 //  "matched_source", "matched_location"} (matches null when none).
 std::string query_json(const index::HashIndex& index, const index::Feature& feature, const index::Key& key,
-                       double sim_threshold);
+                       const index::MatchRule& rule);
 
 // The control request for a hashed image, and its reading on the daemon
 // side (throws std::runtime_error on a malformed request).

@@ -40,6 +40,9 @@ ReloadPlan plan_reload(const config::Config& r, const config::Config& f)
     compare(p.refused, "index_cache", r.index_cache, f.index_cache);
 
     compare(p.changed, "gradient.sim_threshold", r.gradient.sim_threshold, f.gradient.sim_threshold);
+    compare(p.changed, "gradient.probe_radius", r.gradient.probe_radius, f.gradient.probe_radius);
+    compare(p.changed, "gradient.invariance", r.gradient.invariance, f.gradient.invariance);
+    compare(p.changed, "compat", r.compat, f.compat);
     compare(p.changed, "seed", r.seed, f.seed);
     compare(p.changed, "workers", r.workers, f.workers);
     compare(p.changed, "num_cut", r.num_cut, f.num_cut);
@@ -59,6 +62,9 @@ config::Config apply_live(const config::Config& running, const config::Config& f
 {
     config::Config c = running;
     c.gradient.sim_threshold = fresh.gradient.sim_threshold;
+    c.gradient.probe_radius = fresh.gradient.probe_radius;
+    c.gradient.invariance = fresh.gradient.invariance;
+    c.compat = fresh.compat;
     c.seed = fresh.seed;
     c.workers = fresh.workers;
     c.num_cut = fresh.num_cut;

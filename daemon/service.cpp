@@ -19,6 +19,7 @@
 #include "daemon/ingest_scan.hpp"
 #include "daemon/json.hpp"
 #include "daemon/logger.hpp"
+#include "daemon/match_rule.hpp"
 #include "daemon/metrics_server.hpp"
 #include "daemon/notifier.hpp"
 #include "daemon/pipeline.hpp"
@@ -168,7 +169,8 @@ int run_service(const config::Config& initial, ServiceMode mode, const std::file
 
     PipelineOptions opt;
     opt.ingest_dir = cfg.ingest_dir;
-    opt.sim_threshold = cfg.gradient.sim_threshold;
+    opt.rule = match_rule(cfg);
+    opt.exact_copy_rule = cfg.exact_copy_rule();
     opt.max_file_size = cfg.max_file_size;
     opt.max_pixels = cfg.max_pixels;
     opt.workers = cfg.effective_workers();
@@ -319,7 +321,7 @@ int run_service(const config::Config& initial, ServiceMode mode, const std::file
                         key.bytes.size() != static_cast<std::size_t>((idx.params().hash_dim + 7) / 8)) {
                         return JsonObject().add("ok", false).add("error", "feature or key has the wrong size").str();
                     }
-                    return query_json(idx, feature, key, cfg.gradient.sim_threshold);
+                    return query_json(idx, feature, key, match_rule(cfg));
                 }
                 return JsonObject().add("ok", false).add("error", "unknown command '" + command + "'").str();
             });
@@ -394,7 +396,7 @@ int run_service(const config::Config& initial, ServiceMode mode, const std::file
                 const bool metrics_changed = fresh.metrics.listen != cfg.metrics.listen;
                 cfg = apply_live(cfg, fresh);
                 set_log_level(cfg.log_level);
-                pipeline.reconfigure(cfg.gradient.sim_threshold, cfg.max_file_size, cfg.effective_workers(),
+                pipeline.reconfigure(match_rule(cfg), cfg.exact_copy_rule(), cfg.max_file_size, cfg.effective_workers(),
                                      cfg.decode_scale == config::DecodeScale::automatic);
                 idx.set_min_free_space(cfg.index_min_free);
                 rebalancer.set_policy(rebalance_policy(cfg));

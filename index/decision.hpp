@@ -6,8 +6,10 @@
 #include <cstdint>
 #include <optional>
 #include <span>
+#include <vector>
 
 #include "index/feature.hpp"
+#include "index/invariance.hpp"
 
 namespace ndrd::index {
 
@@ -22,6 +24,17 @@ struct Decision {
     bool duplicate = false;
     std::optional<double> best_similarity; // none when no kept item shares the key
     std::uint64_t matched_seq = 0;         // the candidate giving best_similarity, 0 = none
+    // Which flip or rotation of the new image gave best_similarity (none: the
+    // image as it is).
+    std::optional<Variant> variant;
+};
+
+// How widely a new item is compared (issue 8). Default-constructed, it is
+// Datumaro's rule: the exact key, the image as it is.
+struct MatchRule {
+    double sim_threshold = 0.5;
+    int probe_radius = 0;          // kept keys within this Hamming distance are candidates
+    std::vector<Variant> variants; // also tried, in this order, after the image as it is
 };
 
 // dot(a, b)^50. The exponent is even, so strongly opposite vectors count as

@@ -14,6 +14,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <iterator>
 #include <system_error>
 
 #include <rocksdb/cache.h>
@@ -23,6 +24,7 @@
 #include <rocksdb/write_batch.h>
 
 #include "index/codec.hpp"
+#include "index/key.hpp"
 #include "index/storage_log.hpp"
 
 namespace ndrd::index {
@@ -248,6 +250,7 @@ HashIndex HashIndex::open(const fs::path& dir, const IndexParams& params,
         rocksdb::WriteOptions wo;
         wo.sync = true;
         index.check(index.h_->db->Write(wo, &batch), "writing its parameters");
+        index.reference_keys_.emplace(params.hash_dim);
         return index;
     }
     index.load_meta();
@@ -257,6 +260,8 @@ HashIndex HashIndex::open(const fs::path& dir, const IndexParams& params,
                             ". Keys would not be comparable: restore the old values, or point index_dir at a new "
                             "directory to start a new index.");
     }
+    // Before any write: put_batch keeps it in step from then on.
+    index.build_reference_keys();
     return index;
 }
 
@@ -341,13 +346,72 @@ std::vector<KeptItem> HashIndex::kept_with_key(const Key& key) const
 
 Decision HashIndex::judge(const Feature& feature, const Key& key, double sim_threshold) const
 {
-    const auto kept = kept_with_key(key);
-    std::vector<KeptCandidate> candidates;
-    candidates.reserve(kept.size());
-    for (const auto& k : kept) {
-        candidates.push_back(k.candidate());
+    return judge(feature, key, MatchRule{sim_threshold, 0, {}});
+}
+
+std::vector<KeptItem> HashIndex::candidates_near(const Key& key, int radius) const
+{
+    if (radius == 0) {
+        return kept_with_key(key); // Datumaro's rule needs no key set
     }
-    return decide(feature, candidates, sim_threshold);
+    std::vector<KeptItem> out;
+    for (const Key& near : reference_keys().within(key, radius)) {
+        auto items = kept_with_key(near);
+        std::move(items.begin(), items.end(), std::back_inserter(out));
+    }
+    return out;
+}
+
+Decision HashIndex::judge(const Feature& feature, const Key& key, const MatchRule& rule) const
+{
+    const auto judge_one = [&](const Feature& f, const Key& k) {
+        const auto kept = candidates_near(k, rule.probe_radius);
+        std::vector<KeptCandidate> candidates;
+        candidates.reserve(kept.size());
+        for (const auto& item : kept) {
+            candidates.push_back(item.candidate());
+        }
+        return decide(f, candidates, rule.sim_threshold);
+    };
+    Decision best = judge_one(feature, key);
+    for (const Variant v : rule.variants) {
+        const Feature f = transformed(feature, params_.grid, v);
+        Decision d = judge_one(f, compute_key(f, projection_));
+        if (d.best_similarity && (!best.best_similarity || *d.best_similarity > *best.best_similarity)) {
+            best = d;
+            best.variant = v;
+        }
+    }
+    return best;
+}
+
+const KeySet& HashIndex::reference_keys() const
+{
+    if (!reference_keys_) {
+        build_reference_keys();
+    }
+    return *reference_keys_;
+}
+
+// One pass over the by_key column family's keys. Its values (the features)
+// are read along, about 3 KB per reference: at a million references this
+// is a few seconds at start-up, paid once per process.
+void HashIndex::build_reference_keys() const
+{
+    KeySet keys(params_.hash_dim);
+    const std::size_t key_bytes = (static_cast<std::size_t>(params_.hash_dim) + 7) / 8;
+    rocksdb::ReadOptions ro;
+    ro.fill_cache = false; // a one-off scan must not evict the working set
+    ro.readahead_size = 2U << 20U;
+    std::unique_ptr<rocksdb::Iterator> it(h_->db->NewIterator(ro, h_->cfs[cf_by_key]));
+    for (it->SeekToFirst(); it->Valid(); it->Next()) {
+        const auto k = it->key().ToStringView();
+        if (k.size() == key_bytes + 8) {
+            keys.add(Key{std::string(k.substr(0, key_bytes))});
+        }
+    }
+    check(it->status(), "reading the reference keys");
+    reference_keys_ = std::move(keys);
 }
 
 std::optional<ItemRecord> HashIndex::get(std::uint64_t seq) const
@@ -371,6 +435,7 @@ void HashIndex::put_batch(std::span<const ItemRecord> recs, bool sync)
     IndexCounts counts = counts_;
     std::uint64_t next = next_seq_;
     rocksdb::WriteBatch batch;
+    std::vector<std::pair<Key, int>> key_changes; // applied to reference_keys_ once the batch is written
     for (const ItemRecord& rec : recs) {
         if (rec.seq == 0) {
             throw std::invalid_argument("item records are numbered from 1");
@@ -380,11 +445,13 @@ void HashIndex::put_batch(std::span<const ItemRecord> recs, bool sync)
             count(counts, *old, -1);
             if (is_reference(*old)) { // rewritten below if still a reference: key or feature may differ
                 batch.Delete(h_->cfs[cf_by_key], old->key.bytes + encode_be64(rec.seq));
+                key_changes.emplace_back(old->key, -1);
             }
         }
         count(counts, rec, +1);
         if (is_reference(rec)) {
             batch.Put(h_->cfs[cf_by_key], rec.key.bytes + encode_be64(rec.seq), by_key_entry(rec));
+            key_changes.emplace_back(rec.key, +1);
         }
         batch.Put(h_->cfs[cf_items], encode_be64(rec.seq), rec.encode());
         if (!rec.digest.empty()) {
@@ -409,6 +476,16 @@ void HashIndex::put_batch(std::span<const ItemRecord> recs, bool sync)
     }
     counts_ = counts;
     next_seq_ = next;
+    if (reference_keys_) {
+        // Additions first: a record rewritten with the same key never drops
+        // its key's count to zero on the way.
+        for (const auto& [key, delta] : key_changes) {
+            if (delta > 0) reference_keys_->add(key);
+        }
+        for (const auto& [key, delta] : key_changes) {
+            if (delta < 0) reference_keys_->remove(key);
+        }
+    }
 }
 
 void HashIndex::sync_journal()

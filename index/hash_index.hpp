@@ -15,6 +15,7 @@
 
 #include "index/decision.hpp"
 #include "index/feature.hpp"
+#include "index/key_set.hpp"
 #include "index/projection.hpp"
 #include "index/record.hpp"
 
@@ -116,6 +117,15 @@ public:
 
     // The decision rule applied to this index's references for `key`.
     [[nodiscard]] Decision judge(const Feature& feature, const Key& key, double sim_threshold) const;
+    // The same with Hamming-radius probing and flip/rotation variants: the
+    // candidates are the references whose key is within rule.probe_radius of
+    // the key (of each variant's key, for the variants), in key-then-ingest
+    // order; the highest similarity wins, the image as it is on ties.
+    [[nodiscard]] Decision judge(const Feature& feature, const Key& key, const MatchRule& rule) const;
+
+    // The distinct keys of the references, in memory (built when the index
+    // opens; read-only indexes build it on first use).
+    [[nodiscard]] const KeySet& reference_keys() const;
 
     // Inserts or replaces record `rec.seq`, with its key-index entry and the
     // counters, in one atomic batch. `sync` makes it durable before return
@@ -165,9 +175,15 @@ private:
     std::unique_ptr<Handles> h_;
     IndexParams params_;
     Projection projection_;
+    void build_reference_keys() const;
+    [[nodiscard]] std::vector<KeptItem> candidates_near(const Key& key, int radius) const;
+
     std::uint64_t next_seq_ = 1;
     IndexCounts counts_;
     std::uint64_t min_free_ = 0;
+    // Mirrors the by_key column family's keys with their counts. mutable: a
+    // read-only index fills it on first use (one thread only, the caller's).
+    mutable std::optional<KeySet> reference_keys_;
 };
 
 } // namespace ndrd::index

@@ -3,6 +3,7 @@
 
 #include <chrono>
 #include <cmath>
+#include <iterator>
 #include <limits>
 
 #include "index/codec.hpp"
@@ -36,6 +37,10 @@ std::string ItemRecord::encode() const
     w.varint(static_cast<std::uint64_t>(ingested_ms));
     w.varint(static_cast<std::uint64_t>(routed_ms));
     w.bytes(digest); // appended: older records simply end before it
+    // Appended after the digest, the same way.
+    w.u8(matched_variant ? static_cast<std::uint8_t>(static_cast<unsigned>(*matched_variant) + 1) : 0);
+    w.u8(exact_copy ? 1 : 0);
+    w.u8(static_cast<std::uint8_t>(operator_override));
     return w.take();
 }
 
@@ -77,6 +82,19 @@ ItemRecord ItemRecord::decode(std::uint64_t seq, std::string_view bytes)
         rec.digest = r.bytes();
     }
     if (!r.done()) {
+        const auto variant = r.u8();
+        const auto copy = r.u8();
+        const auto over = r.u8();
+        if (variant > std::size(all_variants) || copy > 1 || over > 2) {
+            throw CorruptRecord("item " + std::to_string(seq) + " has an invalid match or override value");
+        }
+        if (variant > 0)
+            rec.matched_variant =
+                all_variants[variant - 1U]; // NOLINT(cppcoreguidelines-pro-bounds-constant-array-index)
+        rec.exact_copy = copy != 0;
+        rec.operator_override = static_cast<Override>(over);
+    }
+    if (!r.done()) {
         throw CorruptRecord("item " + std::to_string(seq) + " has trailing bytes");
     }
     return rec;
@@ -104,6 +122,16 @@ std::string_view to_string(Subset s)
     case Subset::working: return "working";
     case Subset::duplicated: return "duplicated";
     case Subset::rejected: return "rejected";
+    }
+    return "?";
+}
+
+std::string_view to_string(Override o)
+{
+    switch (o) {
+    case Override::none: return "none";
+    case Override::released: return "released";
+    case Override::marked_duplicate: return "marked_duplicate";
     }
     return "?";
 }

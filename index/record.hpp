@@ -8,6 +8,7 @@
 #include <string_view>
 #include <vector>
 
+#include "index/invariance.hpp"
 #include "index/key.hpp"
 
 namespace ndrd::index {
@@ -21,6 +22,9 @@ enum class Subset : std::uint8_t { working = 0, duplicated = 1, rejected = 2 };
 // (the journal entry recovery completes). `vanished`: the source disappeared
 // before it could be moved; the record stays as history, but is no reference.
 enum class RouteState : std::uint8_t { planned = 0, done = 1, vanished = 2 };
+// An operator's word over the hash decision (ndrd release / mark-duplicate):
+// it sticks through restarts, and rebalancing leaves the item where it is.
+enum class Override : std::uint8_t { none = 0, released = 1, marked_duplicate = 2 };
 
 struct ItemRecord {
     std::uint64_t seq = 0; // ingest order, from 1
@@ -46,6 +50,12 @@ struct ItemRecord {
     // XXH3-128 of the file's bytes (16 bytes; empty in records written before
     // digests existed): a byte-identical copy is recognised without decoding.
     std::string digest;
+    // How the match was found: the flip or rotation of this image that
+    // matched (none: the image as it is), or its bytes (a byte-identical copy
+    // of an indexed item, decided without decoding).
+    std::optional<Variant> matched_variant;
+    bool exact_copy = false;
+    Override operator_override = Override::none;
 
     [[nodiscard]] std::string encode() const;
     static ItemRecord decode(std::uint64_t seq, std::string_view bytes);
@@ -57,5 +67,6 @@ std::int64_t unix_ms_now();
 std::string_view to_string(Verdict v);
 std::string_view to_string(Subset s);
 std::string_view to_string(RouteState s);
+std::string_view to_string(Override o);
 
 } // namespace ndrd::index

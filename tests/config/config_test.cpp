@@ -703,6 +703,52 @@ BOOST_AUTO_TEST_CASE(decode_scale_is_off_or_auto)
     BOOST_TEST(mentions(error_for("seed: 1\ndecode_scale: half\n"), {"test.yaml:2:", "decode_scale"}));
 }
 
+BOOST_AUTO_TEST_CASE(probe_radius_is_0_to_3_with_a_measured_default)
+{
+    BOOST_TEST(parse("").gradient.probe_radius == cfg::kDefaultProbeRadius);
+    BOOST_TEST(parse("gradient:\n  probe_radius: 0\n").gradient.probe_radius == 0);
+    BOOST_TEST(parse("gradient:\n  probe_radius: 3\n").gradient.probe_radius == 3);
+    for (const std::string value : {"4", "-1", "1.5", "two"}) {
+        BOOST_TEST_CONTEXT("probe_radius: " << value)
+        {
+            BOOST_TEST(mentions(error_for("gradient:\n  probe_radius: " + value + "\n"),
+                                {"test.yaml:2:", "gradient.probe_radius"}));
+        }
+    }
+}
+
+BOOST_AUTO_TEST_CASE(invariance_names_are_checked_and_kept_in_canonical_order)
+{
+    BOOST_TEST(parse("").gradient.invariance.empty());
+    const auto inv = parse("gradient:\n  invariance: [rot90, hflip]\n").gradient.invariance;
+    BOOST_TEST(inv == (std::vector<std::string>{"hflip", "rot90"}), boost::test_tools::per_element());
+    BOOST_TEST(mentions(error_for("gradient:\n  invariance: [hflip, mirror]\n"),
+                        {"test.yaml:2:", "gradient.invariance[1]", "transverse"}));
+    BOOST_TEST(mentions(error_for("gradient:\n  invariance: [hflip, hflip]\n"), {"gradient.invariance[1]", "twice"}));
+    BOOST_TEST(mentions(error_for("gradient:\n  invariance: hflip\n"), {"gradient.invariance", "a list"}));
+    // A rotation of a 4x8 grid is an 8x4 grid: no signed permutation exists.
+    BOOST_TEST(mentions(error_for("gradient:\n  block_shape: [4, 8]\n  invariance: [rot90]\n"),
+                        {"gradient.invariance[0]", "square"}));
+    BOOST_TEST(
+        parse("gradient:\n  block_shape: [4, 8]\n  invariance: [hflip, vflip, rot180]\n").gradient.invariance.size() ==
+        3U);
+}
+
+BOOST_AUTO_TEST_CASE(compat_datumaro_means_exact_keys_and_refuses_wider_matching)
+{
+    const auto d = parse("compat: datumaro\n");
+    BOOST_TEST(cfg::to_string(d.compat) == "datumaro");
+    BOOST_TEST(d.gradient.probe_radius == 0);
+    BOOST_TEST(!d.exact_copy_rule());
+    BOOST_TEST(parse("").exact_copy_rule());
+    BOOST_TEST(parse("compat: datumaro\ngradient:\n  probe_radius: 0\n  invariance: []\n").gradient.probe_radius == 0);
+    BOOST_TEST(mentions(error_for("compat: datumaro\ngradient:\n  probe_radius: 1\n"),
+                        {"test.yaml:3:", "gradient.probe_radius", "compat: datumaro"}));
+    BOOST_TEST(mentions(error_for("compat: datumaro\ngradient:\n  invariance: [hflip]\n"),
+                        {"gradient.invariance", "compat: datumaro"}));
+    BOOST_TEST(mentions(error_for("seed: 1\ncompat: ndrd\n"), {"test.yaml:2:", "compat"}));
+}
+
 BOOST_AUTO_TEST_CASE(control_socket_defaults_to_the_index_dir)
 {
     BOOST_TEST(parse("index_dir: /x/idx\n").control_socket_path() == fs::path("/x/idx/control.sock"));

@@ -70,7 +70,7 @@ struct Env {
     {
         PipelineOptions o;
         o.ingest_dir = ingest;
-        o.sim_threshold = 0.5;
+        o.rule.sim_threshold = 0.5;
         o.workers = workers;
         return o;
     }

@@ -59,6 +59,13 @@ std::string config_text(const Layout& layout, const ConfigOptions& o)
     if (o.projection) {
         y << "  projection: " << quoted(*o.projection) << "\n";
     }
+    if (o.probe_radius) {
+        y << "  probe_radius: " << *o.probe_radius << "\n";
+    }
+    if (!o.invariance.empty()) {
+        y << "  invariance: " << o.invariance << "\n";
+    }
+    y << "compat: " << o.compat << "\n";
     y << o.extra;
     return y.str();
 }

@@ -34,6 +34,12 @@ struct ConfigOptions {
     unsigned workers = 2;
     std::string log_level = "debug"; // routed files are logged at debug: useful when a test fails
     std::string extra;               // more YAML lines appended verbatim
+    // Most e2e tests check outcomes against Datumaro's own decisions
+    // (decisions.csv), so they run in its mode; the tests of ndrd's wider
+    // matching set "off" and an empty invariance/probe_radius of their own.
+    std::string compat = "datumaro";
+    std::optional<int> probe_radius; // written when set (compat off only)
+    std::string invariance;          // YAML list text, e.g. "[hflip, rot90]"; empty = not written
 };
 
 // <root>/ingest, <root>/output, <root>/index and <root>/ndrd.yaml.

@@ -91,7 +91,7 @@ BOOST_AUTO_TEST_CASE(status_query_and_export_against_a_running_daemon)
     const auto csv = ndrd_cmd(live, {"export", "--format", "csv"});
     BOOST_TEST(csv.code() == 0, csv.err);
     BOOST_TEST(csv.out.rfind("item,source,location,subset,decision,state,key,reason,matched_item,best_similarity,"
-                             "size_bytes,ingested_ms,routed_ms\r\n",
+                             "match,override,size_bytes,ingested_ms,routed_ms\r\n",
                              0) == 0,
                csv.out);
     const auto csv_lines = lines_of(csv.out);

@@ -8,6 +8,7 @@
 #include <cstring>
 
 #include "index/hash_index.hpp"
+#include "index/invariance.hpp"
 #include "index/key.hpp"
 #include "reference_data.hpp"
 
@@ -664,6 +665,91 @@ BOOST_AUTO_TEST_CASE(judge_reproduces_decide_on_the_stored_references)
     BOOST_TEST(d.duplicate == expected.duplicate);
     BOOST_TEST(d.matched_seq == expected.matched_seq);
     BOOST_TEST(*d.best_similarity == *expected.best_similarity);
+}
+
+BOOST_AUTO_TEST_CASE(key_differing_in_d_bits_is_caught_at_radius_d_and_not_below)
+{
+    test::TempDir dir;
+    auto idx = open_index(dir / "idx");
+    const auto f = unit_feature(3);
+    idx.put(make_record(1, "a5a5a5a5", Verdict::kept, RouteState::done, f), false);
+    index::Feature same;
+    same.values.assign(f.begin(), f.end());
+    // 1, 2 and 3 bits flipped, spread over the first and last bytes.
+    for (const auto& [hex, d] :
+         std::vector<std::pair<std::string, int>>{{"a5a5a5a4", 1}, {"25a5a5a4", 2}, {"25a5a5a0", 3}}) {
+        BOOST_TEST_CONTEXT(hex << " at distance " << d)
+        {
+            const auto key = Key::from_hex(hex);
+            for (int r = 0; r < d; ++r) {
+                const auto miss = idx.judge(same, key, index::MatchRule{0.5, r, {}});
+                BOOST_TEST(!miss.duplicate);
+                BOOST_TEST(!miss.best_similarity.has_value()); // not even compared
+            }
+            const auto hit = idx.judge(same, key, index::MatchRule{0.5, d, {}});
+            BOOST_TEST(hit.duplicate);
+            BOOST_TEST(hit.matched_seq == 1U);
+        }
+    }
+}
+
+BOOST_AUTO_TEST_CASE(probing_finds_only_pairs_the_similarity_test_accepts)
+{
+    // A neighbour key whose item is not similar is compared, and kept apart.
+    test::TempDir dir;
+    auto idx = open_index(dir / "idx");
+    idx.put(make_record(1, "a5a5a5a4", Verdict::kept, RouteState::done, unit_feature(3)), false);
+    index::Feature other;
+    other.values.assign(768, 0.0);
+    other.values[4] = 1.0;
+    const auto d = idx.judge(other, Key::from_hex("a5a5a5a5"), index::MatchRule{0.5, 3, {}});
+    BOOST_TEST(!d.duplicate);
+    BOOST_TEST_REQUIRE(d.best_similarity.has_value());
+    BOOST_TEST(*d.best_similarity == 0.0);
+}
+
+BOOST_AUTO_TEST_CASE(reference_keys_follow_puts_and_survive_reopen)
+{
+    test::TempDir dir;
+    {
+        auto idx = open_index(dir / "idx");
+        idx.put(make_record(1, "00000001", Verdict::kept), false);
+        idx.put(make_record(2, "00000001", Verdict::kept), false);
+        idx.put(make_record(3, "00000003", Verdict::duplicated), false); // no reference
+        BOOST_TEST(idx.reference_keys().count(Key::from_hex("00000001")) == 2U);
+        auto two = *idx.get(2);
+        two.verdict = Verdict::duplicated; // e.g. an operator's mark-duplicate
+        two.subset = Subset::duplicated;
+        idx.put(two, true);
+        BOOST_TEST(idx.reference_keys().count(Key::from_hex("00000001")) == 1U);
+        BOOST_TEST(idx.reference_keys().distinct() == 1U);
+    }
+    auto idx = open_index(dir / "idx");
+    BOOST_TEST(idx.reference_keys().count(Key::from_hex("00000001")) == 1U);
+    BOOST_TEST(idx.reference_keys().count(Key::from_hex("00000003")) == 0U);
+    auto ro = HashIndex::open_read_only(dir / "idx");
+    BOOST_TEST(ro.reference_keys().distinct() == 1U);
+}
+
+BOOST_AUTO_TEST_CASE(a_flipped_feature_matches_only_with_its_variant)
+{
+    test::TempDir dir;
+    const auto projection = test::golden_projection(32);
+    auto idx = HashIndex::open(dir / "idx", default_params, [&] { return projection; });
+    const auto original = test::feature_of("chelsea.png");
+    const auto key = index::compute_key(original, idx.projection());
+    idx.put(make_record(1, key.hex(), Verdict::kept, RouteState::done, as_floats(original)), false);
+    const auto flipped = index::transformed(original, {8, 8}, index::Variant::hflip);
+    const auto flipped_key = index::compute_key(flipped, idx.projection());
+    const auto off = idx.judge(flipped, flipped_key, index::MatchRule{0.5, 2, {}});
+    BOOST_TEST(!off.duplicate);
+    const auto on =
+        idx.judge(flipped, flipped_key, index::MatchRule{0.5, 2, {index::Variant::vflip, index::Variant::hflip}});
+    BOOST_TEST(on.duplicate);
+    BOOST_TEST(on.matched_seq == 1U);
+    BOOST_TEST_REQUIRE(on.variant.has_value());
+    BOOST_TEST((*on.variant == index::Variant::hflip));
+    BOOST_TEST(*on.best_similarity > 0.999);
 }
 
 BOOST_AUTO_TEST_CASE(threshold_equal_to_the_similarity_is_a_duplicate)

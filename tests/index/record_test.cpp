@@ -41,6 +41,9 @@ ItemRecord full_record()
     r.ingested_ms = 1'732'000'000'123;
     r.routed_ms = 1'732'000'000'999;
     r.digest = std::string("\x00\x01\x02\x03\x04\x05\x06\x07\x08\x09\x0a\x0b\x0c\x0d\x0e\xff", 16);
+    r.matched_variant = index::Variant::transverse;
+    r.exact_copy = true;
+    r.operator_override = index::Override::marked_duplicate;
     return r;
 }
 
@@ -74,6 +77,9 @@ void check_equal(const ItemRecord& a, const ItemRecord& b)
     BOOST_TEST(a.ingested_ms == b.ingested_ms);
     BOOST_TEST(a.routed_ms == b.routed_ms);
     BOOST_TEST(a.digest == b.digest);
+    BOOST_TEST((a.matched_variant == b.matched_variant));
+    BOOST_TEST(a.exact_copy == b.exact_copy);
+    BOOST_TEST((a.operator_override == b.operator_override));
 }
 
 } // namespace
@@ -186,10 +192,12 @@ BOOST_AUTO_TEST_CASE(every_truncation_throws_corrupt_record)
     const auto bytes = full_record().encode();
     BOOST_TEST_REQUIRE(bytes.size() > 50U);
     // Cut just before the digest, the bytes are a record written before
-    // digests existed: that one length is valid (see the next test).
-    const std::size_t legacy = bytes.size() - 17;
+    // digests existed; cut before the match and override bytes, one written
+    // before those existed: those two lengths are valid (see the next tests).
+    const std::size_t before_match = bytes.size() - 3;
+    const std::size_t legacy = before_match - 17;
     for (std::size_t n = 0; n < bytes.size(); ++n) {
-        if (n == legacy) continue;
+        if (n == legacy || n == before_match) continue;
         BOOST_CHECK_THROW(ItemRecord::decode(1, std::string_view(bytes).substr(0, n)), CorruptRecord);
     }
 }
@@ -198,10 +206,31 @@ BOOST_AUTO_TEST_CASE(a_record_written_before_digests_decodes_with_an_empty_diges
 {
     auto r = full_record();
     const auto bytes = r.encode();
-    const auto legacy = ItemRecord::decode(r.seq, std::string_view(bytes).substr(0, bytes.size() - 17));
+    const auto legacy = ItemRecord::decode(r.seq, std::string_view(bytes).substr(0, bytes.size() - 3 - 17));
     BOOST_TEST(legacy.digest.empty());
+    BOOST_TEST(!legacy.matched_variant);
     BOOST_TEST(legacy.routed_ms == r.routed_ms);
     BOOST_TEST(legacy.source == r.source);
+}
+
+BOOST_AUTO_TEST_CASE(a_record_written_before_overrides_decodes_without_match_or_override)
+{
+    auto r = full_record();
+    const auto bytes = r.encode();
+    const auto older = ItemRecord::decode(r.seq, std::string_view(bytes).substr(0, bytes.size() - 3));
+    BOOST_TEST(older.digest == r.digest);
+    BOOST_TEST(!older.matched_variant);
+    BOOST_TEST(!older.exact_copy);
+    BOOST_TEST((older.operator_override == index::Override::none));
+}
+
+BOOST_AUTO_TEST_CASE(invalid_match_or_override_bytes_throw_corrupt_record)
+{
+    for (const std::size_t from_end : {3U, 2U, 1U}) {
+        auto bytes = full_record().encode();
+        bytes[bytes.size() - from_end] = static_cast<char>(9);
+        BOOST_CHECK_THROW((void)ItemRecord::decode(1, bytes), CorruptRecord);
+    }
 }
 
 BOOST_AUTO_TEST_CASE(trailing_bytes_throw_corrupt_record)
@@ -297,6 +326,8 @@ BOOST_AUTO_TEST_CASE(encoding_of_a_fixed_record_is_pinned)
     r.inode = 3;
     r.ingested_ms = 4;
     r.routed_ms = 5;
+    r.matched_variant = index::Variant::rot90;
+    r.operator_override = index::Override::released;
     static constexpr char hex[] = "0123456789abcdef";
     std::string got;
     for (const char c : r.encode()) {
@@ -323,7 +354,10 @@ BOOST_AUTO_TEST_CASE(encoding_of_a_fixed_record_is_pinned)
                       "03"
                       "04"
                       "05"
-                      "00"); // digest: empty
+                      "00"
+                      "03"   // matched_variant rot90 + 1
+                      "00"   // exact_copy
+                      "01"); // digest: empty
 }
 
 BOOST_AUTO_TEST_SUITE_END()

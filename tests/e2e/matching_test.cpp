@@ -1,0 +1,102 @@
+// ndrd's matching beyond Datumaro's exact key (issue 8), end to end with the
+// real binary: a flipped photo is caught with gradient.invariance and not
+// without it; a byte-identical copy of any indexed item, even one that was
+// itself removed as a near-duplicate, is a duplicate of the kept original;
+// compat: datumaro turns that rule off and judges the copy like any image.
+#define BOOST_TEST_MODULE e2e_matching
+#include <boost/test/unit_test.hpp>
+
+#include "e2e_support.hpp"
+
+using namespace ndrd;
+using namespace ndrd::e2e;
+
+namespace {
+
+// `once` over `files` (name -> bytes), then the export's rows (header dropped).
+std::vector<std::string> once_rows(const fs::path& root, const ConfigOptions& o,
+                                   const std::vector<std::pair<std::string, std::string>>& files)
+{
+    const Layout l = make_layout(root);
+    write_config(l, o);
+    for (const auto& [name, bytes] : files) {
+        test::write_file(l.ingest / name, bytes);
+    }
+    const auto r = run_ndrd({"once", "--config", l.config.string()});
+    BOOST_TEST_REQUIRE(r.code() == 0, r.err);
+    const auto csv = run_ndrd({"export", "--config", l.config.string()});
+    BOOST_TEST_REQUIRE(csv.code() == 0, csv.err);
+    auto rows = lines_of(csv.out);
+    rows.erase(rows.begin());
+    return rows;
+}
+
+ConfigOptions ndrd_mode()
+{
+    ConfigOptions o;
+    o.compat = "off";
+    o.projection.reset(); // the generated one: nothing here compares with Datumaro's keys
+    return o;
+}
+
+bool has(const std::string& row, const std::string& part)
+{
+    return row.find(part) != std::string::npos;
+}
+
+} // namespace
+
+BOOST_AUTO_TEST_SUITE(matching)
+
+BOOST_AUTO_TEST_CASE(hflip_is_caught_with_invariance_on_and_not_with_it_off)
+{
+    test::TempDir dir;
+    const std::vector<std::pair<std::string, std::string>> files{
+        {"a_chelsea.png", image("chelsea.png")}, {"b_chelsea_flipped.png", image("chelsea__hflip.png")}};
+    auto on = ndrd_mode();
+    on.invariance = "[hflip, rot90]";
+    const auto with = once_rows(dir / "on", on, files);
+    BOOST_TEST_REQUIRE(with.size() == 2U);
+    BOOST_TEST(has(with[1], "b_chelsea_flipped.png,duplicated/b_chelsea_flipped.png,duplicated,duplicated,done,"),
+               with[1]);
+    BOOST_TEST(has(with[1], ",hflip,"), with[1]); // the variant that matched is recorded
+    const auto without = once_rows(dir / "off", ndrd_mode(), files);
+    BOOST_TEST_REQUIRE(without.size() == 2U);
+    BOOST_TEST(has(without[1], "b_chelsea_flipped.png,train/b_chelsea_flipped.png,working,kept,done,"), without[1]);
+}
+
+BOOST_AUTO_TEST_CASE(exact_copy_of_a_removed_item_is_a_duplicate_of_its_kept_original)
+{
+    test::TempDir dir;
+    const std::string near = image("chelsea__jpeg_q95.jpg");
+    const auto rows = once_rows(dir / "r", ndrd_mode(),
+                                {{"a_chelsea.png", image("chelsea.png")}, {"b_near.jpg", near}, {"c_copy.jpg", near}});
+    BOOST_TEST_REQUIRE(rows.size() == 3U);
+    BOOST_TEST(has(rows[0], "1,a_chelsea.png,train/a_chelsea.png,working,kept,"), rows[0]);
+    BOOST_TEST(has(rows[1], "2,b_near.jpg,duplicated/b_near.jpg,duplicated,duplicated,"), rows[1]);
+    // The copy points at item 1, the kept representative, not at item 2.
+    BOOST_TEST(has(rows[2], "3,c_copy.jpg,duplicated/c_copy.jpg,duplicated,duplicated,done,"), rows[2]);
+    BOOST_TEST(has(rows[2], ",,1,"), rows[2]);
+    BOOST_TEST(has(rows[2], ",exact_copy,"), rows[2]);
+}
+
+BOOST_AUTO_TEST_CASE(copy_rule_holds_where_similarity_never_would_and_compat_datumaro_drops_it)
+{
+    // Above 1 no similarity reaches the threshold: only the copy rule can
+    // call the second file a duplicate.
+    test::TempDir dir;
+    const std::string bytes = image("camera.png");
+    const std::vector<std::pair<std::string, std::string>> files{{"a.png", bytes}, {"b_copy.png", bytes}};
+    auto ours = ndrd_mode();
+    ours.sim_threshold = 1.5;
+    const auto with_rule = once_rows(dir / "ndrd", ours, files);
+    BOOST_TEST_REQUIRE(with_rule.size() == 2U);
+    BOOST_TEST(has(with_rule[1], "b_copy.png,duplicated/b_copy.png,duplicated,duplicated,"), with_rule[1]);
+    auto datumaro = ours;
+    datumaro.compat = "datumaro";
+    const auto as_datumaro = once_rows(dir / "datumaro", datumaro, files);
+    BOOST_TEST_REQUIRE(as_datumaro.size() == 2U);
+    BOOST_TEST(has(as_datumaro[1], "b_copy.png,train/b_copy.png,working,kept,"), as_datumaro[1]);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
