@@ -18,30 +18,13 @@
 #include <string>
 #include <vector>
 
+#include "index/split_mix64.hpp"
+
 namespace ndrd::bench {
 
-// std:: distributions differ between standard libraries; this stream and the
-// helpers below are fully specified, so the corpus is the same everywhere.
-class SplitMix64 {
-public:
-    explicit SplitMix64(std::uint64_t seed) : state_(seed) {}
-    std::uint64_t next()
-    {
-        state_ += 0x9E3779B97F4A7C15ULL;
-        std::uint64_t z = state_;
-        z = (z ^ (z >> 30U)) * 0xBF58476D1CE4E5B9ULL;
-        z = (z ^ (z >> 27U)) * 0x94D049BB133111EBULL;
-        return z ^ (z >> 31U);
-    }
-    // Uniform in [0, 1) with 53 random bits.
-    double uniform() { return static_cast<double>(next() >> 11U) * 0x1.0p-53; }
-    double uniform(double lo, double hi) { return lo + (hi - lo) * uniform(); }
-    // Uniform integer in [0, n); the modulo bias is negligible for small n.
-    std::size_t below(std::size_t n) { return static_cast<std::size_t>(next() % n); }
-
-private:
-    std::uint64_t state_;
-};
+// std:: distributions differ between standard libraries; this stream (shared
+// with the projection) is fully specified, so the corpus is the same everywhere.
+using index::SplitMix64;
 
 // Each argument is a file or a directory; a directory contributes its regular
 // files (not recursively) in name order, so runs see the same order ndrd's

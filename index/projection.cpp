@@ -1,6 +1,7 @@
 // Generating, importing and storing the projection matrix (see projection.hpp).
 #include "index/projection.hpp"
 
+#include "index/split_mix64.hpp"
 #include <bit>
 #include <charconv>
 #include <cmath>
@@ -10,19 +11,10 @@ namespace ndrd::index {
 
 namespace {
 
-std::uint64_t splitmix64(std::uint64_t& state)
-{
-    std::uint64_t z = (state += 0x9e3779b97f4a7c15ULL);
-    z = (z ^ (z >> 30U)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27U)) * 0x94d049bb133111ebULL;
-    return z ^ (z >> 31U);
-}
-
 // Uniform in [-1, 1) from the top 53 bits: exact in double, no library involved.
-double uniform_pm1(std::uint64_t& state)
+double uniform_pm1(SplitMix64& rng)
 {
-    constexpr double scale = 1.0 / 9007199254740992.0; // 2^-53
-    return 2.0 * static_cast<double>(splitmix64(state) >> 11U) * scale - 1.0;
+    return 2.0 * rng.uniform() - 1.0;
 }
 
 } // namespace
@@ -41,12 +33,12 @@ Projection Projection::generate(std::uint64_t seed, int rows, int cols)
         throw ProjectionError("cannot make " + std::to_string(cols) + " orthonormal columns in dimension " +
                               std::to_string(rows));
     }
-    std::uint64_t state = seed;
+    SplitMix64 rng(seed);
     std::vector<std::vector<double>> columns(static_cast<std::size_t>(cols),
                                              std::vector<double>(static_cast<std::size_t>(rows)));
     for (auto& col : columns) {
         for (double& v : col) {
-            v = uniform_pm1(state);
+            v = uniform_pm1(rng);
         }
     }
     // Two passes of modified Gram-Schmidt reach orthonormality to ~1e-15.

@@ -15,29 +15,14 @@
 #include <vector>
 
 #include "index/key_set.hpp"
+#include "index/split_mix64.hpp"
 
 using ndrd::index::Key;
 using ndrd::index::KeySet;
 
 namespace {
 
-// Fixed and fully specified, so every run tests the same keys.
-class SplitMix64 {
-public:
-    explicit SplitMix64(std::uint64_t seed) : state_(seed) {}
-    std::uint64_t next()
-    {
-        state_ += 0x9E3779B97F4A7C15ULL;
-        std::uint64_t z = state_;
-        z = (z ^ (z >> 30U)) * 0xBF58476D1CE4E5B9ULL;
-        z = (z ^ (z >> 27U)) * 0x94D049BB133111EBULL;
-        return z ^ (z >> 31U);
-    }
-    std::size_t below(std::size_t n) { return static_cast<std::size_t>(next() % n); }
-
-private:
-    std::uint64_t state_;
-};
+using ndrd::index::SplitMix64; // fixed and fully specified: every run tests the same keys
 
 std::size_t bytes_for(int hash_dim)
 {
