@@ -9,6 +9,7 @@
 #include "daemon/json.hpp"
 #include "daemon/logger.hpp"
 #include "daemon/match_rule.hpp"
+#include "daemon/overrides.hpp"
 #include "daemon/query.hpp"
 #include "daemon/service.hpp"
 #include "daemon/source_file.hpp"
@@ -150,6 +151,53 @@ int query_command(const config::Config& cfg, const std::vector<std::string>& fil
         }
         // The file name first, then the daemon's (or our) answer.
         std::cout << "{\"file\": " << json_string(file) << ", " << answer.substr(1) << "\n";
+    }
+    return status;
+}
+
+int override_command(const config::Config& cfg, index::Override action, const std::vector<std::string>& targets)
+{
+    const std::string name(command_name(action));
+    const auto print = [](const std::string& target, const std::string& answer) {
+        std::cout << "{\"target\": " << json_string(target) << ", " << answer.substr(1) << "\n";
+    };
+    int status = 0;
+    if (control_call(cfg.control_socket_path(), R"({"command": "ping"})")) {
+        // Paths are resolved here, on a snapshot: a scan of the index must
+        // not hold up the daemon's event loop.
+        const auto snapshot = index::HashIndex::open_read_only(cfg.index_dir);
+        for (const auto& target : targets) {
+            std::string answer;
+            try {
+                const auto seq = resolve_target(snapshot, cfg.output_dir, target);
+                const std::string request =
+                    "{\"command\": " + json_string(name) + ", \"item\": " + std::to_string(seq) + "}";
+                auto live = control_call(cfg.control_socket_path(), request);
+                if (!live)
+                    throw std::runtime_error("the daemon stopped answering on " + cfg.control_socket_path().string());
+                answer = std::move(*live);
+            } catch (const OverrideError& e) {
+                answer = JsonObject().add("ok", false).add("error", e.what()).str();
+            }
+            if (!parse_json(answer).get<bool>("ok", false)) status = 1;
+            print(target, answer);
+        }
+        return status;
+    }
+    set_log_level(cfg.log_level);
+    auto idx = open_index(cfg);
+    const Router router(cfg.ingest_dir, cfg.output_dir);
+    Relocator relocator(idx, router, areas_of(cfg));
+    relocator.recover();
+    for (const auto& target : targets) {
+        std::string answer;
+        try {
+            answer = override_json(apply_override(idx, relocator, action, resolve_target(idx, cfg.output_dir, target)));
+        } catch (const OverrideError& e) {
+            answer = JsonObject().add("ok", false).add("error", e.what()).str();
+            status = 1;
+        }
+        print(target, answer);
     }
     return status;
 }

@@ -7,6 +7,7 @@
 
 #include "config/config.hpp"
 #include "daemon/exporter.hpp"
+#include "index/record.hpp"
 
 namespace ndrd::daemon {
 
@@ -24,6 +25,11 @@ int rebalance_command(const config::Config& cfg);
 // One JSON decision per image, asked of the running daemon or, with none,
 // of the index read-only. Returns 1 if any image could not be hashed.
 int query_command(const config::Config& cfg, const std::vector<std::string>& files);
+
+// `ndrd release` / `ndrd mark-duplicate`: through the running daemon, or on
+// the index and files directly when none runs. One JSON line per target;
+// returns 1 if any target failed.
+int override_command(const config::Config& cfg, index::Override action, const std::vector<std::string>& targets);
 
 // The index as CSV or JSON lines on stdout.
 int export_command(const config::Config& cfg, ExportFormat format);

@@ -12,6 +12,7 @@
 #include "daemon/commands.hpp"
 #include "daemon/exporter.hpp"
 #include "daemon/logger.hpp"
+#include "daemon/overrides.hpp"
 #include "daemon/service.hpp"
 #include "index/hash_index.hpp"
 #include "index/storage_log.hpp"
@@ -37,6 +38,10 @@ Commands:
   rebalance --config FILE           bring the working subset to num_cut now (through the daemon if it runs)
   verify   --config FILE [--repair] check that the index and the files on disk agree
   query    --config FILE FILE...    would these images be kept or duplicates? (nothing is ingested)
+  release  --config FILE ITEM|FILE...
+                                    keep these duplicates after all (remembered: later images match them)
+  mark-duplicate --config FILE ITEM|FILE...
+                                    treat these kept images as duplicates (remembered)
   export   --config FILE [--format csv|jsonl]
                                     every item with its subset, key, decision and similarity, on stdout
 
@@ -190,12 +195,39 @@ int dispatch(const std::string& command, const std::vector<std::string>& args)
             },
             &pos);
     }
+    if (const auto action = daemon::parse_override_action(command)) {
+        po::positional_options_description pos;
+        pos.add("target", -1);
+        const bool release = *action == index::Override::released;
+        return config_command(
+            command,
+            std::string("Usage: ndrd ") + command + " --config FILE ITEM|FILE...\n\n" +
+                (release ? "Moves each duplicate back to the working subset as kept, and remembers it: it stays kept\n"
+                           "through restarts and rebalances, and later images are compared with it.\n"
+                         : "Moves each kept image to the duplicated subset, and remembers it: it stays a duplicate\n"
+                           "through restarts and rebalances, and is no longer a reference for later images.\n") +
+                "ITEM is an item number (see 'ndrd export'); FILE a file in the output tree. Goes through the\n"
+                "running daemon, or works on the index and files directly when none runs. Prints one JSON object\n"
+                "per target; the exit code is 1 if any failed.",
+            args,
+            [](po::options_description& desc) {
+                desc.add_options()("target", po::value<std::vector<std::string>>()->multitoken(), "items or files");
+            },
+            [action, command](const config::Config& cfg, const po::variables_map& vm) {
+                if (!vm.count("target")) {
+                    throw Usage("ndrd " + command + ": no ITEM or FILE given (see 'ndrd " + command + " --help')");
+                }
+                return daemon::override_command(cfg, *action, vm["target"].as<std::vector<std::string>>());
+            },
+            &pos);
+    }
     if (command == "export") {
         return config_command(
             command,
             "Usage: ndrd export --config FILE [--format csv|jsonl]\n\n"
             "Writes every item of the index to stdout in ingest order: item, source, location, subset, decision,\n"
-            "state, key, reason, matched_item, best_similarity, size_bytes, ingested_ms, routed_ms. Reads a\n"
+            "state, key, reason, matched_item, best_similarity, match, override, size_bytes, ingested_ms, "
+            "routed_ms.\nReads a "
             "consistent snapshot of the index, so the daemon may keep running.",
             args,
             [](po::options_description& desc) {

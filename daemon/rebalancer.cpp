@@ -73,20 +73,36 @@ RebalanceReport Rebalancer::run()
         return report;
     }
     // Only settled items take part: a planned one is still on its way.
+    // Operators' overrides are not the policy's to change: a released item
+    // stays in the working subset (and counts towards num_cut), a marked
+    // duplicate stays out.
     std::vector<index::SampleItem> items;
+    std::vector<index::SampleItem> pool;
+    std::vector<std::uint64_t> released;
     std::unordered_set<std::uint64_t> in_working;
     index_.for_each([&](const ItemRecord& r) {
         if (r.state != RouteState::done || r.verdict == Verdict::rejected) {
             return true;
         }
-        items.push_back({r.seq, r.verdict == Verdict::kept, r.key, r.best_similarity.value_or(0.0)});
+        const index::SampleItem item{r.seq, r.verdict == Verdict::kept, r.key, r.best_similarity.value_or(0.0)};
+        items.push_back(item);
+        if (r.operator_override == index::Override::released) {
+            released.push_back(r.seq);
+        } else if (r.operator_override == index::Override::none) {
+            pool.push_back(item);
+        }
         if (r.subset == Subset::working) {
             in_working.insert(r.seq);
         }
         return true;
     });
-    const auto sel = index::select_working(items, policy_.num_cut, policy_.over, policy_.under, policy_.seed);
-    const std::unordered_set<std::uint64_t> target(sel.working.begin(), sel.working.end());
+    std::optional<std::uint64_t> pool_target = policy_.num_cut;
+    if (pool_target) {
+        *pool_target = *pool_target > released.size() ? *pool_target - released.size() : 0;
+    }
+    auto sel = index::select_working(pool, pool_target, policy_.over, policy_.under, policy_.seed);
+    std::unordered_set<std::uint64_t> target(sel.working.begin(), sel.working.end());
+    target.insert(released.begin(), released.end());
 
     RebalanceReport report;
     report.working_before = in_working.size();

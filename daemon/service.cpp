@@ -22,6 +22,7 @@
 #include "daemon/match_rule.hpp"
 #include "daemon/metrics_server.hpp"
 #include "daemon/notifier.hpp"
+#include "daemon/overrides.hpp"
 #include "daemon/pipeline.hpp"
 #include "daemon/poller.hpp"
 #include "daemon/query.hpp"
@@ -322,6 +323,20 @@ int run_service(const config::Config& initial, ServiceMode mode, const std::file
                         return JsonObject().add("ok", false).add("error", "feature or key has the wrong size").str();
                     }
                     return query_json(idx, feature, key, match_rule(cfg));
+                }
+                if (const auto action = parse_override_action(command)) {
+                    // The answer goes back to the operator: every failure is reported, none ends the daemon.
+                    try {
+                        const auto seq = request.get<std::uint64_t>("item");
+                        return override_json(apply_override(idx, relocator, *action, seq));
+                    } catch (const boost::property_tree::ptree_error& e) {
+                        return JsonObject()
+                            .add("ok", false)
+                            .add("error", std::string("bad request: ") + e.what())
+                            .str();
+                    } catch (const std::runtime_error& e) { // OverrideError, RouteError, IndexWriteError
+                        return JsonObject().add("ok", false).add("error", e.what()).str();
+                    }
                 }
                 return JsonObject().add("ok", false).add("error", "unknown command '" + command + "'").str();
             });

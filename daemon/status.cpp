@@ -35,6 +35,8 @@ std::string status_json(const index::HashIndex& index, const config::Config& cfg
         .add_raw("block_shape", "[" + std::to_string(p.grid.rows) + ", " + std::to_string(p.grid.cols) + "]")
         .add("hash_dim", static_cast<std::uint64_t>(p.hash_dim))
         .add("sim_threshold", cfg.gradient.sim_threshold)
+        .add("probe_radius", static_cast<std::uint64_t>(cfg.gradient.probe_radius))
+        .add("compat", config::to_string(cfg.compat))
         .add("items", index.next_seq() - 1)
         .add("kept", c.kept)
         .add("duplicated", c.duplicated)
@@ -42,6 +44,8 @@ std::string status_json(const index::HashIndex& index, const config::Config& cfg
         .add("vanished", c.vanished)
         .add("cut", c.cut)
         .add("restored", c.restored)
+        .add("released", c.released)
+        .add("marked_duplicate", c.marked_duplicate)
         .add("pending_moves", c.planned)
         .add("working_subset", cfg.working_subset)
         .add("in_working", c.in_working)
@@ -85,11 +89,13 @@ std::string format_status(const boost::property_tree::ptree& s)
     }
     out << "index:         " << get("index_dir") << " (" << kib << " KiB on disk)\n"
         << "parameters:    algorithm " << get("algorithm") << ", block_shape [" << shape << "], hash_dim "
-        << get("hash_dim") << ", sim_threshold " << get("sim_threshold") << ", num_cut " << get("num_cut") << "\n"
+        << get("hash_dim") << ", sim_threshold " << get("sim_threshold") << ", probe_radius " << get("probe_radius")
+        << ", compat " << get("compat") << ", num_cut " << get("num_cut") << "\n"
         << "items:         " << get("items") << "\n"
         << "decisions:     " << get("kept") << " kept, " << get("duplicated") << " duplicated, " << get("rejected")
         << " rejected, " << get("vanished") << " vanished\n"
         << "rebalancing:   " << get("cut") << " cut, " << get("restored") << " restored\n"
+        << "overrides:     " << get("released") << " released, " << get("marked_duplicate") << " marked duplicate\n"
         << "subsets:       " << get("working_subset") << " " << get("in_working") << ", " << get("duplicated_subset")
         << " " << get("in_duplicated") << ", rejected " << get("in_rejected") << "\n"
         << "pending moves: " << get("pending_moves") << "\n";

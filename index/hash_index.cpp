@@ -64,7 +64,7 @@ std::string encode_counts(const IndexCounts& c)
 {
     Writer w;
     for (const std::uint64_t v : {c.kept, c.duplicated, c.rejected, c.vanished, c.in_working, c.in_duplicated,
-                                  c.in_rejected, c.planned, c.cut, c.restored}) {
+                                  c.in_rejected, c.planned, c.cut, c.restored, c.released, c.marked_duplicate}) {
         w.varint(v);
     }
     return w.take();
@@ -77,6 +77,10 @@ IndexCounts decode_counts(std::string_view bytes)
     for (std::uint64_t* v : {&c.kept, &c.duplicated, &c.rejected, &c.vanished, &c.in_working, &c.in_duplicated,
                              &c.in_rejected, &c.planned, &c.cut, &c.restored}) {
         *v = r.varint();
+    }
+    if (!r.done()) { // counters appended with overrides; older indexes have none
+        c.released = r.varint();
+        c.marked_duplicate = r.varint();
     }
     return c;
 }
@@ -112,6 +116,12 @@ void count(IndexCounts& c, const ItemRecord& r, int sign)
     }
     if (r.verdict == Verdict::kept && r.subset == Subset::duplicated) {
         add(c.cut);
+    }
+    if (r.operator_override == Override::released) {
+        add(c.released);
+    }
+    if (r.operator_override == Override::marked_duplicate) {
+        add(c.marked_duplicate);
     }
     if (r.verdict == Verdict::duplicated && r.subset == Subset::working) {
         add(c.restored);

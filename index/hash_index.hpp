@@ -71,9 +71,11 @@ struct IndexCounts {
     std::uint64_t in_working = 0; // where files are now
     std::uint64_t in_duplicated = 0;
     std::uint64_t in_rejected = 0;
-    std::uint64_t planned = 0;  // journal entries not yet completed
-    std::uint64_t cut = 0;      // kept by the hash decision, moved out by a rebalance
-    std::uint64_t restored = 0; // duplicates brought into the working subset by a rebalance
+    std::uint64_t planned = 0;          // journal entries not yet completed
+    std::uint64_t cut = 0;              // kept by the hash decision, moved out by a rebalance
+    std::uint64_t restored = 0;         // duplicates brought into the working subset by a rebalance
+    std::uint64_t released = 0;         // operator overrides: duplicates made kept references
+    std::uint64_t marked_duplicate = 0; // and kept items made duplicates
 };
 
 // A kept item's reference data, owned (the span in KeptCandidate points here).
