@@ -118,6 +118,24 @@ BOOST_AUTO_TEST_CASE(block_sums_agree_with_the_resize_path_on_every_integer_scal
     BOOST_TEST(worst < 1e-6);
 }
 
+BOOST_AUTO_TEST_CASE(blocks_taller_than_a_32_bit_column_sum_holds_stay_exact)
+{
+    // 70000-row blocks of bright pixels: a 32-bit column sum of squares
+    // overflows after 66051 rows of 255, so the fast path must flush early.
+    cv::Mat image(8 * 70000, 8, CV_8UC3);
+    cv::randu(image, 250, 256);
+    BOOST_TEST_REQUIRE(index::uses_block_sums(image, {8, 8}));
+    cv::Mat wide;
+    image.convertTo(wide, CV_16UC3, 257.0);
+    const auto fast = index::compute_feature(image, {8, 8});
+    const auto slow = index::compute_feature(wide, {8, 8});
+    double worst = 0;
+    for (std::size_t i = 0; i < fast.values.size(); ++i) {
+        worst = std::max(worst, std::abs(fast.values[i] - slow.values[i]));
+    }
+    BOOST_TEST(worst < 1e-6);
+}
+
 BOOST_AUTO_TEST_CASE(all_black_image_is_degenerate_zero_vector)
 {
     const auto f = test::feature_of("synth_black.png");
