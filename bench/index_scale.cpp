@@ -9,7 +9,10 @@
 // disk's fsync; the synced put cost is measured once at the end.
 //
 // Usage: bench_index --dir DIR [--sizes 10000,100000,1000000] [--ops 10000]
-//            [--seed S] [--synced-puts N]
+//            [--seed S] [--synced-puts N] [--radius R]
+// --radius is the Hamming radius of the lookups (default: the daemon's
+// default probe_radius). At the end the index is opened again, which reads
+// every reference key into the in-memory key set: the start-up cost.
 // DIR must not exist yet (a fresh index). Prints one key=value line per size.
 #include <unistd.h>
 
@@ -26,6 +29,7 @@
 #include <vector>
 
 #include "bench/bench_util.hpp"
+#include "config/config.hpp"
 #include "index/hash_index.hpp"
 #include "index/key.hpp"
 #include "index/projection.hpp"
@@ -110,6 +114,7 @@ int run(int argc, char** argv)
     std::size_t ops = 10'000;
     std::uint64_t seed = 1;
     std::size_t synced_puts = 200;
+    int radius = ndrd::config::kDefaultProbeRadius; // what the daemon probes by default
     for (int i = 1; i + 1 < argc; i += 2) {
         const std::string a = argv[i];
         const std::string v = argv[i + 1];
@@ -123,6 +128,8 @@ int run(int argc, char** argv)
             seed = std::stoull(v);
         } else if (a == "--synced-puts") {
             synced_puts = std::stoul(v);
+        } else if (a == "--radius") {
+            radius = std::stoi(v);
         } else {
             std::cerr << "bench_index: unknown option " << a << "\n";
             return 64;
@@ -130,7 +137,7 @@ int run(int argc, char** argv)
     }
     if (dir.empty() || argc % 2 == 0) {
         std::cerr << "usage: bench_index --dir DIR [--sizes 10000,100000,1000000] [--ops N] [--seed S] "
-                     "[--synced-puts N]\n";
+                     "[--synced-puts N] [--radius R]\n";
         return 64;
     }
     if (fs::exists(dir)) {
@@ -170,7 +177,7 @@ int run(int argc, char** argv)
             const auto probe = random_feature(rng, dim);
             const std::uint32_t k = i % 2 == 0 ? keys[rng.next() % held] : static_cast<std::uint32_t>(rng.next());
             auto t0 = Clock::now();
-            const auto decision = index.judge(probe, make_key(k), 0.5);
+            const auto decision = index.judge(probe, make_key(k), idx::MatchRule{0.5, radius, {}});
             auto t1 = Clock::now();
             candidates += decision.best_similarity ? 1 : 0;
             const auto new_key = static_cast<std::uint32_t>(rng.next());
@@ -182,7 +189,7 @@ int run(int argc, char** argv)
         }
         const auto n = static_cast<double>(ops);
         const auto bytes = static_cast<double>(index.disk_bytes());
-        std::cout << "size=" << target << " items=" << keys.size() << " ops=" << ops
+        std::cout << "size=" << target << " radius=" << radius << " items=" << keys.size() << " ops=" << ops
                   << " ops_per_s=" << n / (lookup_s + put_s) << " lookups_per_s=" << n / lookup_s
                   << " puts_per_s=" << n / put_s << " lookup_us=" << lookup_s / n * 1e6 << " put_us=" << put_s / n * 1e6
                   << " hits=" << candidates << " disk_mib=" << bytes / 1048576.0
@@ -200,6 +207,16 @@ int run(int argc, char** argv)
         std::cout << "synced_puts=" << synced_puts << " synced_put_ms=" << s / static_cast<double>(synced_puts) * 1e3
                   << "\n";
     }
+    // Start-up: opening the largest index again reads every reference key
+    // into the in-memory key set (HashIndex::build_reference_keys).
+    const auto references = index.reference_keys().distinct();
+    {
+        const auto closing = std::move(index);
+    } // RocksDB allows one open handle per directory
+    const auto t0 = Clock::now();
+    index = idx::HashIndex::open(dir, params, [&] { return idx::Projection::generate(0, dim, params.hash_dim); });
+    std::cout << "reopen_s=" << std::chrono::duration<double>(Clock::now() - t0).count()
+              << " distinct_reference_keys=" << references << "\n";
     return 0;
 }
 
