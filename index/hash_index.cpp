@@ -587,6 +587,17 @@ std::vector<ItemRecord> HashIndex::planned() const
     return out;
 }
 
+std::uint64_t HashIndex::pending_compaction_bytes() const
+{
+    std::uint64_t total = 0;
+    for (auto* cf : h_->cfs) {
+        std::uint64_t v = 0;
+        if (h_->db->GetIntProperty(cf, rocksdb::DB::Properties::kEstimatePendingCompactionBytes, &v)) total += v;
+        if (h_->db->GetIntProperty(cf, rocksdb::DB::Properties::kCompactionPending, &v) && v != 0) total += 1;
+    }
+    return total;
+}
+
 std::uint64_t HashIndex::disk_bytes() const
 {
     std::uint64_t total = 0;
