@@ -602,6 +602,10 @@ Config parse_config(const std::string& yaml_text, const std::string& origin)
         constexpr std::array<std::pair<std::string_view, DecodeScale>, 2> scales{
             {{"off", DecodeScale::off}, {"auto", DecodeScale::automatic}}};
         cfg.decode_scale = p.one_of(*e, scales);
+        if (cfg.decode_scale == DecodeScale::automatic && cfg.compat == Compat::datumaro) {
+            // Reduced decoding changes ~0.5 % of decisions (bench/README.md).
+            p.fail(*e, "must be off with compat: datumaro (a reduced decode changes features, and so decisions)");
+        }
     }
 
     constexpr std::array<std::pair<std::string_view, std::uint64_t>, 3> size_units{

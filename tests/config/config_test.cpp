@@ -747,6 +747,8 @@ BOOST_AUTO_TEST_CASE(compat_datumaro_means_exact_keys_and_refuses_wider_matching
     BOOST_TEST(mentions(error_for("compat: datumaro\ngradient:\n  invariance: [hflip]\n"),
                         {"gradient.invariance", "compat: datumaro"}));
     BOOST_TEST(mentions(error_for("seed: 1\ncompat: ndrd\n"), {"test.yaml:2:", "compat"}));
+    BOOST_TEST(mentions(error_for("compat: datumaro\ndecode_scale: auto\n"),
+                        {"test.yaml:2:", "decode_scale", "compat: datumaro"}));
 }
 
 BOOST_AUTO_TEST_CASE(control_socket_defaults_to_the_index_dir)
