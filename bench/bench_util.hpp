@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <cstring>
 #include <filesystem>
+#include <sstream>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -102,6 +103,18 @@ inline double peak_rss_mib()
     struct rusage ru {};
     ::getrusage(RUSAGE_SELF, &ru);
     return static_cast<double>(ru.ru_maxrss) / 1024.0; // ru_maxrss is in KiB on Linux
+}
+
+// "10000,100000,1000000" -> sizes (the --sizes option of the index benches).
+inline std::vector<std::size_t> parse_sizes(const std::string& list)
+{
+    std::vector<std::size_t> out;
+    std::istringstream in(list);
+    std::string item;
+    while (std::getline(in, item, ',')) {
+        out.push_back(std::stoull(item));
+    }
+    return out;
 }
 
 } // namespace ndrd::bench

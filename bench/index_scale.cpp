@@ -97,17 +97,6 @@ double rss_mib()
     return static_cast<double>(resident) * static_cast<double>(::sysconf(_SC_PAGESIZE)) / 1048576.0;
 }
 
-std::vector<std::size_t> parse_sizes(const std::string& s)
-{
-    std::vector<std::size_t> out;
-    std::stringstream in(s);
-    std::string part;
-    while (std::getline(in, part, ',')) {
-        out.push_back(std::stoul(part));
-    }
-    return out;
-}
-
 int run(int argc, char** argv)
 {
     fs::path dir;
@@ -122,7 +111,7 @@ int run(int argc, char** argv)
         if (a == "--dir") {
             dir = v;
         } else if (a == "--sizes") {
-            sizes = parse_sizes(v);
+            sizes = ndrd::bench::parse_sizes(v);
         } else if (a == "--ops") {
             ops = std::stoul(v);
         } else if (a == "--seed") {

@@ -87,17 +87,6 @@ std::string load_average()
     return one + " " + five + " " + fifteen;
 }
 
-std::vector<std::size_t> parse_sizes(const std::string& list)
-{
-    std::vector<std::size_t> out;
-    std::istringstream in(list);
-    std::string item;
-    while (std::getline(in, item, ',')) {
-        out.push_back(std::stoull(item));
-    }
-    return out;
-}
-
 Options parse(int argc, char** argv)
 {
     Options o;
@@ -108,7 +97,7 @@ Options parse(int argc, char** argv)
             return args[++i];
         };
         if (args[i] == "--sizes") {
-            o.sizes = parse_sizes(value());
+            o.sizes = ndrd::bench::parse_sizes(value());
         } else if (args[i] == "--queries") {
             o.queries = std::stoull(value());
         } else if (args[i] == "--verify") {
