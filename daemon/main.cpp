@@ -1,5 +1,7 @@
 // ndrd's command line: run, once, hash, status. Maps failures to exit codes
 // (64 usage, 78 configuration, 1 anything else) with a message naming the cause.
+#include <sys/resource.h>
+
 #include <cstdio>
 #include <functional>
 #include <iostream>
@@ -244,6 +246,18 @@ int dispatch(const std::string& command, const std::vector<std::string>& args)
     throw Usage("ndrd: unknown command '" + command + "'\n\n" + overview);
 }
 
+// The index keeps a descriptor per table file (a large index has thousands):
+// take the hard limit the service manager grants, as systemd advises
+// programs that need many descriptors to do themselves.
+void raise_open_file_limit()
+{
+    rlimit rl{};
+    if (::getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        (void)::setrlimit(RLIMIT_NOFILE, &rl); // best effort: the index adapts to whatever limit holds
+    }
+}
+
 } // namespace
 
 int main(int argc, char** argv)
@@ -262,6 +276,7 @@ int main(int argc, char** argv)
         return 0;
     }
     index::set_storage_log([](std::string_view line) { daemon::log_warning(line); });
+    raise_open_file_limit();
     try {
         return dispatch(all[0], {all.begin() + 1, all.end()});
     } catch (const Usage& e) {

@@ -9,17 +9,20 @@
 // WriteBatch, so the index can never disagree with itself after a crash.
 #include "index/hash_index.hpp"
 
+#include <sys/resource.h>
 #include <sys/statvfs.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <iterator>
+#include <limits>
 #include <system_error>
 
 #include <rocksdb/cache.h>
 #include <rocksdb/db.h>
 #include <rocksdb/filter_policy.h>
+#include <rocksdb/slice_transform.h>
 #include <rocksdb/table.h>
 #include <rocksdb/write_batch.h>
 
@@ -33,7 +36,11 @@ namespace fs = std::filesystem;
 
 namespace {
 
-constexpr std::string_view schema_tag = "ndrd-index-1";
+// Schema 2 keeps features only in the item records (see by_key_entry).
+// Schema 1 indexes are read as they are and tagged 2 at the first writable
+// open, so that an older ndrd refuses them instead of misreading new entries.
+constexpr std::string_view schema_tag = "ndrd-index-2";
+constexpr std::string_view schema_tag_v1 = "ndrd-index-1";
 constexpr std::size_t cf_items = 1;
 constexpr std::size_t cf_by_key = 2;
 constexpr std::size_t cf_meta = 3;
@@ -133,20 +140,22 @@ void count(IndexCounts& c, const ItemRecord& r, int sign)
     }
 }
 
+// A reference's by_key entry: key and seq in the RocksDB key, only the
+// degenerate flag as value; the feature is read from the item's record.
+// Schema 1 stored the feature here as well: that doubled every write, and
+// since by_key's keys are random, each compaction into a large level rewrote
+// those features again, which at a million items took the index's share of
+// the CPU. Schema-1 entries (flag + feature) are still read as they are.
 std::string by_key_entry(const ItemRecord& r)
 {
     Writer w;
     w.u8(r.degenerate ? 1 : 0);
-    w.floats(r.feature);
     return w.take();
 }
 
 // One block cache for every column family, so `cache_bytes` bounds them all.
-rocksdb::ColumnFamilyOptions table_options(std::uint64_t cache_bytes)
+rocksdb::BlockBasedTableOptions table_options(std::uint64_t cache_bytes)
 {
-    rocksdb::ColumnFamilyOptions cf;
-    // Small memtables: a flush then needs little free disk (see index_min_free).
-    cf.write_buffer_size = 8U << 20U;
     rocksdb::BlockBasedTableOptions t;
     t.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
     t.block_cache = rocksdb::NewLRUCache(cache_bytes);
@@ -154,14 +163,66 @@ rocksdb::ColumnFamilyOptions table_options(std::uint64_t cache_bytes)
     // cache size as the index grows, instead of growing with the table count.
     t.cache_index_and_filter_blocks = true;
     t.pin_l0_filter_and_index_blocks_in_cache = true;
-    cf.table_factory.reset(rocksdb::NewBlockBasedTableFactory(t));
-    return cf;
+    // Partitioned: a table's index and filter are cached in 4 KB pieces, so
+    // a point lookup in a large index reads one piece rather than a whole
+    // table's index (hundreds of KB per 64 MB table) whenever the cache,
+    // which also holds data blocks, has evicted it.
+    t.index_type = rocksdb::BlockBasedTableOptions::kTwoLevelIndexSearch;
+    t.partition_filters = true;
+    t.metadata_block_size = 4096;
+    t.cache_index_and_filter_blocks_with_high_priority = true;
+    t.pin_top_level_index_and_filter = true;
+    return t;
 }
 
-std::vector<rocksdb::ColumnFamilyDescriptor> descriptors(std::uint64_t cache_bytes = 8U << 20U)
+// `key_bytes` > 0 gives by_key a prefix bloom filter on the key part of its
+// entries (key + seq): a lookup then seeks only in the table files that may
+// hold the key, not in every level. 0 (a read-only open, which learns the key
+// width only from the index) leaves it off; lookups are then plain seeks.
+std::vector<rocksdb::ColumnFamilyDescriptor> descriptors(std::uint64_t cache_bytes = 8U << 20U,
+                                                         std::size_t key_bytes = 0)
 {
-    const auto cf = table_options(cache_bytes);
-    return {{rocksdb::kDefaultColumnFamilyName, cf}, {"items", cf}, {"by_key", cf}, {"meta", cf}, {"by_digest", cf}};
+    const auto t = table_options(cache_bytes);
+    rocksdb::ColumnFamilyOptions cf;
+    // Small memtables: a flush then needs little free disk (see index_min_free).
+    cf.write_buffer_size = 8U << 20U;
+    cf.table_factory.reset(rocksdb::NewBlockBasedTableFactory(t));
+    // Item records are mostly a float32 feature, which Snappy cannot shrink:
+    // compressing them only costs time at every flush, compaction and read.
+    rocksdb::ColumnFamilyOptions items = cf;
+    items.compression = rocksdb::kNoCompression;
+    rocksdb::ColumnFamilyOptions by_key = cf;
+    if (key_bytes > 0) {
+        by_key.prefix_extractor.reset(rocksdb::NewFixedPrefixTransform(key_bytes));
+        auto kt = t;                    // the same cache
+        kt.whole_key_filtering = false; // by_key is only ever read by key prefix
+        by_key.table_factory.reset(rocksdb::NewBlockBasedTableFactory(kt));
+    }
+    return {
+        {rocksdb::kDefaultColumnFamilyName, cf}, {"items", items}, {"by_key", by_key}, {"meta", cf}, {"by_digest", cf}};
+}
+
+// RocksDB keeps one open reader (and descriptor) per table file. Once the
+// files outnumber max_open_files, lookups keep reopening tables, reading each
+// one's footer and index again: at a million items (over 300 files of 8-10
+// MB) that was a tenth of every lookup. Allow as many as the process may
+// open, keeping room for the daemon's own descriptors (the units raise
+// LimitNOFILE; ndrd raises its soft limit to the hard one at start).
+int table_file_budget()
+{
+    constexpr rlim_t reserve = 256;
+    constexpr int floor = 64;
+    rlimit rl{};
+    if (::getrlimit(RLIMIT_NOFILE, &rl) != 0) {
+        return floor;
+    }
+    if (rl.rlim_cur == RLIM_INFINITY) {
+        return -1; // no limit: keep every table open
+    }
+    if (rl.rlim_cur < reserve + floor) {
+        return floor;
+    }
+    return static_cast<int>(std::min<rlim_t>(rl.rlim_cur - reserve, std::numeric_limits<int>::max()));
 }
 
 } // namespace
@@ -212,7 +273,7 @@ HashIndex HashIndex::open(const fs::path& dir, const IndexParams& params,
     rocksdb::DBOptions opts;
     opts.create_if_missing = true;
     opts.create_missing_column_families = true;
-    opts.max_open_files = 256;
+    opts.max_open_files = table_file_budget();
     opts.keep_log_file_num = 4;
     // All memtables together: with the block cache, what bounds the index's memory.
     opts.db_write_buffer_size = 32U << 20U;
@@ -223,7 +284,9 @@ HashIndex HashIndex::open(const fs::path& dir, const IndexParams& params,
     opts.info_log = storage_logger();
     opts.avoid_flush_during_recovery = true;
     rocksdb::DB* raw = nullptr;
-    const auto s = rocksdb::DB::Open(opts, dir.string(), descriptors(cache_bytes), &handles->cfs, &raw);
+    const auto s = rocksdb::DB::Open(opts, dir.string(),
+                                     descriptors(cache_bytes, (static_cast<std::size_t>(params.hash_dim) + 7) / 8),
+                                     &handles->cfs, &raw);
     handles->db.reset(raw);
     HashIndex index(dir, std::move(handles));
     index.check(s, "opening (is another ndrd using it? is the directory writable?)");
@@ -269,6 +332,11 @@ HashIndex HashIndex::open(const fs::path& dir, const IndexParams& params,
                             "; the configuration asks for " + describe(params) +
                             ". Keys would not be comparable: restore the old values, or point index_dir at a new "
                             "directory to start a new index.");
+    }
+    if (tag == schema_tag_v1) {
+        rocksdb::WriteOptions wo;
+        wo.sync = true;
+        index.check(index.h_->db->Put(wo, index.h_->cfs[cf_meta], "schema", schema_tag), "upgrading its schema tag");
     }
     // Before any write: put_batch keeps it in step from then on.
     index.build_reference_keys();
@@ -320,7 +388,7 @@ void HashIndex::load_meta()
         check(h_->db->Get(rocksdb::ReadOptions(), meta, name, &v), std::string("reading ") + name);
         return v;
     };
-    if (const auto tag = get("schema"); tag != schema_tag) {
+    if (const auto tag = get("schema"); tag != schema_tag && tag != schema_tag_v1) {
         throw IndexError("index " + dir_.string() + " has schema '" + tag + "', this ndrd reads '" +
                          std::string(schema_tag) + "'");
     }
@@ -337,20 +405,53 @@ void HashIndex::load_meta()
 std::vector<KeptItem> HashIndex::kept_with_key(const Key& key) const
 {
     std::vector<KeptItem> out;
-    std::unique_ptr<rocksdb::Iterator> it(h_->db->NewIterator(rocksdb::ReadOptions(), h_->cfs[cf_by_key]));
-    for (it->Seek(key.bytes); it->Valid() && it->key().starts_with(key.bytes); it->Next()) {
-        const auto k = it->key().ToStringView();
-        if (k.size() != key.bytes.size() + 8) {
-            continue; // a longer key sharing the prefix cannot happen: keys have one length per index
+    // One snapshot for the references and the records they point at.
+    rocksdb::ManagedSnapshot snapshot(h_->db.get());
+    rocksdb::ReadOptions ro;
+    ro.snapshot = snapshot.snapshot();
+    ro.prefix_same_as_start = true;        // lets by_key's prefix filter skip table files
+    std::vector<std::size_t> from_records; // entries whose feature is in the item record (schema 2)
+    {
+        std::unique_ptr<rocksdb::Iterator> it(h_->db->NewIterator(ro, h_->cfs[cf_by_key]));
+        for (it->Seek(key.bytes); it->Valid() && it->key().starts_with(key.bytes); it->Next()) {
+            const auto k = it->key().ToStringView();
+            if (k.size() != key.bytes.size() + 8) {
+                continue; // a longer key sharing the prefix cannot happen: keys have one length per index
+            }
+            KeptItem item;
+            item.seq = decode_be64(k.substr(key.bytes.size()));
+            Reader r(it->value().ToStringView());
+            item.degenerate = r.u8() != 0;
+            if (r.done()) {
+                from_records.push_back(out.size());
+            } else {
+                item.feature = r.floats(); // a schema-1 entry
+            }
+            out.push_back(std::move(item));
         }
-        KeptItem item;
-        item.seq = decode_be64(k.substr(key.bytes.size()));
-        Reader r(it->value().ToStringView());
-        item.degenerate = r.u8() != 0;
-        item.feature = r.floats();
-        out.push_back(std::move(item));
+        check(it->status(), "looking up key " + key.hex());
     }
-    check(it->status(), "looking up key " + key.hex());
+    if (from_records.empty()) {
+        return out;
+    }
+    std::vector<std::string> keys;
+    keys.reserve(from_records.size());
+    for (const std::size_t i : from_records) {
+        keys.push_back(encode_be64(out[i].seq));
+    }
+    const std::vector<rocksdb::Slice> slices(keys.begin(), keys.end());
+    std::vector<rocksdb::PinnableSlice> values(keys.size());
+    std::vector<rocksdb::Status> statuses(keys.size());
+    h_->db->MultiGet(ro, h_->cfs[cf_items], slices.size(), slices.data(), values.data(), statuses.data(), true);
+    for (std::size_t j = 0; j < from_records.size(); ++j) {
+        KeptItem& item = out[from_records[j]];
+        if (statuses[j].IsNotFound()) {
+            throw IndexError("index " + dir_.string() + ": key " + key.hex() + " refers to item " +
+                             std::to_string(item.seq) + ", which has no record: the index is damaged");
+        }
+        check(statuses[j], "reading item " + std::to_string(item.seq) + " for key " + key.hex());
+        item.feature = ItemRecord::decode(item.seq, values[j].ToStringView()).feature;
+    }
     return out;
 }
 
@@ -413,6 +514,7 @@ void HashIndex::build_reference_keys() const
     rocksdb::ReadOptions ro;
     ro.fill_cache = false; // a one-off scan must not evict the working set
     ro.readahead_size = 2U << 20U;
+    ro.total_order_seek = true; // a scan across keys: no prefix filtering
     std::unique_ptr<rocksdb::Iterator> it(h_->db->NewIterator(ro, h_->cfs[cf_by_key]));
     for (it->SeekToFirst(); it->Valid(); it->Next()) {
         const auto k = it->key().ToStringView();
@@ -450,7 +552,9 @@ void HashIndex::put_batch(std::span<const ItemRecord> recs, bool sync)
         if (rec.seq == 0) {
             throw std::invalid_argument("item records are numbered from 1");
         }
-        const auto old = get(rec.seq);
+        // Numbers at or past next_seq were never written: no read needed
+        // (at a million items that read was a third of a new item's write).
+        const auto old = rec.seq < next_seq_ ? get(rec.seq) : std::nullopt;
         if (old) {
             count(counts, *old, -1);
             if (is_reference(*old)) { // rewritten below if still a reference: key or feature may differ
@@ -587,15 +691,22 @@ std::vector<ItemRecord> HashIndex::planned() const
     return out;
 }
 
-std::uint64_t HashIndex::pending_compaction_bytes() const
+bool HashIndex::background_work_pending() const
 {
-    std::uint64_t total = 0;
-    for (auto* cf : h_->cfs) {
-        std::uint64_t v = 0;
-        if (h_->db->GetIntProperty(cf, rocksdb::DB::Properties::kEstimatePendingCompactionBytes, &v)) total += v;
-        if (h_->db->GetIntProperty(cf, rocksdb::DB::Properties::kCompactionPending, &v) && v != 0) total += 1;
+    std::uint64_t v = 0;
+    const auto positive = [&](rocksdb::ColumnFamilyHandle* cf, const std::string& property) {
+        return h_->db->GetIntProperty(cf, property, &v) && v != 0;
+    };
+    auto* any = h_->cfs.front();
+    if (positive(any, rocksdb::DB::Properties::kNumRunningCompactions) ||
+        positive(any, rocksdb::DB::Properties::kNumRunningFlushes)) {
+        return true;
     }
-    return total;
+    return std::any_of(h_->cfs.begin(), h_->cfs.end(), [&](rocksdb::ColumnFamilyHandle* cf) {
+        return positive(cf, rocksdb::DB::Properties::kEstimatePendingCompactionBytes) ||
+               positive(cf, rocksdb::DB::Properties::kCompactionPending) ||
+               positive(cf, rocksdb::DB::Properties::kMemTableFlushPending);
+    });
 }
 
 std::uint64_t HashIndex::disk_bytes() const

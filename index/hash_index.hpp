@@ -165,10 +165,10 @@ public:
 
     // Size of the index directory's files, for status.
     [[nodiscard]] std::uint64_t disk_bytes() const;
-    // Bytes RocksDB estimates its background compactions still have to
-    // rewrite (all column families): how far the tree is from its steady
-    // state after a burst of writes.
-    [[nodiscard]] std::uint64_t pending_compaction_bytes() const;
+    // Whether RocksDB still has flushes or compactions running or due (all
+    // column families): false once the tree has settled after a burst of
+    // writes.
+    [[nodiscard]] bool background_work_pending() const;
 
 private:
     struct Handles;

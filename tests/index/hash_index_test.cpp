@@ -4,9 +4,14 @@
 #define BOOST_TEST_MODULE hash_index
 #include <boost/test/unit_test.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <memory>
 
+#include <rocksdb/db.h>
+
+#include "index/codec.hpp"
 #include "index/hash_index.hpp"
 #include "index/invariance.hpp"
 #include "index/key.hpp"
@@ -839,6 +844,108 @@ BOOST_AUTO_TEST_CASE(two_degenerate_features_are_duplicates)
     BOOST_TEST(d.duplicate);
     BOOST_TEST(d.matched_seq == 1U);
     BOOST_TEST(*d.best_similarity == 1.0);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(hash_index_schema_1)
+
+// Rewrites a closed index the way ndrd's schema 1 stored it: the reference's
+// by_key entry carries the feature (here one that differs from the record's,
+// so the test tells which one is read) and the schema tag is version 1.
+void downgrade_to_schema_1(const std::filesystem::path& dir, const ItemRecord& rec, std::span<const float> feature)
+{
+    std::vector<std::string> names;
+    BOOST_TEST_REQUIRE(rocksdb::DB::ListColumnFamilies(rocksdb::DBOptions(), dir.string(), &names).ok());
+    std::vector<rocksdb::ColumnFamilyDescriptor> cfs;
+    for (const auto& name : names) {
+        cfs.emplace_back(name, rocksdb::ColumnFamilyOptions());
+    }
+    std::vector<rocksdb::ColumnFamilyHandle*> handles;
+    rocksdb::DB* raw = nullptr;
+    BOOST_TEST_REQUIRE(rocksdb::DB::Open(rocksdb::DBOptions(), dir.string(), cfs, &handles, &raw).ok());
+    const std::unique_ptr<rocksdb::DB> db(raw);
+    const auto handle = [&](const std::string& name) {
+        return handles[static_cast<std::size_t>(std::find(names.begin(), names.end(), name) - names.begin())];
+    };
+    index::Writer entry;
+    entry.u8(rec.degenerate ? 1 : 0);
+    entry.floats(feature);
+    std::string by_key = rec.key.bytes;
+    for (int shift = 56; shift >= 0; shift -= 8) {
+        by_key.push_back(static_cast<char>(rec.seq >> static_cast<unsigned>(shift)));
+    }
+    BOOST_TEST_REQUIRE(db->Put(rocksdb::WriteOptions(), handle("by_key"), by_key, entry.str()).ok());
+    BOOST_TEST_REQUIRE(db->Put(rocksdb::WriteOptions(), handle("meta"), "schema", "ndrd-index-1").ok());
+    for (auto* h : handles) {
+        BOOST_TEST_REQUIRE(db->DestroyColumnFamilyHandle(h).ok());
+    }
+    BOOST_TEST_REQUIRE(db->Close().ok());
+}
+
+std::string schema_of(const std::filesystem::path& dir)
+{
+    std::vector<std::string> names;
+    BOOST_TEST_REQUIRE(rocksdb::DB::ListColumnFamilies(rocksdb::DBOptions(), dir.string(), &names).ok());
+    std::vector<rocksdb::ColumnFamilyDescriptor> cfs;
+    for (const auto& name : names) {
+        cfs.emplace_back(name, rocksdb::ColumnFamilyOptions());
+    }
+    std::vector<rocksdb::ColumnFamilyHandle*> handles;
+    rocksdb::DB* raw = nullptr;
+    BOOST_TEST_REQUIRE(rocksdb::DB::OpenForReadOnly(rocksdb::DBOptions(), dir.string(), cfs, &handles, &raw).ok());
+    const std::unique_ptr<rocksdb::DB> db(raw);
+    const auto meta = static_cast<std::size_t>(std::find(names.begin(), names.end(), "meta") - names.begin());
+    std::string tag;
+    BOOST_TEST_REQUIRE(db->Get(rocksdb::ReadOptions(), handles[meta], "schema", &tag).ok());
+    for (auto* h : handles) {
+        BOOST_TEST_REQUIRE(db->DestroyColumnFamilyHandle(h).ok());
+    }
+    return tag;
+}
+
+BOOST_AUTO_TEST_CASE(new_references_take_their_feature_from_the_item_record)
+{
+    test::TempDir dir;
+    const auto rec = make_record(1, "72392811", Verdict::kept, RouteState::done, unit_feature(5, 0.5F));
+    {
+        auto idx = open_index(dir / "idx");
+        idx.put(rec, false);
+        const auto items = idx.kept_with_key(rec.key);
+        BOOST_TEST_REQUIRE(items.size() == 1U);
+        BOOST_TEST(items[0].feature == rec.feature, boost::test_tools::per_element());
+    }
+    BOOST_TEST(schema_of(dir / "idx") == "ndrd-index-2");
+}
+
+BOOST_AUTO_TEST_CASE(a_schema_1_index_reads_the_feature_its_reference_carries_and_is_tagged_2)
+{
+    test::TempDir dir;
+    const auto rec = make_record(1, "72392811", Verdict::kept, RouteState::done, unit_feature(5, 0.5F));
+    {
+        auto idx = open_index(dir / "idx");
+        idx.put(rec, false);
+    }
+    const auto carried = unit_feature(9);
+    downgrade_to_schema_1(dir / "idx", rec, carried);
+    BOOST_TEST(schema_of(dir / "idx") == "ndrd-index-1");
+
+    auto ro = HashIndex::open_read_only(dir / "idx");
+    const auto read_only = ro.kept_with_key(rec.key);
+    BOOST_TEST_REQUIRE(read_only.size() == 1U);
+    BOOST_TEST(read_only[0].feature == carried, boost::test_tools::per_element());
+
+    {
+        auto idx = open_index(dir / "idx");
+        const auto items = idx.kept_with_key(rec.key);
+        BOOST_TEST_REQUIRE(items.size() == 1U);
+        BOOST_TEST(items[0].feature == carried, boost::test_tools::per_element());
+        BOOST_TEST(idx.reference_keys().count(rec.key) == 1U);
+        // Rewriting the reference stores it the schema-2 way.
+        idx.put(rec, false);
+        BOOST_TEST(idx.kept_with_key(rec.key)[0].feature == rec.feature, boost::test_tools::per_element());
+    }
+    BOOST_TEST(schema_of(dir / "idx") == "ndrd-index-2");
 }
 
 BOOST_AUTO_TEST_SUITE_END()
