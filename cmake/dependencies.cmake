@@ -6,6 +6,7 @@ find_package(yaml-cpp REQUIRED CONFIG)
 find_package(PkgConfig REQUIRED)
 pkg_check_modules(XXHASH REQUIRED IMPORTED_TARGET libxxhash)
 pkg_check_modules(SYSTEMD REQUIRED IMPORTED_TARGET libsystemd)
+pkg_check_modules(TURBOJPEG REQUIRED IMPORTED_TARGET libturbojpeg)
 
 # Debian splits OpenCV into per-module -dev packages; only libopencv-dev (which
 # pulls every module) ships OpenCVConfig.cmake. Use it when present, otherwise

@@ -10,6 +10,7 @@
 #include <opencv2/imgcodecs.hpp>
 
 #include "index/image_header.hpp"
+#include "index/jpeg_decoder.hpp"
 
 namespace ndrd::index {
 
@@ -78,6 +79,14 @@ cv::Mat decode_image(std::span<const std::byte> bytes, std::uint64_t max_pixels,
     if (!header.complete) {
         throw DecodeError(header.problem.starts_with("truncated") ? "truncated" : "corrupt", header.problem);
     }
+    const int scale = reduce_for && header.format == ImageHeader::Format::jpeg
+                          ? reduced_scale(header.width, header.height, *reduce_for)
+                          : 1;
+    if (header.format == ImageHeader::Format::jpeg) {
+        if (auto image = decode_jpeg_bgr(bytes, scale)) {
+            return std::move(*image);
+        }
+    }
     // cv::imdecode wants a Mat header; it does not modify the buffer.
     const cv::Mat buffer(1, static_cast<int>(bytes.size()), CV_8UC1,
                          const_cast<std::byte*>(bytes.data())); // NOLINT(cppcoreguidelines-pro-type-const-cast)
@@ -86,7 +95,7 @@ cv::Mat decode_image(std::span<const std::byte> bytes, std::uint64_t max_pixels,
         // REDUCED_* imply colour conversion (gray becomes three equal
         // channels, as to_three_channels would make them) and EXIF rotation,
         // which Datumaro does not apply: ignore it.
-        switch (reduced_scale(header.width, header.height, *reduce_for)) {
+        switch (scale) {
         case 8: flags = cv::IMREAD_REDUCED_COLOR_8 | cv::IMREAD_IGNORE_ORIENTATION; break;
         case 4: flags = cv::IMREAD_REDUCED_COLOR_4 | cv::IMREAD_IGNORE_ORIENTATION; break;
         case 2: flags = cv::IMREAD_REDUCED_COLOR_2 | cv::IMREAD_IGNORE_ORIENTATION; break;
