@@ -137,6 +137,19 @@ for size in "${sizes[@]}"; do
     done
     R[floor.$threads.$size]=$(median "${vals[@]}")
     note "decode floor $size, $threads thread(s): ${R[floor.$threads.$size]} images/s"
+    # The same files decoded the way ndrd decodes JPEG (TurboJPEG to BGR).
+    vals=()
+    for ((r = 1; r <= repeats; r++)); do
+      if out=$("$tools/bench_decode_floor" --decoder turbojpeg --threads "$threads" "$dir" 2>>"$logs/decode_floor.err"); then
+        echo "$size threads=$threads run=$r $out" >>"$logs/decode_floor.log"
+        vals+=("$(kv "$out" images_per_s)")
+      else
+        problem "TurboJPEG decode floor failed on $size with $threads threads (see $logs/decode_floor.err)"
+        vals+=(-)
+      fi
+    done
+    R[tjfloor.$threads.$size]=$(median "${vals[@]}")
+    note "TurboJPEG decode floor $size, $threads thread(s): ${R[tjfloor.$threads.$size]} images/s"
   done
 done
 
@@ -423,6 +436,10 @@ wall=$(elapsed_since "$run_started")
   for size in "${sizes[@]}"; do
     printf '  %-12s %12s %12s\n' "$size" "$(fmt 1 "${R[floor.1.$size]}")" "$(fmt 1 "${R[floor.2.$size]}")"
   done
+  echo "    the same with ndrd's JPEG decode (TurboJPEG straight to BGR, same pixels):"
+  for size in "${sizes[@]}"; do
+    printf '  %-12s %12s %12s\n' "$size" "$(fmt 1 "${R[tjfloor.1.$size]}")" "$(fmt 1 "${R[tjfloor.2.$size]}")"
+  done
   echo
   echo "(2) ndrd hash: one process, one thread, all files; stages: mean ms per image in ndrd's index code, one thread"
   printf '  %-12s %10s %8s %8s %9s %8s %9s\n' resolution "hash img/s" "read" "decode" "feature" "key" "total"
@@ -468,6 +485,9 @@ wall=$(elapsed_since "$run_started")
   target() { case "$1.$2" in floor.1920x1080) echo ">= 0.85" ;; auto.1920x1080) echo ">= 3" ;; auto.4000x3000) echo ">= 6" ;; copies.*) echo ">= 10" ;; esac; }
   for size in "${sizes[@]}"; do
     printf '  %-56s %8s   %s\n' "ndrd once 2w / decode floor 2 threads, $size" "$(ratio "${R[once.2.$size]}" "${R[floor.2.$size]}")" "$(target floor "$size")"
+  done
+  for size in "${sizes[@]}"; do
+    printf '  %-56s %8s   %s\n' "ndrd once 2w / TurboJPEG decode floor 2 threads, $size" "$(ratio "${R[once.2.$size]}" "${R[tjfloor.2.$size]}")" ""
   done
   for size in "${sizes[@]}"; do
     printf '  %-56s %8s   %s\n' "ndrd once 1w / decode floor 1 thread, $size" "$(ratio "${R[once.1.$size]}" "${R[floor.1.$size]}")" ""
