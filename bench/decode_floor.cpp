@@ -11,8 +11,8 @@
 #include <chrono>
 #include <cstdint>
 #include <exception>
-#include <span>
 #include <iostream>
+#include <span>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -78,8 +78,8 @@ int run(int argc, char** argv)
         const std::string a = argv[i];
         if (a == "--threads" && i + 1 < argc) {
             threads = static_cast<unsigned>(std::stoul(argv[++i]));
-        } else if (a == "--decoder" && i + 1 < argc && (argv[i + 1] == std::string("opencv") ||
-                                                          argv[i + 1] == std::string("turbojpeg"))) {
+        } else if (a == "--decoder" && i + 1 < argc &&
+                   (argv[i + 1] == std::string("opencv") || argv[i + 1] == std::string("turbojpeg"))) {
             use_turbojpeg = argv[++i] == std::string("turbojpeg");
         } else if (a.starts_with("--")) {
             std::cerr << "usage: bench_decode_floor [--threads N] [--decoder opencv|turbojpeg] FILE_OR_DIR...\n";
@@ -110,9 +110,8 @@ int run(int argc, char** argv)
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     const auto n = static_cast<double>(files.size());
     std::cout << "files=" << files.size() << " decoder=" << (use_turbojpeg ? "turbojpeg" : "opencv")
-              << " threads=" << threads << " failed=" << totals.failed
-              << " seconds=" << seconds << " images_per_s=" << n / seconds
-              << " mpix_per_s=" << static_cast<double>(totals.pixels) / 1e6 / seconds
+              << " threads=" << threads << " failed=" << totals.failed << " seconds=" << seconds
+              << " images_per_s=" << n / seconds << " mpix_per_s=" << static_cast<double>(totals.pixels) / 1e6 / seconds
               << " mib_per_s=" << static_cast<double>(totals.bytes) / 1048576.0 / seconds << "\n";
     return totals.failed == 0 ? 0 : 1;
 }
