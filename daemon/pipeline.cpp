@@ -121,7 +121,19 @@ void Pipeline::completed(std::uint64_t ticket, HashResult result)
         arrived_.erase(result.source);
     } else {
         done_.emplace(ticket, std::move(result));
-        drain();
+        // Drain after the completions already queued on the loop: results
+        // that finished while the previous group was being committed then
+        // join one group (one WAL fsync, one fsync per directory) instead of
+        // each paying its own. Draining here directly saw only this result:
+        // every group was one file.
+        if (!drain_posted_) {
+            drain_posted_ = true;
+            boost::asio::post(io_, [this] {
+                drain_posted_ = false;
+                drain();
+                pump();
+            });
+        }
     }
     pump();
 }

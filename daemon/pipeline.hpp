@@ -132,6 +132,7 @@ private:
     std::size_t in_flight_ = 0;
     std::size_t max_in_flight_;
     bool accepting_ = true;
+    bool drain_posted_ = false; // a drain is queued on the loop behind the pending completions
     bool overflowed_ = false;
     std::deque<index::ItemRecord> stuck_; // moves that failed on I/O errors, retried with back-off
     std::unordered_set<std::string> stuck_sources_;
