@@ -125,31 +125,23 @@ for size in "${sizes[@]}"; do
   R[kib.$size]=$(find "$dir" -maxdepth 1 -type f -printf '%s\n' | awk '{ s += $1 } END { printf "%.0f", s / NR / 1024 }')
   warm "$dir"
   for threads in 1 2; do
-    vals=()
-    for ((r = 1; r <= repeats; r++)); do
-      if out=$("$tools/bench_decode_floor" --threads "$threads" "$dir" 2>>"$logs/decode_floor.err"); then
-        echo "$size threads=$threads run=$r $out" >>"$logs/decode_floor.log"
-        vals+=("$(kv "$out" images_per_s)")
-      else
-        problem "decode floor failed on $size with $threads threads (see $logs/decode_floor.err)"
-        vals+=(-)
-      fi
+    for decoder in opencv turbojpeg; do
+      # turbojpeg: the same files decoded the way ndrd decodes JPEG.
+      key=floor
+      if [[ $decoder == turbojpeg ]]; then key=tjfloor; fi
+      vals=()
+      for ((r = 1; r <= repeats; r++)); do
+        if out=$("$tools/bench_decode_floor" --decoder "$decoder" --threads "$threads" "$dir" 2>>"$logs/decode_floor.err"); then
+          echo "$size threads=$threads run=$r $out" >>"$logs/decode_floor.log"
+          vals+=("$(kv "$out" images_per_s)")
+        else
+          problem "$decoder decode floor failed on $size with $threads threads (see $logs/decode_floor.err)"
+          vals+=(-)
+        fi
+      done
+      R[$key.$threads.$size]=$(median "${vals[@]}")
+      note "$decoder decode floor $size, $threads thread(s): ${R[$key.$threads.$size]} images/s"
     done
-    R[floor.$threads.$size]=$(median "${vals[@]}")
-    note "decode floor $size, $threads thread(s): ${R[floor.$threads.$size]} images/s"
-    # The same files decoded the way ndrd decodes JPEG (TurboJPEG to BGR).
-    vals=()
-    for ((r = 1; r <= repeats; r++)); do
-      if out=$("$tools/bench_decode_floor" --decoder turbojpeg --threads "$threads" "$dir" 2>>"$logs/decode_floor.err"); then
-        echo "$size threads=$threads run=$r $out" >>"$logs/decode_floor.log"
-        vals+=("$(kv "$out" images_per_s)")
-      else
-        problem "TurboJPEG decode floor failed on $size with $threads threads (see $logs/decode_floor.err)"
-        vals+=(-)
-      fi
-    done
-    R[tjfloor.$threads.$size]=$(median "${vals[@]}")
-    note "TurboJPEG decode floor $size, $threads thread(s): ${R[tjfloor.$threads.$size]} images/s"
   done
 done
 

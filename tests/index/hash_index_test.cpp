@@ -850,24 +850,53 @@ BOOST_AUTO_TEST_SUITE_END()
 
 BOOST_AUTO_TEST_SUITE(hash_index_schema_1)
 
+// A closed index opened with RocksDB alone, every column family by name:
+// what the tests below use to see and forge what is on disk.
+class RawIndex {
+public:
+    RawIndex(const std::filesystem::path& dir, bool writable)
+    {
+        BOOST_TEST_REQUIRE(rocksdb::DB::ListColumnFamilies(rocksdb::DBOptions(), dir.string(), &names_).ok());
+        std::vector<rocksdb::ColumnFamilyDescriptor> cfs;
+        for (const auto& name : names_) {
+            cfs.emplace_back(name, rocksdb::ColumnFamilyOptions());
+        }
+        rocksdb::DB* raw = nullptr;
+        const auto s = writable
+                           ? rocksdb::DB::Open(rocksdb::DBOptions(), dir.string(), cfs, &handles_, &raw)
+                           : rocksdb::DB::OpenForReadOnly(rocksdb::DBOptions(), dir.string(), cfs, &handles_, &raw);
+        BOOST_TEST_REQUIRE(s.ok(), s.ToString());
+        db_.reset(raw);
+    }
+    RawIndex(const RawIndex&) = delete;
+    RawIndex& operator=(const RawIndex&) = delete;
+    ~RawIndex()
+    {
+        for (auto* h : handles_) {
+            (void)db_->DestroyColumnFamilyHandle(h);
+        }
+        (void)db_->Close();
+    }
+    [[nodiscard]] rocksdb::DB& db() { return *db_; }
+    [[nodiscard]] rocksdb::ColumnFamilyHandle* cf(const std::string& name)
+    {
+        const auto at = std::find(names_.begin(), names_.end(), name);
+        BOOST_TEST_REQUIRE((at != names_.end()), "no column family " << name);
+        return handles_[static_cast<std::size_t>(at - names_.begin())];
+    }
+
+private:
+    std::vector<std::string> names_;
+    std::vector<rocksdb::ColumnFamilyHandle*> handles_;
+    std::unique_ptr<rocksdb::DB> db_;
+};
+
 // Rewrites a closed index the way ndrd's schema 1 stored it: the reference's
 // by_key entry carries the feature (here one that differs from the record's,
 // so the test tells which one is read) and the schema tag is version 1.
 void downgrade_to_schema_1(const std::filesystem::path& dir, const ItemRecord& rec, std::span<const float> feature)
 {
-    std::vector<std::string> names;
-    BOOST_TEST_REQUIRE(rocksdb::DB::ListColumnFamilies(rocksdb::DBOptions(), dir.string(), &names).ok());
-    std::vector<rocksdb::ColumnFamilyDescriptor> cfs;
-    for (const auto& name : names) {
-        cfs.emplace_back(name, rocksdb::ColumnFamilyOptions());
-    }
-    std::vector<rocksdb::ColumnFamilyHandle*> handles;
-    rocksdb::DB* raw = nullptr;
-    BOOST_TEST_REQUIRE(rocksdb::DB::Open(rocksdb::DBOptions(), dir.string(), cfs, &handles, &raw).ok());
-    const std::unique_ptr<rocksdb::DB> db(raw);
-    const auto handle = [&](const std::string& name) {
-        return handles[static_cast<std::size_t>(std::find(names.begin(), names.end(), name) - names.begin())];
-    };
+    RawIndex raw(dir, true);
     index::Writer entry;
     entry.u8(rec.degenerate ? 1 : 0);
     entry.floats(feature);
@@ -875,32 +904,15 @@ void downgrade_to_schema_1(const std::filesystem::path& dir, const ItemRecord& r
     for (int shift = 56; shift >= 0; shift -= 8) {
         by_key.push_back(static_cast<char>(rec.seq >> static_cast<unsigned>(shift)));
     }
-    BOOST_TEST_REQUIRE(db->Put(rocksdb::WriteOptions(), handle("by_key"), by_key, entry.str()).ok());
-    BOOST_TEST_REQUIRE(db->Put(rocksdb::WriteOptions(), handle("meta"), "schema", "ndrd-index-1").ok());
-    for (auto* h : handles) {
-        BOOST_TEST_REQUIRE(db->DestroyColumnFamilyHandle(h).ok());
-    }
-    BOOST_TEST_REQUIRE(db->Close().ok());
+    BOOST_TEST_REQUIRE(raw.db().Put(rocksdb::WriteOptions(), raw.cf("by_key"), by_key, entry.str()).ok());
+    BOOST_TEST_REQUIRE(raw.db().Put(rocksdb::WriteOptions(), raw.cf("meta"), "schema", "ndrd-index-1").ok());
 }
 
 std::string schema_of(const std::filesystem::path& dir)
 {
-    std::vector<std::string> names;
-    BOOST_TEST_REQUIRE(rocksdb::DB::ListColumnFamilies(rocksdb::DBOptions(), dir.string(), &names).ok());
-    std::vector<rocksdb::ColumnFamilyDescriptor> cfs;
-    for (const auto& name : names) {
-        cfs.emplace_back(name, rocksdb::ColumnFamilyOptions());
-    }
-    std::vector<rocksdb::ColumnFamilyHandle*> handles;
-    rocksdb::DB* raw = nullptr;
-    BOOST_TEST_REQUIRE(rocksdb::DB::OpenForReadOnly(rocksdb::DBOptions(), dir.string(), cfs, &handles, &raw).ok());
-    const std::unique_ptr<rocksdb::DB> db(raw);
-    const auto meta = static_cast<std::size_t>(std::find(names.begin(), names.end(), "meta") - names.begin());
+    RawIndex raw(dir, false);
     std::string tag;
-    BOOST_TEST_REQUIRE(db->Get(rocksdb::ReadOptions(), handles[meta], "schema", &tag).ok());
-    for (auto* h : handles) {
-        BOOST_TEST_REQUIRE(db->DestroyColumnFamilyHandle(h).ok());
-    }
+    BOOST_TEST_REQUIRE(raw.db().Get(rocksdb::ReadOptions(), raw.cf("meta"), "schema", &tag).ok());
     return tag;
 }
 
