@@ -2,6 +2,7 @@
 // ndrd decodes (see image_header.hpp).
 #include "index/image_header.hpp"
 
+#include <cstring>
 #include <string_view>
 
 namespace ndrd::index {
@@ -37,8 +38,12 @@ ImageHeader inspect_jpeg(std::span<const std::byte> b)
     h.format = ImageHeader::Format::jpeg;
     std::size_t i = 2;
     while (true) {
-        while (i < b.size() && byte_at(b, i) != 0xFF)
-            ++i; // entropy data (or padding) up to a marker
+        // Entropy data (or padding) up to a marker: most of the file, so
+        // memchr rather than a byte loop (which was 2-4% of a hash).
+        if (i < b.size()) {
+            const void* ff = std::memchr(b.data() + i, 0xFF, b.size() - i);
+            i = ff != nullptr ? static_cast<std::size_t>(static_cast<const std::byte*>(ff) - b.data()) : b.size();
+        }
         while (i < b.size() && byte_at(b, i) == 0xFF)
             ++i; // fill bytes
         if (i >= b.size()) {
