@@ -142,7 +142,7 @@ Row measure(std::size_t n, const Options& o)
     const auto t0 = Clock::now();
     for (std::size_t i = 0; i < n; ++i) {
         const auto k = make_key(static_cast<std::uint32_t>(keys.next()));
-        set.add(k);
+        set.add(k, i + 1);
         if (i % stride == 0 && queries.size() < present) queries.push_back(k);
     }
     row.add_us = std::chrono::duration<double, std::micro>(Clock::now() - t0).count() / static_cast<double>(n);

@@ -2,7 +2,8 @@
 //
 // Column families:
 //   items  : be64(seq) -> ItemRecord::encode()
-//   by_key : key bytes + be64(seq) -> kept feature (float32) + degenerate flag
+//   by_key : key bytes + be64(seq) -> degenerate flag (schema 1: + the feature);
+//            scanned at open into the in-memory key set, which answers lookups
 //   meta   : "schema", "params", "projection", "next_seq", "counts"
 //   by_digest : XXH3-128 of the file + be64(seq) -> "" (byte-identical copies)
 // Every put writes the record, its by_key entry and the meta counters in one
@@ -15,14 +16,12 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
-#include <iterator>
 #include <limits>
 #include <system_error>
 
 #include <rocksdb/cache.h>
 #include <rocksdb/db.h>
 #include <rocksdb/filter_policy.h>
-#include <rocksdb/slice_transform.h>
 #include <rocksdb/table.h>
 #include <rocksdb/write_batch.h>
 
@@ -175,12 +174,7 @@ rocksdb::BlockBasedTableOptions table_options(std::uint64_t cache_bytes)
     return t;
 }
 
-// `key_bytes` > 0 gives by_key a prefix bloom filter on the key part of its
-// entries (key + seq): a lookup then seeks only in the table files that may
-// hold the key, not in every level. 0 (a read-only open, which learns the key
-// width only from the index) leaves it off; lookups are then plain seeks.
-std::vector<rocksdb::ColumnFamilyDescriptor> descriptors(std::uint64_t cache_bytes = 8U << 20U,
-                                                         std::size_t key_bytes = 0)
+std::vector<rocksdb::ColumnFamilyDescriptor> descriptors(std::uint64_t cache_bytes = 8U << 20U)
 {
     const auto t = table_options(cache_bytes);
     rocksdb::ColumnFamilyOptions cf;
@@ -191,13 +185,12 @@ std::vector<rocksdb::ColumnFamilyDescriptor> descriptors(std::uint64_t cache_byt
     // compressing them only costs time at every flush, compaction and read.
     rocksdb::ColumnFamilyOptions items = cf;
     items.compression = rocksdb::kNoCompression;
+    // by_key is only ever scanned whole, at start-up, into the key set, which
+    // then answers every lookup: a filter would never be consulted.
     rocksdb::ColumnFamilyOptions by_key = cf;
-    if (key_bytes > 0) {
-        by_key.prefix_extractor.reset(rocksdb::NewFixedPrefixTransform(key_bytes));
-        auto kt = t;                    // the same cache
-        kt.whole_key_filtering = false; // by_key is only ever read by key prefix
-        by_key.table_factory.reset(rocksdb::NewBlockBasedTableFactory(kt));
-    }
+    auto scanned = t; // the same cache
+    scanned.filter_policy.reset();
+    by_key.table_factory.reset(rocksdb::NewBlockBasedTableFactory(scanned));
     return {
         {rocksdb::kDefaultColumnFamilyName, cf}, {"items", items}, {"by_key", by_key}, {"meta", cf}, {"by_digest", cf}};
 }
@@ -284,9 +277,7 @@ HashIndex HashIndex::open(const fs::path& dir, const IndexParams& params,
     opts.info_log = storage_logger();
     opts.avoid_flush_during_recovery = true;
     rocksdb::DB* raw = nullptr;
-    const auto s = rocksdb::DB::Open(opts, dir.string(),
-                                     descriptors(cache_bytes, (static_cast<std::size_t>(params.hash_dim) + 7) / 8),
-                                     &handles->cfs, &raw);
+    const auto s = rocksdb::DB::Open(opts, dir.string(), descriptors(cache_bytes), &handles->cfs, &raw);
     handles->db.reset(raw);
     HashIndex index(dir, std::move(handles));
     index.check(s, "opening (is another ndrd using it? is the directory writable?)");
@@ -404,53 +395,42 @@ void HashIndex::load_meta()
 
 std::vector<KeptItem> HashIndex::kept_with_key(const Key& key) const
 {
-    std::vector<KeptItem> out;
-    // One snapshot for the references and the records they point at.
-    rocksdb::ManagedSnapshot snapshot(h_->db.get());
-    rocksdb::ReadOptions ro;
-    ro.snapshot = snapshot.snapshot();
-    ro.prefix_same_as_start = true;        // lets by_key's prefix filter skip table files
-    std::vector<std::size_t> from_records; // entries whose feature is in the item record (schema 2)
-    {
-        std::unique_ptr<rocksdb::Iterator> it(h_->db->NewIterator(ro, h_->cfs[cf_by_key]));
-        for (it->Seek(key.bytes); it->Valid() && it->key().starts_with(key.bytes); it->Next()) {
-            const auto k = it->key().ToStringView();
-            if (k.size() != key.bytes.size() + 8) {
-                continue; // a longer key sharing the prefix cannot happen: keys have one length per index
-            }
-            KeptItem item;
-            item.seq = decode_be64(k.substr(key.bytes.size()));
-            Reader r(it->value().ToStringView());
-            item.degenerate = r.u8() != 0;
-            if (r.done()) {
-                from_records.push_back(out.size());
-            } else {
-                item.feature = r.floats(); // a schema-1 entry
-            }
-            out.push_back(std::move(item));
-        }
-        check(it->status(), "looking up key " + key.hex());
-    }
-    if (from_records.empty()) {
+    return fetch(reference_keys().refs_within(key, 0));
+}
+
+// The references' features and flags, from their item records, in one
+// MultiGet: the key set has said which items to read, so a lookup makes no
+// seek in by_key (at a million references that seek, through tables the
+// block cache could not hold, was most of a lookup).
+std::vector<KeptItem> HashIndex::fetch(std::span<const KeySet::Ref> refs) const
+{
+    std::vector<KeptItem> out(refs.size());
+    if (refs.empty()) {
         return out;
     }
     std::vector<std::string> keys;
-    keys.reserve(from_records.size());
-    for (const std::size_t i : from_records) {
-        keys.push_back(encode_be64(out[i].seq));
+    keys.reserve(refs.size());
+    for (const auto& ref : refs) {
+        keys.push_back(encode_be64(ref.seq));
     }
     const std::vector<rocksdb::Slice> slices(keys.begin(), keys.end());
     std::vector<rocksdb::PinnableSlice> values(keys.size());
     std::vector<rocksdb::Status> statuses(keys.size());
-    h_->db->MultiGet(ro, h_->cfs[cf_items], slices.size(), slices.data(), values.data(), statuses.data(), true);
-    for (std::size_t j = 0; j < from_records.size(); ++j) {
-        KeptItem& item = out[from_records[j]];
+    h_->db->MultiGet(rocksdb::ReadOptions(), h_->cfs[cf_items], slices.size(), slices.data(), values.data(),
+                     statuses.data(), false);
+    for (std::size_t j = 0; j < refs.size(); ++j) {
+        const auto& ref = refs[j];
         if (statuses[j].IsNotFound()) {
-            throw IndexError("index " + dir_.string() + ": key " + key.hex() + " refers to item " +
-                             std::to_string(item.seq) + ", which has no record: the index is damaged");
+            throw IndexError("index " + dir_.string() + ": key " + ref.key.hex() + " refers to item " +
+                             std::to_string(ref.seq) + ", which has no record: the index is damaged");
         }
-        check(statuses[j], "reading item " + std::to_string(item.seq) + " for key " + key.hex());
-        item.feature = ItemRecord::decode(item.seq, values[j].ToStringView()).feature;
+        if (!statuses[j].ok()) { // the message only when needed: this runs for every candidate
+            check(statuses[j], "reading item " + std::to_string(ref.seq) + " for key " + ref.key.hex());
+        }
+        auto rec = ItemRecord::decode(ref.seq, values[j].ToStringView());
+        out[j].seq = ref.seq;
+        out[j].feature = std::move(rec.feature);
+        out[j].degenerate = rec.degenerate;
     }
     return out;
 }
@@ -462,15 +442,7 @@ Decision HashIndex::judge(const Feature& feature, const Key& key, double sim_thr
 
 std::vector<KeptItem> HashIndex::candidates_near(const Key& key, int radius) const
 {
-    if (radius == 0) {
-        return kept_with_key(key); // Datumaro's rule needs no key set
-    }
-    std::vector<KeptItem> out;
-    for (const Key& near : reference_keys().within(key, radius)) {
-        auto items = kept_with_key(near);
-        std::move(items.begin(), items.end(), std::back_inserter(out));
-    }
-    return out;
+    return fetch(reference_keys().refs_within(key, radius));
 }
 
 Decision HashIndex::judge(const Feature& feature, const Key& key, const MatchRule& rule) const
@@ -504,9 +476,8 @@ const KeySet& HashIndex::reference_keys() const
     return *reference_keys_;
 }
 
-// One pass over the by_key column family's keys. Its values (the features)
-// are read along, about 3 KB per reference: at a million references this
-// is a few seconds at start-up, paid once per process.
+// One pass over the by_key column family's keys (key + seq): about 13 bytes
+// per reference, 0.25 s at a million, paid once per process.
 void HashIndex::build_reference_keys() const
 {
     KeySet keys(params_.hash_dim);
@@ -514,12 +485,11 @@ void HashIndex::build_reference_keys() const
     rocksdb::ReadOptions ro;
     ro.fill_cache = false; // a one-off scan must not evict the working set
     ro.readahead_size = 2U << 20U;
-    ro.total_order_seek = true; // a scan across keys: no prefix filtering
     std::unique_ptr<rocksdb::Iterator> it(h_->db->NewIterator(ro, h_->cfs[cf_by_key]));
     for (it->SeekToFirst(); it->Valid(); it->Next()) {
         const auto k = it->key().ToStringView();
         if (k.size() == key_bytes + 8) {
-            keys.add(Key{std::string(k.substr(0, key_bytes))});
+            keys.add(Key{std::string(k.substr(0, key_bytes))}, decode_be64(k.substr(key_bytes)));
         }
     }
     check(it->status(), "reading the reference keys");
@@ -547,7 +517,12 @@ void HashIndex::put_batch(std::span<const ItemRecord> recs, bool sync)
     IndexCounts counts = counts_;
     std::uint64_t next = next_seq_;
     rocksdb::WriteBatch batch;
-    std::vector<std::pair<Key, int>> key_changes; // applied to reference_keys_ once the batch is written
+    struct KeyChange {
+        Key key;
+        std::uint64_t seq;
+        bool added;
+    };
+    std::vector<KeyChange> key_changes; // applied to reference_keys_ once the batch is written
     for (const ItemRecord& rec : recs) {
         if (rec.seq == 0) {
             throw std::invalid_argument("item records are numbered from 1");
@@ -559,13 +534,13 @@ void HashIndex::put_batch(std::span<const ItemRecord> recs, bool sync)
             count(counts, *old, -1);
             if (is_reference(*old)) { // rewritten below if still a reference: key or feature may differ
                 batch.Delete(h_->cfs[cf_by_key], old->key.bytes + encode_be64(rec.seq));
-                key_changes.emplace_back(old->key, -1);
+                key_changes.push_back({old->key, rec.seq, false});
             }
         }
         count(counts, rec, +1);
         if (is_reference(rec)) {
             batch.Put(h_->cfs[cf_by_key], rec.key.bytes + encode_be64(rec.seq), by_key_entry(rec));
-            key_changes.emplace_back(rec.key, +1);
+            key_changes.push_back({rec.key, rec.seq, true});
         }
         batch.Put(h_->cfs[cf_items], encode_be64(rec.seq), rec.encode());
         if (!rec.digest.empty()) {
@@ -591,13 +566,13 @@ void HashIndex::put_batch(std::span<const ItemRecord> recs, bool sync)
     counts_ = counts;
     next_seq_ = next;
     if (reference_keys_) {
-        // Additions first: a record rewritten with the same key never drops
-        // its key's count to zero on the way.
-        for (const auto& [key, delta] : key_changes) {
-            if (delta > 0) reference_keys_->add(key);
+        // Removals first: a record rewritten with the same key is the same
+        // (key, seq) pair, which the set holds once.
+        for (const auto& c : key_changes) {
+            if (!c.added) reference_keys_->remove(c.key, c.seq);
         }
-        for (const auto& [key, delta] : key_changes) {
-            if (delta < 0) reference_keys_->remove(key);
+        for (const auto& c : key_changes) {
+            if (c.added) reference_keys_->add(c.key, c.seq);
         }
     }
 }

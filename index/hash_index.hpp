@@ -114,7 +114,7 @@ public:
     [[nodiscard]] const IndexCounts& counts() const { return counts_; }
 
     // The kept items holding `key` (the references for a decision), in
-    // ingest order, read by prefix from the key index: no scan.
+    // ingest order: the in-memory key set names them, their records are read.
     [[nodiscard]] std::vector<KeptItem> kept_with_key(const Key& key) const;
 
     // The decision rule applied to this index's references for `key`.
@@ -183,11 +183,12 @@ private:
     Projection projection_;
     void build_reference_keys() const;
     [[nodiscard]] std::vector<KeptItem> candidates_near(const Key& key, int radius) const;
+    [[nodiscard]] std::vector<KeptItem> fetch(std::span<const KeySet::Ref> refs) const;
 
     std::uint64_t next_seq_ = 1;
     IndexCounts counts_;
     std::uint64_t min_free_ = 0;
-    // Mirrors the by_key column family's keys with their counts. mutable: a
+    // Mirrors the by_key column family's entries (key, seq). mutable: a
     // read-only index fills it on first use (one thread only, the caller's).
     mutable std::optional<KeySet> reference_keys_;
 };

@@ -185,7 +185,7 @@ KeySet::KeySet(int hash_dim) : hash_dim_(hash_dim)
     suffix_bits_ = hash_dim - prefix_bits_;
     key_bytes_ = static_cast<std::size_t>((hash_dim + 7) / 8);
     suffix_bytes_ = suffix_bits_ > 0 ? key_bytes_ - bucket_bits / 8 : 0;
-    entry_bytes_ = suffix_bytes_ + sizeof(std::uint32_t);
+    entry_bytes_ = suffix_bytes_ + sizeof(std::uint64_t);
     for (int k = 0; k <= max_radius; ++k) {
         suffix_probes_[static_cast<std::size_t>(k)] = ball_size(suffix_bits_, k);
     }
@@ -217,38 +217,54 @@ const unsigned char* KeySet::suffix_of(const Key& key) const
     return reinterpret_cast<const unsigned char*>(key.bytes.data()) + (key_bytes_ - suffix_bytes_);
 }
 
-std::size_t KeySet::count_offset(const Bucket& b, std::size_t i) const
+std::size_t KeySet::seq_offset(const Bucket& b, std::size_t i) const
 {
-    return entries(b) * suffix_bytes_ + i * sizeof(std::uint32_t);
+    return entries(b) * suffix_bytes_ + i * sizeof(std::uint64_t);
 }
 
-KeySet::Slot KeySet::find(const Bucket& b, const unsigned char* suffix) const
+std::uint64_t KeySet::seq_at(const Bucket& b, std::size_t i) const
 {
-    if (suffix_bytes_ == 0) { // the bucket is the whole key: at most one entry
-        return {0, !b.empty()};
-    }
+    std::uint64_t seq = 0;
+    std::memcpy(&seq, b.data() + seq_offset(b, i), sizeof seq);
+    return seq;
+}
+
+KeySet::Run KeySet::find(const Bucket& b, const unsigned char* suffix) const
+{
     return with_width(suffix_bytes_, [&](auto w) {
         const Suffixes<decltype(w)::value> sorted(b.data(), entries(b), suffix_bytes_);
-        const std::size_t i = sorted.lower_bound(suffix);
-        return Slot{i, sorted.contains_at(i, suffix)};
+        const std::size_t first = sorted.lower_bound(suffix);
+        std::size_t last = first;
+        while (sorted.contains_at(last, suffix)) {
+            ++last;
+        }
+        return Run{first, last};
     });
 }
 
-void KeySet::add(const Key& key)
+std::size_t KeySet::seq_lower_bound(const Bucket& b, Run r, std::uint64_t seq) const
+{
+    while (r.first < r.last) { // a run is one key's items: short but for degenerate keys
+        const std::size_t mid = r.first + (r.last - r.first) / 2;
+        if (seq_at(b, mid) < seq) {
+            r.first = mid + 1;
+        } else {
+            r.last = mid;
+        }
+    }
+    return r.first;
+}
+
+void KeySet::add(const Key& key, std::uint64_t seq)
 {
     check_key(key);
     Bucket& b = buckets_[bucket_of(key.bytes)];
     const unsigned char* suffix = suffix_of(key);
-    const Slot s = find(b, suffix);
-    if (s.found) {
-        std::uint32_t n = 0;
-        std::memcpy(&n, b.data() + count_offset(b, s.index), sizeof n);
-        if (n == std::numeric_limits<std::uint32_t>::max()) {
-            throw std::overflow_error("KeySet::add: key " + key.hex() + " already counts 2^32-1 items");
-        }
-        ++n;
-        std::memcpy(b.data() + count_offset(b, s.index), &n, sizeof n);
-        return;
+    const Run run = find(b, suffix);
+    const std::size_t at = seq_lower_bound(b, run, seq);
+    if (at < run.last && seq_at(b, at) == seq) {
+        throw std::logic_error("KeySet::add: item " + std::to_string(seq) + " is already in the set with key " +
+                               key.hex());
     }
     // Grow by half, not to the exact size, so inserts stay amortised O(bucket);
     // reserving first is the only step that can throw, so a failed add leaves
@@ -256,50 +272,47 @@ void KeySet::add(const Key& key)
     if (b.capacity() < b.size() + entry_bytes_) {
         b.reserve(std::max(b.size() + entry_bytes_, b.capacity() + b.capacity() / 2));
     }
-    const std::size_t count_at = count_offset(b, s.index) + suffix_bytes_; // after the new suffix
-    b.insert(b.begin() + static_cast<std::ptrdiff_t>(s.index * suffix_bytes_), suffix, suffix + suffix_bytes_);
-    const auto one = std::bit_cast<std::array<unsigned char, sizeof(std::uint32_t)>>(std::uint32_t{1});
-    b.insert(b.begin() + static_cast<std::ptrdiff_t>(count_at), one.begin(), one.end());
-    ++distinct_;
+    const std::size_t seq_at_offset = seq_offset(b, at) + suffix_bytes_; // after the new suffix
+    b.insert(b.begin() + static_cast<std::ptrdiff_t>(at * suffix_bytes_), suffix, suffix + suffix_bytes_);
+    const auto bytes = std::bit_cast<std::array<unsigned char, sizeof(std::uint64_t)>>(seq);
+    b.insert(b.begin() + static_cast<std::ptrdiff_t>(seq_at_offset), bytes.begin(), bytes.end());
+    if (run.first == run.last) {
+        ++distinct_;
+    }
+    ++size_;
 }
 
-void KeySet::remove(const Key& key)
+void KeySet::remove(const Key& key, std::uint64_t seq)
 {
     check_key(key);
     Bucket& b = buckets_[bucket_of(key.bytes)];
-    const Slot s = find(b, suffix_of(key));
-    if (!s.found) {
-        throw std::logic_error("KeySet::remove: key " + key.hex() + " is not in the set");
-    }
-    const std::size_t at = count_offset(b, s.index);
-    std::uint32_t n = 0;
-    std::memcpy(&n, b.data() + at, sizeof n);
-    if (--n > 0) {
-        std::memcpy(b.data() + at, &n, sizeof n);
-        return;
+    const Run run = find(b, suffix_of(key));
+    const std::size_t at = seq_lower_bound(b, run, seq);
+    if (at == run.last || seq_at(b, at) != seq) {
+        throw std::logic_error("KeySet::remove: item " + std::to_string(seq) + " with key " + key.hex() +
+                               " is not in the set");
     }
     const auto erase = [&b](std::size_t from, std::size_t bytes) {
         const auto first = b.begin() + static_cast<std::ptrdiff_t>(from);
         b.erase(first, first + static_cast<std::ptrdiff_t>(bytes));
     };
-    erase(at, sizeof n); // the count first: it sits behind every suffix
-    erase(s.index * suffix_bytes_, suffix_bytes_);
+    erase(seq_offset(b, at), sizeof(std::uint64_t)); // the item number first: it sits behind every suffix
+    erase(at * suffix_bytes_, suffix_bytes_);
     if (b.empty()) {
         b = Bucket{}; // give the capacity back
     }
-    --distinct_;
+    if (run.last - run.first == 1) {
+        --distinct_;
+    }
+    --size_;
 }
 
-std::uint32_t KeySet::count(const Key& key) const
+std::size_t KeySet::count(const Key& key) const
 {
     check_key(key);
     const Bucket& b = buckets_[bucket_of(key.bytes)];
-    const Slot s = find(b, suffix_of(key));
-    std::uint32_t n = 0;
-    if (s.found) {
-        std::memcpy(&n, b.data() + count_offset(b, s.index), sizeof n);
-    }
-    return n;
+    const Run run = find(b, suffix_of(key));
+    return run.last - run.first;
 }
 
 void KeySet::search_bucket(std::uint32_t b, const unsigned char* suffix, int budget,
@@ -328,8 +341,9 @@ void KeySet::search_bucket(std::uint32_t b, const unsigned char* suffix, int bud
         };
         for_each_flip_set(suffix_bits_, budget, [&](std::span<const int> positions) {
             flip(positions);
-            const std::size_t i = sorted.lower_bound(key.data());
-            if (sorted.contains_at(i, key.data())) hit(i);
+            for (std::size_t i = sorted.lower_bound(key.data()); sorted.contains_at(i, key.data()); ++i) {
+                hit(i); // each item holding the key
+            }
             flip(positions); // back to the query's suffix
         });
     });
@@ -349,7 +363,7 @@ Key KeySet::key_at(std::uint32_t b, std::size_t index) const
     return key;
 }
 
-std::vector<Key> KeySet::within(const Key& key, int radius) const
+std::vector<std::uint64_t> KeySet::search(const Key& key, int radius) const
 {
     check_key(key);
     if (radius < 0 || radius > max_radius) {
@@ -371,30 +385,51 @@ std::vector<Key> KeySet::within(const Key& key, int radius) const
     });
     // With millions of keys each visit costs two cache misses (the bucket,
     // then its suffixes) and little work, so time goes to memory latency.
-    // Prefetching a few visits ahead lets those misses overlap.
+    // Prefetching every bucket, then every bucket's suffixes, before the
+    // first search lets all of those misses overlap instead of a few at a time.
+    for (std::size_t i = 0; i < n_visits; ++i) {
+        prefetch(&buckets_[visits[i].bucket]);
+    }
+    for (std::size_t i = 0; i < n_visits; ++i) {
+        const Bucket& b = buckets_[visits[i].bucket];
+        const std::size_t suffix_bytes = std::min(entries(b) * suffix_bytes_, prefetch_bytes);
+        for (std::size_t line = 0; line < suffix_bytes; line += 64) {
+            prefetch(b.data() + line);
+        }
+    }
     std::vector<std::uint64_t> hits;
     for (std::size_t i = 0; i < n_visits; ++i) {
-        if (i + 2 * prefetch_distance < n_visits) {
-            prefetch(&buckets_[visits[i + 2 * prefetch_distance].bucket]);
-        }
-        if (i + prefetch_distance < n_visits) {
-            const Bucket& ahead = buckets_[visits[i + prefetch_distance].bucket];
-            const std::size_t suffix_bytes = std::min(entries(ahead) * suffix_bytes_, prefetch_bytes);
-            for (std::size_t line = 0; line < suffix_bytes; line += 64) {
-                prefetch(ahead.data() + line);
-            }
-        }
         if (!buckets_[visits[i].bucket].empty()) {
             search_bucket(visits[i].bucket, suffix, visits[i].budget, hits);
         }
     }
-    // The bucket is the key's leading bits and a bucket is sorted by suffix,
-    // so (bucket, index) order is byte order.
+    // The bucket is the key's leading bits and a bucket is sorted by suffix
+    // then item, so (bucket, index) order is byte order, then item order.
     std::sort(hits.begin(), hits.end());
+    return hits;
+}
+
+std::vector<Key> KeySet::within(const Key& key, int radius) const
+{
     std::vector<Key> out;
+    for (const std::uint64_t h : search(key, radius)) {
+        Key k = key_at(static_cast<std::uint32_t>(h >> 32U), static_cast<std::size_t>(h & 0xFFFFFFFFU));
+        if (out.empty() || out.back() != k) { // one per key, not per item
+            out.push_back(std::move(k));
+        }
+    }
+    return out;
+}
+
+std::vector<KeySet::Ref> KeySet::refs_within(const Key& key, int radius) const
+{
+    const auto hits = search(key, radius);
+    std::vector<Ref> out;
     out.reserve(hits.size());
     for (const std::uint64_t h : hits) {
-        out.push_back(key_at(static_cast<std::uint32_t>(h >> 32U), static_cast<std::size_t>(h & 0xFFFFFFFFU)));
+        const auto b = static_cast<std::uint32_t>(h >> 32U);
+        const auto i = static_cast<std::size_t>(h & 0xFFFFFFFFU);
+        out.push_back({key_at(b, i), seq_at(buckets_[b], i)});
     }
     return out;
 }

@@ -1,12 +1,16 @@
-// The kept hash keys in memory, with multiplicity, and an exact search for
-// every kept key within Hamming distance 0..3 of a new key (issue 8).
+// The kept references in memory -- each one's hash key and item number -- and
+// an exact search for every reference whose key is within Hamming distance
+// 0..3 of a new key (issue 8). A lookup learns here which item records to
+// read, so it never seeks the on-disk key index: at a million references that
+// seek was most of a lookup's time (issue 7).
 //
 // Layout: 2^p buckets indexed by the key's first p = min(hash_dim, 16) bits;
-// each bucket is one byte vector holding the rest of its keys (the suffix,
-// hash_dim - 16 bits) sorted, then their counts. Why:
-// - memory: a 32-bit key costs 2 suffix bytes + a 4-byte count, ~7 bytes with
-//   growth slack (10M keys: 68 MiB, 83 MiB RSS), where an
-//   unordered_set<string> costs 60+;
+// each bucket is one byte vector holding one entry per reference: the rest of
+// its key (the suffix, hash_dim - 16 bits), sorted by suffix then item number,
+// and after all suffixes their item numbers. Why:
+// - memory: a 32-bit key costs 2 suffix bytes + an 8-byte item number, ~13
+//   bytes with growth slack (1M references: 13 MiB; 10M: 125 MiB), where an
+//   unordered_multimap costs 60+;
 // - insertion shifts one bucket (N / 65536 entries), never the whole set;
 // - a search visits only the C(16, <= r) <= 697 buckets whose prefix is within
 //   the radius, and in each either probes the C(suffix bits, <= r') suffixes
@@ -17,7 +21,8 @@
 //   buckets are scanned: the linear fallback, still limited to the buckets
 //   the radius can reach;
 // - results come out sorted by (bucket, position in bucket), which is byte
-//   order, so ordering them is a sort of small integers.
+//   order then item order, so ordering them is a sort of small integers;
+// - the search reads only the suffixes; item numbers are read for hits.
 // At 10M keys the time goes to cache misses (one or two per visited bucket),
 // which within() prefetches ahead; bench/key_search.cpp measures it.
 // Not thread-safe for writers; const calls keep no scratch state, so any
@@ -42,22 +47,34 @@ public:
     // hash_dim in 1..768 (std::invalid_argument otherwise).
     explicit KeySet(int hash_dim);
 
-    // One more kept item with this key.
-    void add(const Key& key);
-    // One kept item with this key less; the key disappears when its count
-    // reaches 0. std::logic_error when the key is not in the set: the caller's
-    // bookkeeping and the set disagree, which must not pass silently.
-    void remove(const Key& key);
+    // A reference: a kept item's key and its item number (seq).
+    struct Ref {
+        Key key;
+        std::uint64_t seq = 0;
+        friend bool operator==(const Ref&, const Ref&) = default;
+    };
+
+    // Kept item `seq` holds this key. std::logic_error when it is already in
+    // the set with this key: the caller's bookkeeping and the set disagree,
+    // which must not pass silently.
+    void add(const Key& key, std::uint64_t seq);
+    // Kept item `seq` no longer holds this key; the key disappears with its
+    // last item. std::logic_error when the pair is not in the set.
+    void remove(const Key& key, std::uint64_t seq);
 
     // Kept items with exactly this key (0 when absent).
-    [[nodiscard]] std::uint32_t count(const Key& key) const;
-    // Number of different keys present.
+    [[nodiscard]] std::size_t count(const Key& key) const;
+    // Number of different keys present, and of references.
     [[nodiscard]] std::size_t distinct() const { return distinct_; }
+    [[nodiscard]] std::size_t size() const { return size_; }
     [[nodiscard]] int hash_dim() const { return hash_dim_; }
 
     // Every present key at Hamming distance <= radius from `key`, the key
     // itself included when present, ascending by bytes. radius in 0..3.
     [[nodiscard]] std::vector<Key> within(const Key& key, int radius) const;
+    // Every reference whose key is within the radius: ascending by key bytes,
+    // then by item number (the order decisions visit candidates in).
+    [[nodiscard]] std::vector<Ref> refs_within(const Key& key, int radius) const;
 
     // Heap and object bytes held, by vector capacity (malloc's own overhead
     // is not counted). Walks all buckets: for status and benchmarks, not for
@@ -70,25 +87,31 @@ public:
     void check_key(const Key& key) const;
 
 private:
-    // One bucket: its n suffixes (suffix_bytes_ each, ascending by memcmp),
-    // then their n counts (uint32, native byte order, always > 0). One vector
+    // One bucket: its n suffixes (suffix_bytes_ each, ascending by memcmp, a
+    // suffix repeated for each item holding it), then the n item numbers
+    // (uint64, native byte order, ascending within equal suffixes). One vector
     // per bucket keeps the 65536 bucket headers at 1.5 MB and a bucket's
-    // suffixes contiguous for the scan; only add/remove/count read counts.
+    // suffixes contiguous for the scan.
     using Bucket = std::vector<unsigned char>;
-    struct Slot { // where a suffix is or would be inserted
-        std::size_t index;
-        bool found;
+    struct Run { // the entries [first, last) with one suffix; empty when absent
+        std::size_t first;
+        std::size_t last;
     };
 
     [[nodiscard]] std::uint32_t bucket_of(std::string_view bytes) const;
     [[nodiscard]] const unsigned char* suffix_of(const Key& key) const;
     [[nodiscard]] std::size_t entries(const Bucket& b) const { return b.size() / entry_bytes_; }
-    [[nodiscard]] std::size_t count_offset(const Bucket& b, std::size_t i) const;
-    [[nodiscard]] Slot find(const Bucket& b, const unsigned char* suffix) const;
+    [[nodiscard]] std::size_t seq_offset(const Bucket& b, std::size_t i) const;
+    [[nodiscard]] std::uint64_t seq_at(const Bucket& b, std::size_t i) const;
+    [[nodiscard]] Run find(const Bucket& b, const unsigned char* suffix) const;
+    // The first entry of run r whose item number is not less than seq.
+    [[nodiscard]] std::size_t seq_lower_bound(const Bucket& b, Run r, std::uint64_t seq) const;
     // Appends (bucket << 32 | index) of every entry of bucket `b` whose suffix
     // is within `budget` bits of `suffix`.
     void search_bucket(std::uint32_t b, const unsigned char* suffix, int budget,
                        std::vector<std::uint64_t>& hits) const;
+    // Every hit of a radius search, sorted: (bucket << 32 | index).
+    [[nodiscard]] std::vector<std::uint64_t> search(const Key& key, int radius) const;
     [[nodiscard]] Key key_at(std::uint32_t b, std::size_t index) const;
 
     int hash_dim_;
@@ -96,11 +119,12 @@ private:
     int suffix_bits_;          // hash_dim - prefix_bits_
     std::size_t key_bytes_;    // ceil(hash_dim / 8)
     std::size_t suffix_bytes_; // key_bytes_ - 2 when hash_dim > 16, else 0
-    std::size_t entry_bytes_;  // suffix_bytes_ + the count
+    std::size_t entry_bytes_;  // suffix_bytes_ + the item number
     // C(suffix_bits_, <= k) for k = 0..3: the probes one bucket search needs.
     std::array<std::uint64_t, max_radius + 1> suffix_probes_{};
     std::vector<Bucket> buckets_;
     std::size_t distinct_ = 0;
+    std::size_t size_ = 0;
 };
 
 } // namespace ndrd::index

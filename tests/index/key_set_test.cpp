@@ -1,6 +1,6 @@
-// The in-memory key set: radius search equals a brute-force scan for every
-// width and radius, both search strategies (bucket scan and probing), order,
-// multiplicity, and refused inputs.
+// The in-memory key set: radius search (keys and references) equals a
+// brute-force scan for every width and radius, both search strategies (bucket
+// scan and probing), order, several items per key, and refused inputs.
 #define BOOST_TEST_MODULE key_set
 #include <boost/test/unit_test.hpp>
 
@@ -9,6 +9,7 @@
 #include <bit>
 #include <cstdint>
 #include <map>
+#include <set>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -84,16 +85,27 @@ int distance(const Key& a, const Key& b)
     return distance(a.bytes, b.bytes);
 }
 
-// The reference: for each radius 0..3, every present key (count > 0) within
-// it, ascending (std::map is ordered by std::string, i.e. by unsigned bytes).
-std::array<std::vector<Key>, KeySet::max_radius + 1> brute_force(const std::map<std::string, int>& present,
-                                                                 const Key& q)
+using Present = std::map<std::string, std::set<std::uint64_t>>; // key bytes -> items holding it
+
+// The reference: for each radius 0..3, every present key within it,
+// ascending (std::map is ordered by std::string, i.e. by unsigned bytes), and
+// every reference (key, item) in key then item order.
+struct BruteForce {
+    std::array<std::vector<Key>, KeySet::max_radius + 1> keys;
+    std::array<std::vector<KeySet::Ref>, KeySet::max_radius + 1> refs;
+};
+
+BruteForce brute_force(const Present& present, const Key& q)
 {
-    std::array<std::vector<Key>, KeySet::max_radius + 1> out;
-    for (const auto& [bytes, n] : present) {
-        const int d = n > 0 ? distance(bytes, q.bytes) : KeySet::max_radius + 1;
+    BruteForce out;
+    for (const auto& [bytes, seqs] : present) {
+        const int d = seqs.empty() ? KeySet::max_radius + 1 : distance(bytes, q.bytes);
         for (int r = d; r <= KeySet::max_radius; ++r) {
-            out[static_cast<std::size_t>(r)].push_back(Key{bytes});
+            const auto ri = static_cast<std::size_t>(r);
+            out.keys[ri].push_back(Key{bytes});
+            for (const std::uint64_t seq : seqs) {
+                out.refs[ri].push_back({Key{bytes}, seq});
+            }
         }
     }
     return out;
@@ -115,50 +127,69 @@ std::vector<Key> make_queries(const std::vector<Key>& added, int hash_dim, std::
     return q;
 }
 
-// Adds every key, removes some again (a key added twice keeps one count),
-// and compares within() with brute force for radius 0..3 on every query.
-// Returns the number of hits seen, so callers can check the test is not vacuous.
+// Adds every key as item i + 1, removes some again (a key added twice keeps
+// its other item), and compares within() and refs_within() with brute force
+// for radius 0..3 on every query. Returns the number of references seen, so
+// callers can check the test is not vacuous.
 std::size_t check_against_brute_force(int hash_dim, const std::vector<Key>& added, const std::vector<Key>& queries)
 {
     KeySet set(hash_dim);
-    std::map<std::string, int> present;
-    for (const Key& k : added) {
-        set.add(k);
-        ++present[k.bytes];
+    Present present;
+    for (std::size_t i = 0; i < added.size(); ++i) {
+        set.add(added[i], i + 1);
+        present[added[i].bytes].insert(i + 1);
     }
     for (std::size_t i = 0; i < added.size(); i += 7) {
-        set.remove(added[i]);
-        --present[added[i].bytes];
+        set.remove(added[i], i + 1);
+        present[added[i].bytes].erase(i + 1);
     }
-    const auto n_present = std::count_if(present.begin(), present.end(), [](const auto& e) { return e.second > 0; });
+    const auto n_present =
+        std::count_if(present.begin(), present.end(), [](const auto& e) { return !e.second.empty(); });
     BOOST_TEST(set.distinct() == static_cast<std::size_t>(n_present));
+    BOOST_TEST(set.size() == added.size() - (added.size() + 6) / 7);
 
     std::size_t hits = 0;
     for (const Key& q : queries) {
         const auto reference = brute_force(present, q);
         for (int r = 0; r <= KeySet::max_radius; ++r) {
+            const auto ri = static_cast<std::size_t>(r);
             const auto got = set.within(q, r);
-            const auto& want = reference[static_cast<std::size_t>(r)];
-            BOOST_TEST_REQUIRE((got == want), "hash_dim " << hash_dim << " query " << q.hex() << " radius " << r << ": "
-                                                          << got.size() << " keys, want " << want.size());
-            hits += got.size();
+            BOOST_TEST_REQUIRE((got == reference.keys[ri]), "hash_dim " << hash_dim << " query " << q.hex()
+                                                                        << " radius " << r << ": " << got.size()
+                                                                        << " keys, want " << reference.keys[ri].size());
+            const auto refs = set.refs_within(q, r);
+            BOOST_TEST_REQUIRE((refs == reference.refs[ri]),
+                               "hash_dim " << hash_dim << " query " << q.hex() << " radius " << r << ": " << refs.size()
+                                           << " refs, want " << reference.refs[ri].size());
+            hits += refs.size();
         }
     }
     return hits;
 }
 
 // Brute force for 32-bit keys over plain integers: the 100k-key tests would
-// be slow in a Debug build through the generic map above.
+// be slow in a Debug build through the generic map above. Key i is item i + 1;
+// every 11th key is held by a second item too, numbered below it (items
+// arrive in any order when a rebalance rewrites them).
 void check_32_bit_keys(const std::vector<std::uint32_t>& keys, std::size_t n_queries, std::uint64_t seed)
 {
     KeySet set(32);
-    for (const std::uint32_t k : keys) {
-        set.add(key32(k));
+    std::vector<std::pair<std::uint32_t, std::uint64_t>> pairs; // (key, item), sorted below
+    for (std::size_t i = 0; i < keys.size(); ++i) {
+        pairs.emplace_back(keys[i], (i + 1) * 2);
+        if (i % 11 == 0) {
+            pairs.emplace_back(keys[i], (i + 1) * 2 - 1);
+        }
     }
+    for (const auto& [k, seq] : pairs) {
+        set.add(key32(k), seq);
+    }
+    std::sort(pairs.begin(), pairs.end());
     std::vector<std::uint32_t> sorted = keys;
     std::sort(sorted.begin(), sorted.end());
     sorted.erase(std::unique(sorted.begin(), sorted.end()), sorted.end());
     BOOST_TEST(set.distinct() == sorted.size());
+    BOOST_TEST(set.size() == pairs.size());
 
     SplitMix64 rng(seed);
     std::vector<std::uint32_t> queries;
@@ -192,6 +223,14 @@ void check_32_bit_keys(const std::vector<std::uint32_t>& keys, std::size_t n_que
                                                        << " keys, want " << want.size());
             if (r == 3) hits_at_3 += got.size();
         }
+        // The references at the daemon's default radius, every item of each key.
+        std::vector<KeySet::Ref> want_refs;
+        for (const auto& [k, seq] : pairs) {
+            if (std::popcount(k ^ q) <= 2) want_refs.push_back({key32(k), seq});
+        }
+        const auto refs = set.refs_within(key32(q), 2);
+        BOOST_TEST_REQUIRE((refs == want_refs),
+                           "query " << key32(q).hex() << ": " << refs.size() << " refs, want " << want_refs.size());
     }
     BOOST_TEST(hits_at_3 >= n_queries * 4 / 5); // every constructed query has its base in range
 }
@@ -251,9 +290,9 @@ BOOST_AUTO_TEST_CASE(key_at_distance_d_is_found_at_radius_d_and_not_below)
         SplitMix64 rng(static_cast<std::uint64_t>(hash_dim));
         const Key kept = random_key(rng, hash_dim);
         KeySet set(hash_dim);
-        set.add(kept);
-        for (int i = 0; i < 50; ++i) { // unrelated keys around it
-            set.add(random_key(rng, hash_dim));
+        set.add(kept, 1);
+        for (std::uint64_t i = 2; i < 52; ++i) { // unrelated keys around it
+            set.add(random_key(rng, hash_dim), i);
         }
         for (const auto& flips : flip_sets) {
             Key q = kept;
@@ -271,32 +310,42 @@ BOOST_AUTO_TEST_CASE(key_at_distance_d_is_found_at_radius_d_and_not_below)
     }
 }
 
-BOOST_AUTO_TEST_CASE(a_key_stays_findable_until_its_count_reaches_zero)
+BOOST_AUTO_TEST_CASE(a_key_stays_findable_until_its_last_item_is_removed)
 {
     KeySet set(32);
     const Key k = key32(0x5c1172d0);
     const Key neighbour = key32(0x5c1172d1);
-    set.add(k);
-    set.add(k);
-    set.add(neighbour);
+    set.add(k, 9);
+    set.add(k, 4); // a lower item number after a higher one: still in item order
+    set.add(neighbour, 1);
     BOOST_TEST(set.count(k) == 2U);
     BOOST_TEST(set.distinct() == 2U);
-
-    set.remove(k);
-    BOOST_TEST(set.count(k) == 1U);
+    BOOST_TEST(set.size() == 3U);
     BOOST_TEST((set.within(k, 0) == std::vector<Key>{k}));
-    BOOST_TEST((set.within(k, 1) == std::vector<Key>{k, neighbour}));
+    BOOST_TEST((set.refs_within(k, 1) == std::vector<KeySet::Ref>{{k, 4}, {k, 9}, {neighbour, 1}}));
 
-    set.remove(k);
+    set.remove(k, 9);
+    BOOST_TEST(set.count(k) == 1U);
+    BOOST_TEST((set.within(k, 1) == std::vector<Key>{k, neighbour}));
+    BOOST_TEST((set.refs_within(k, 0) == std::vector<KeySet::Ref>{{k, 4}}));
+
+    set.remove(k, 4);
     BOOST_TEST(set.count(k) == 0U);
     BOOST_TEST(set.distinct() == 1U);
     BOOST_TEST(set.within(k, 0).empty());
+    BOOST_TEST(set.refs_within(k, 0).empty());
     BOOST_TEST((set.within(k, 1) == std::vector<Key>{neighbour}));
 
-    BOOST_CHECK_EXCEPTION(set.remove(k), std::logic_error,
+    BOOST_CHECK_EXCEPTION(set.remove(k, 4), std::logic_error,
                           [](const std::logic_error& e) { return message_mentions(e, "5c1172d0"); });
-    set.remove(neighbour);
+    BOOST_CHECK_EXCEPTION(set.remove(neighbour, 2), std::logic_error,
+                          [](const std::logic_error& e) { return message_mentions(e, "item 2"); });
+    BOOST_CHECK_EXCEPTION(set.add(neighbour, 1), std::logic_error,
+                          [](const std::logic_error& e) { return message_mentions(e, "already"); });
+    BOOST_TEST(set.size() == 1U); // the refused calls changed nothing
+    set.remove(neighbour, 1);
     BOOST_TEST(set.distinct() == 0U);
+    BOOST_TEST(set.size() == 0U);
     BOOST_TEST(set.within(neighbour, 3).empty());
 }
 
@@ -306,8 +355,8 @@ BOOST_AUTO_TEST_CASE(results_are_sorted_by_bytes)
     KeySet set(32);
     const std::vector<Key> keys = {key32(0x80000000), key32(0x00000001), key32(0x00010000), key32(0x40000000),
                                    key32(0x00000000), key32(0x00008000), key32(0xC0000000)};
-    for (const Key& k : keys) {
-        set.add(k);
+    for (std::size_t i = 0; i < keys.size(); ++i) {
+        set.add(keys[i], i + 1);
     }
     auto want = keys;
     // By bytes, spelled out: Key's defaulted <=> trips clang-tidy's modernize-use-nullptr in key.hpp.
@@ -355,21 +404,22 @@ BOOST_AUTO_TEST_CASE(bad_inputs_are_refused_with_a_reason)
     BOOST_CHECK_EXCEPTION(KeySet(769), std::invalid_argument, says("hash_dim 769"));
 
     KeySet set(32);
-    set.add(key32(1));
+    set.add(key32(1), 1);
     const Key short_key{"abc"};
-    BOOST_CHECK_EXCEPTION(set.add(short_key), std::invalid_argument, says("3 bytes"));
-    BOOST_CHECK_EXCEPTION(set.remove(short_key), std::invalid_argument, says("3 bytes"));
+    BOOST_CHECK_EXCEPTION(set.add(short_key, 2), std::invalid_argument, says("3 bytes"));
+    BOOST_CHECK_EXCEPTION(set.remove(short_key, 1), std::invalid_argument, says("3 bytes"));
     BOOST_CHECK_EXCEPTION((void)set.count(short_key), std::invalid_argument, says("3 bytes"));
     BOOST_CHECK_EXCEPTION((void)set.within(Key{"abcde"}, 1), std::invalid_argument, says("5 bytes"));
     BOOST_CHECK_EXCEPTION((void)set.within(key32(1), -1), std::invalid_argument, says("radius -1"));
     BOOST_CHECK_EXCEPTION((void)set.within(key32(1), 4), std::invalid_argument, says("radius 4"));
-    BOOST_CHECK_EXCEPTION(set.remove(key32(2)), std::logic_error, says("not in the set"));
+    BOOST_CHECK_EXCEPTION((void)set.refs_within(key32(1), 4), std::invalid_argument, says("radius 4"));
+    BOOST_CHECK_EXCEPTION(set.remove(key32(2), 1), std::logic_error, says("not in the set"));
     BOOST_TEST(set.distinct() == 1U); // nothing changed
 
     // 12 bits in 2 bytes: the last 4 bits must be zero, as compute_key makes them.
     KeySet narrow(12);
-    BOOST_CHECK_EXCEPTION(narrow.add(Key{"\x12\x31"}), std::invalid_argument, says("pad bit"));
-    BOOST_CHECK_NO_THROW(narrow.add(Key{"\x12\x30"}));
+    BOOST_CHECK_EXCEPTION(narrow.add(Key{"\x12\x31"}, 1), std::invalid_argument, says("pad bit"));
+    BOOST_CHECK_NO_THROW(narrow.add(Key{"\x12\x30"}, 1));
 }
 
 BOOST_AUTO_TEST_CASE(memory_grows_with_keys_and_is_given_back)
@@ -378,13 +428,13 @@ BOOST_AUTO_TEST_CASE(memory_grows_with_keys_and_is_given_back)
     const std::size_t empty = set.memory_bytes();
     SplitMix64 rng(5);
     std::vector<Key> keys;
-    for (int i = 0; i < 10'000; ++i) {
+    for (std::uint64_t i = 0; i < 10'000; ++i) {
         keys.push_back(key32(static_cast<std::uint32_t>(rng.next())));
-        set.add(keys.back());
+        set.add(keys.back(), i);
     }
-    BOOST_TEST(set.memory_bytes() > empty + std::size_t{10'000} * 6); // 2 suffix bytes + a 4-byte count each
-    for (const Key& k : keys) {
-        set.remove(k);
+    BOOST_TEST(set.memory_bytes() > empty + std::size_t{10'000} * 10); // 2 suffix bytes + an 8-byte item each
+    for (std::uint64_t i = 0; i < keys.size(); ++i) {
+        set.remove(keys[i], i);
     }
     BOOST_TEST(set.distinct() == 0U);
     BOOST_TEST(set.memory_bytes() == empty);
