@@ -1,8 +1,10 @@
 // Index scale (issue 7, step 5): does ndrd's RocksDB index slow down as it
 // grows? Fills an index::HashIndex with kept records carrying random unit
-// float32 features and random 32-bit keys, and at each size measures --ops
-// operations, each one judge() (the lookup every new image makes) followed by
-// one put() of a new kept record (what keeping it writes). Half the lookups
+// float32 features, random 32-bit keys and random content digests, and at each
+// size measures --ops operations, each one what the daemon asks of the index
+// for a new image: find_by_digest() (is it a byte-identical copy? almost
+// never), judge() (its lookup), then one put() of a new kept record (what
+// keeping it writes). Half the lookups
 // ask for a key the index holds (candidates are read and compared), half for
 // a random key (almost always absent at these sizes: the bloom filter's case).
 // Puts in the timed phase are unsynced, to measure the index rather than the
@@ -20,6 +22,7 @@
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
+#include <cstring>
 #include <exception>
 #include <filesystem>
 #include <fstream>
@@ -69,7 +72,18 @@ idx::Feature random_feature(SplitMix64& rng, int dim)
     return f;
 }
 
-idx::ItemRecord kept_record(std::uint64_t seq, std::uint32_t key, const idx::Feature& f)
+// 16 random bytes: an XXH3-128 content digest, as the daemon stores it.
+std::string random_digest(SplitMix64& rng)
+{
+    std::string d(16, '\0');
+    for (std::size_t i = 0; i < d.size(); i += 8) {
+        const std::uint64_t v = rng.next();
+        std::memcpy(d.data() + i, &v, 8);
+    }
+    return d;
+}
+
+idx::ItemRecord kept_record(std::uint64_t seq, std::uint32_t key, const idx::Feature& f, std::string digest)
 {
     idx::ItemRecord r;
     r.seq = seq;
@@ -83,6 +97,7 @@ idx::ItemRecord kept_record(std::uint64_t seq, std::uint32_t key, const idx::Fea
     r.key = make_key(key);
     r.feature.assign(f.values.begin(), f.values.end()); // stored as float32, as ndrd stores it
     r.size = 600'000;
+    r.digest = std::move(digest);
     r.ingested_ms = idx::unix_ms_now();
     r.routed_ms = r.ingested_ms;
     return r;
@@ -149,7 +164,7 @@ int run(int argc, char** argv)
         std::vector<idx::ItemRecord> batch;
         while (keys.size() < target) {
             const auto k = static_cast<std::uint32_t>(rng.next());
-            batch.push_back(kept_record(seq++, k, random_feature(rng, dim)));
+            batch.push_back(kept_record(seq++, k, random_feature(rng, dim), random_digest(rng)));
             keys.push_back(k);
             if (batch.size() == 1000 || keys.size() == target) {
                 index.put_batch(batch, false);
@@ -181,12 +196,14 @@ int run(int argc, char** argv)
         for (std::size_t i = 0; i < ops; ++i) {
             const auto probe = random_feature(rng, dim);
             const std::uint32_t k = i % 2 == 0 ? keys[rng.next() % held] : static_cast<std::uint32_t>(rng.next());
+            const auto digest = random_digest(rng);
             auto t0 = Clock::now();
+            candidates += index.find_by_digest(digest) ? 1 : 0; // never: the digests are random
             const auto decision = index.judge(probe, make_key(k), idx::MatchRule{0.5, radius, {}});
             auto t1 = Clock::now();
             candidates += decision.best_similarity ? 1 : 0;
             const auto new_key = static_cast<std::uint32_t>(rng.next());
-            index.put(kept_record(seq++, new_key, probe), false);
+            index.put(kept_record(seq++, new_key, probe, digest), false);
             keys.push_back(new_key);
             const auto t2 = Clock::now();
             lookup_s += std::chrono::duration<double>(t1 - t0).count();
@@ -195,10 +212,12 @@ int run(int argc, char** argv)
         // Where a lookup's time goes, measured apart on the same index:
         // the key-set search at the radius, then reading the references of
         // one held key (by_key, then the item records with their features),
-        // and of one absent key (the prefix filter's case).
+        // and of one absent key, and the digest lookup of a new file (by_digest's
+        // prefix filter's case).
         double search_s = 0;
         double fetch_held_s = 0;
         double fetch_absent_s = 0;
+        double digest_s = 0;
         std::size_t seen = 0; // keeps the calls from being optimised away
         for (std::size_t i = 0; i < ops; ++i) {
             const auto probe_key = make_key(static_cast<std::uint32_t>(rng.next()));
@@ -210,6 +229,9 @@ int run(int argc, char** argv)
             const auto t2 = Clock::now();
             seen += index.kept_with_key(probe_key).size();
             const auto t3 = Clock::now();
+            seen += index.find_by_digest(random_digest(rng)) ? 1 : 0;
+            const auto t4 = Clock::now();
+            digest_s += std::chrono::duration<double>(t4 - t3).count();
             search_s += std::chrono::duration<double>(t1 - t0).count();
             fetch_held_s += std::chrono::duration<double>(t2 - t1).count();
             fetch_absent_s += std::chrono::duration<double>(t3 - t2).count();
@@ -220,17 +242,20 @@ int run(int argc, char** argv)
                   << " ops_per_s=" << n / (lookup_s + put_s) << " lookups_per_s=" << n / lookup_s
                   << " puts_per_s=" << n / put_s << " lookup_us=" << lookup_s / n * 1e6 << " put_us=" << put_s / n * 1e6
                   << " key_search_us=" << search_s / n * 1e6 << " fetch_held_us=" << fetch_held_s / n * 1e6
-                  << " fetch_absent_us=" << fetch_absent_s / n * 1e6 << " refs_seen=" << seen << " hits=" << candidates
-                  << " disk_mib=" << bytes / 1048576.0 << " bytes_per_item=" << bytes / static_cast<double>(keys.size())
-                  << " rss_mib=" << rss_mib() << " peak_rss_mib=" << ndrd::bench::peak_rss_mib()
-                  << " fill_s_total=" << fill_seconds << " compaction_wait_s=" << settle_s << "\n"
+                  << " fetch_absent_us=" << fetch_absent_s / n * 1e6 << " digest_absent_us=" << digest_s / n * 1e6
+                  << " refs_seen=" << seen << " hits=" << candidates << " disk_mib=" << bytes / 1048576.0
+                  << " bytes_per_item=" << bytes / static_cast<double>(keys.size()) << " rss_mib=" << rss_mib()
+                  << " peak_rss_mib=" << ndrd::bench::peak_rss_mib() << " fill_s_total=" << fill_seconds
+                  << " compaction_wait_s=" << settle_s << "\n"
                   << std::flush;
     }
 
     if (synced_puts > 0) {
         const auto t0 = Clock::now();
         for (std::size_t i = 0; i < synced_puts; ++i) {
-            index.put(kept_record(seq++, static_cast<std::uint32_t>(rng.next()), random_feature(rng, dim)), true);
+            index.put(kept_record(seq++, static_cast<std::uint32_t>(rng.next()), random_feature(rng, dim),
+                                  random_digest(rng)),
+                      true);
         }
         const double s = std::chrono::duration<double>(Clock::now() - t0).count();
         std::cout << "synced_puts=" << synced_puts << " synced_put_ms=" << s / static_cast<double>(synced_puts) * 1e3

@@ -22,6 +22,7 @@
 #include <rocksdb/cache.h>
 #include <rocksdb/db.h>
 #include <rocksdb/filter_policy.h>
+#include <rocksdb/slice_transform.h>
 #include <rocksdb/table.h>
 #include <rocksdb/write_batch.h>
 
@@ -44,6 +45,8 @@ constexpr std::size_t cf_items = 1;
 constexpr std::size_t cf_by_key = 2;
 constexpr std::size_t cf_meta = 3;
 constexpr std::size_t cf_by_digest = 4;
+// XXH3-128, as the daemon computes it: by_digest's entries are digest + seq.
+constexpr std::size_t digest_bytes = 16;
 
 std::string encode_params(const IndexParams& p)
 {
@@ -191,8 +194,19 @@ std::vector<rocksdb::ColumnFamilyDescriptor> descriptors(std::uint64_t cache_byt
     auto scanned = t; // the same cache
     scanned.filter_policy.reset();
     by_key.table_factory.reset(rocksdb::NewBlockBasedTableFactory(scanned));
-    return {
-        {rocksdb::kDefaultColumnFamilyName, cf}, {"items", items}, {"by_key", by_key}, {"meta", cf}, {"by_digest", cf}};
+    // Every new file asks by_digest for its digest, which is almost always
+    // absent: a prefix bloom filter on the digest lets that seek skip every
+    // table file without it (a seek consults no whole-key filter).
+    rocksdb::ColumnFamilyOptions by_digest = cf;
+    by_digest.prefix_extractor.reset(rocksdb::NewFixedPrefixTransform(digest_bytes));
+    auto prefixed = t; // the same cache
+    prefixed.whole_key_filtering = false;
+    by_digest.table_factory.reset(rocksdb::NewBlockBasedTableFactory(prefixed));
+    return {{rocksdb::kDefaultColumnFamilyName, cf},
+            {"items", items},
+            {"by_key", by_key},
+            {"meta", cf},
+            {"by_digest", by_digest}};
 }
 
 // RocksDB keeps one open reader (and descriptor) per table file. Once the
@@ -623,7 +637,13 @@ std::optional<ItemRecord> HashIndex::find_by_digest(std::string_view digest) con
     if (digest.empty() || h_->cfs.size() <= cf_by_digest) {
         return std::nullopt;
     }
-    std::unique_ptr<rocksdb::Iterator> it(h_->db->NewIterator(rocksdb::ReadOptions(), h_->cfs[cf_by_digest]));
+    rocksdb::ReadOptions ro;
+    if (digest.size() == digest_bytes) {
+        ro.prefix_same_as_start = true; // the prefix filter may skip files
+    } else {
+        ro.total_order_seek = true; // no prefix to filter on: a plain seek
+    }
+    std::unique_ptr<rocksdb::Iterator> it(h_->db->NewIterator(ro, h_->cfs[cf_by_digest]));
     it->Seek(rocksdb::Slice(digest.data(), digest.size()));
     if (it->Valid() && it->key().size() == digest.size() + 8 &&
         it->key().starts_with(rocksdb::Slice(digest.data(), digest.size()))) {

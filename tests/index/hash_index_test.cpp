@@ -5,9 +5,11 @@
 #include <boost/test/unit_test.hpp>
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <cstring>
 #include <memory>
+#include <thread>
 
 #include <rocksdb/db.h>
 
@@ -850,6 +852,60 @@ BOOST_AUTO_TEST_CASE(two_degenerate_features_are_duplicates)
     BOOST_TEST(d.duplicate);
     BOOST_TEST(d.matched_seq == 1U);
     BOOST_TEST(*d.best_similarity == 1.0);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(hash_index_digests)
+
+// A digest that differs from `d` only in its last byte: it shares any shorter
+// prefix, so a lookup must compare the whole digest.
+std::string neighbour_of(std::string d)
+{
+    d.back() = static_cast<char>(d.back() ^ 1);
+    return d;
+}
+
+BOOST_AUTO_TEST_CASE(find_by_digest_finds_the_earliest_item_with_exactly_those_bytes)
+{
+    test::TempDir dir;
+    auto idx = open_index(dir / "idx");
+    // 4000 records of ~3 KB, past one 8 MB memtable: the records the digests
+    // name are read from table files as well as from memory.
+    std::vector<std::string> digests;
+    std::vector<ItemRecord> batch;
+    for (std::uint64_t seq = 1; seq <= 4000; ++seq) {
+        auto rec = make_record(seq, "5c1172d0", Verdict::duplicated);
+        std::string d(16, '\0');
+        for (std::size_t i = 0; i < d.size(); ++i) {
+            d[i] = static_cast<char>((seq * 2654435761U) >> (i % 4 * 8U) ^ i * 31U);
+        }
+        if (seq % 1000 == 0) {
+            d = digests[seq - 1000]; // item seq - 999's bytes again: the earlier item is the one found
+        }
+        rec.digest = d;
+        digests.push_back(d);
+        batch.push_back(std::move(rec));
+        if (batch.size() == 500) {
+            idx.put_batch(batch, false);
+            batch.clear();
+        }
+    }
+    for (int i = 0; i < 100 && idx.background_work_pending(); ++i) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    for (const std::uint64_t seq : {1U, 2U, 999U, 1001U, 2500U, 3999U}) {
+        const auto found = idx.find_by_digest(digests[seq - 1]);
+        BOOST_TEST_REQUIRE(found.has_value(), "seq " << seq);
+        BOOST_TEST(found->seq == seq);
+        BOOST_TEST(!idx.find_by_digest(neighbour_of(digests[seq - 1])).has_value(), "neighbour of seq " << seq);
+    }
+    const auto repeated = idx.find_by_digest(digests[1999]); // item 2000 repeats item 1001's bytes
+    BOOST_TEST_REQUIRE(repeated.has_value());
+    BOOST_TEST(repeated->seq == 1001U);
+    BOOST_TEST(!idx.find_by_digest(std::string(16, '\x7f')).has_value());
+    BOOST_TEST(!idx.find_by_digest(digests[5].substr(0, 8)).has_value()); // a shorter digest: never a match
+    BOOST_TEST(!idx.find_by_digest("").has_value());
 }
 
 BOOST_AUTO_TEST_SUITE_END()
