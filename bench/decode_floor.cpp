@@ -3,9 +3,12 @@
 // list, and nothing else. With --decoder turbojpeg, JPEGs are decoded the
 // way ndrd decodes them (index::decode_jpeg_bgr: the same libjpeg-turbo
 // decode without OpenCV 4.6's byte-by-byte RGB-to-BGR copy), so ndrd can beat
-// the OpenCV floor but not this one.
+// the OpenCV floor but not this one. --scale 2, 4 or 8 decodes JPEGs at that
+// reduced size through libjpeg's DCT scaling (OpenCV: IMREAD_REDUCED_COLOR_N),
+// as decode_scale: auto does: the floor of a reduced decode, which still
+// entropy-decodes every coefficient of the file.
 //
-// Usage: bench_decode_floor [--threads N] [--decoder opencv|turbojpeg] FILE_OR_DIR...
+// Usage: bench_decode_floor [--threads N] [--decoder opencv|turbojpeg] [--scale 1|2|4|8] FILE_OR_DIR...
 // Prints one line of key=value pairs (read by bench/run.sh).
 #include <atomic>
 #include <chrono>
@@ -34,11 +37,22 @@ struct Totals {
 };
 
 bool use_turbojpeg = false;
+int scale = 1;
+
+int reduced_flag()
+{
+    switch (scale) {
+    case 2: return cv::IMREAD_REDUCED_COLOR_2;
+    case 4: return cv::IMREAD_REDUCED_COLOR_4;
+    case 8: return cv::IMREAD_REDUCED_COLOR_8;
+    default: return cv::IMREAD_UNCHANGED;
+    }
+}
 
 cv::Mat decode(const std::vector<unsigned char>& bytes)
 {
     if (use_turbojpeg) {
-        auto image = ndrd::index::decode_jpeg_bgr(std::as_bytes(std::span(bytes)));
+        auto image = ndrd::index::decode_jpeg_bgr(std::as_bytes(std::span(bytes)), scale);
         if (image) {
             return std::move(*image);
         }
@@ -47,7 +61,7 @@ cv::Mat decode(const std::vector<unsigned char>& bytes)
     // imdecode wants a Mat header; it does not modify the buffer.
     const cv::Mat buffer(1, static_cast<int>(bytes.size()), CV_8UC1,
                          const_cast<unsigned char*>(bytes.data())); // NOLINT(cppcoreguidelines-pro-type-const-cast)
-    return cv::imdecode(buffer, cv::IMREAD_UNCHANGED);
+    return cv::imdecode(buffer, reduced_flag());
 }
 
 void worker(const std::vector<std::filesystem::path>& files, Totals& t)
@@ -81,15 +95,21 @@ int run(int argc, char** argv)
         } else if (a == "--decoder" && i + 1 < argc &&
                    (argv[i + 1] == std::string("opencv") || argv[i + 1] == std::string("turbojpeg"))) {
             use_turbojpeg = argv[++i] == std::string("turbojpeg");
+        } else if (a == "--scale" && i + 1 < argc &&
+                   (std::string("1248").find(argv[i + 1]) != std::string::npos &&
+                    std::string(argv[i + 1]).size() == 1)) {
+            scale = std::stoi(argv[++i]);
         } else if (a.starts_with("--")) {
-            std::cerr << "usage: bench_decode_floor [--threads N] [--decoder opencv|turbojpeg] FILE_OR_DIR...\n";
+            std::cerr << "usage: bench_decode_floor [--threads N] [--decoder opencv|turbojpeg] [--scale 1|2|4|8] "
+                         "FILE_OR_DIR...\n";
             return 64;
         } else {
             args.push_back(a);
         }
     }
     if (threads == 0 || args.empty()) {
-        std::cerr << "usage: bench_decode_floor [--threads N] [--decoder opencv|turbojpeg] FILE_OR_DIR...\n";
+        std::cerr << "usage: bench_decode_floor [--threads N] [--decoder opencv|turbojpeg] [--scale 1|2|4|8] "
+                     "FILE_OR_DIR...\n";
         return 64;
     }
     const auto files = ndrd::bench::collect_files(args);
@@ -110,7 +130,7 @@ int run(int argc, char** argv)
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     const auto n = static_cast<double>(files.size());
     std::cout << "files=" << files.size() << " decoder=" << (use_turbojpeg ? "turbojpeg" : "opencv")
-              << " threads=" << threads << " failed=" << totals.failed << " seconds=" << seconds
+              << " scale=" << scale << " threads=" << threads << " failed=" << totals.failed << " seconds=" << seconds
               << " images_per_s=" << n / seconds << " mpix_per_s=" << static_cast<double>(totals.pixels) / 1e6 / seconds
               << " mib_per_s=" << static_cast<double>(totals.bytes) / 1048576.0 / seconds << "\n";
     return totals.failed == 0 ? 0 : 1;
