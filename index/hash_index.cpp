@@ -430,8 +430,12 @@ std::vector<KeptItem> HashIndex::fetch(std::span<const KeySet::Ref> refs) const
     const std::vector<rocksdb::Slice> slices(keys.begin(), keys.end());
     std::vector<rocksdb::PinnableSlice> values(keys.size());
     std::vector<rocksdb::Status> statuses(keys.size());
-    h_->db->MultiGet(rocksdb::ReadOptions(), h_->cfs[cf_items], slices.size(), slices.data(), values.data(),
-                     statuses.data(), false);
+    if (keys.size() == 1) { // the common case: MultiGet's batching machinery costs more than it saves
+        statuses[0] = h_->db->Get(rocksdb::ReadOptions(), h_->cfs[cf_items], slices[0], values.data());
+    } else {
+        h_->db->MultiGet(rocksdb::ReadOptions(), h_->cfs[cf_items], slices.size(), slices.data(), values.data(),
+                         statuses.data(), false);
+    }
     for (std::size_t j = 0; j < refs.size(); ++j) {
         const auto& ref = refs[j];
         if (statuses[j].IsNotFound()) {
