@@ -121,45 +121,37 @@ note "raw outputs go to $logs"
 
 # ------------------------------------------------- (1) decode-only floor ---
 
+# decode_floor KEY DECODER THREADS SCALE: the median images/s of the decode
+# floor over $dir (the current $size) into R[KEY.THREADS.$size].
+decode_floor() {
+  local key=$1 decoder=$2 threads=$3 scale=$4 vals=() r out
+  for ((r = 1; r <= repeats; r++)); do
+    if out=$("$tools/bench_decode_floor" --decoder "$decoder" --threads "$threads" --scale "$scale" "$dir" \
+      2>>"$logs/decode_floor.err"); then
+      echo "$size threads=$threads run=$r $out" >>"$logs/decode_floor.log"
+      vals+=("$(kv "$out" images_per_s)")
+    else
+      problem "$decoder decode floor at 1/$scale failed on $size with $threads threads (see $logs/decode_floor.err)"
+      vals+=(-)
+    fi
+  done
+  R[$key.$threads.$size]=$(median "${vals[@]}")
+  note "$decoder decode floor $size at 1/$scale, $threads thread(s): ${R[$key.$threads.$size]} images/s"
+}
+
 for size in "${sizes[@]}"; do
   dir=$corpus/$size
   R[n.$size]=$(find "$dir" -maxdepth 1 -type f | wc -l)
   R[kib.$size]=$(find "$dir" -maxdepth 1 -type f -printf '%s\n' | awk '{ s += $1 } END { printf "%.0f", s / NR / 1024 }')
   warm "$dir"
   for threads in 1 2; do
-    for decoder in opencv turbojpeg; do
-      # turbojpeg: the same files decoded the way ndrd decodes JPEG.
-      key=floor
-      if [[ $decoder == turbojpeg ]]; then key=tjfloor; fi
-      vals=()
-      for ((r = 1; r <= repeats; r++)); do
-        if out=$("$tools/bench_decode_floor" --decoder "$decoder" --threads "$threads" "$dir" 2>>"$logs/decode_floor.err"); then
-          echo "$size threads=$threads run=$r $out" >>"$logs/decode_floor.log"
-          vals+=("$(kv "$out" images_per_s)")
-        else
-          problem "$decoder decode floor failed on $size with $threads threads (see $logs/decode_floor.err)"
-          vals+=(-)
-        fi
-      done
-      R[$key.$threads.$size]=$(median "${vals[@]}")
-      note "$decoder decode floor $size, $threads thread(s): ${R[$key.$threads.$size]} images/s"
-    done
+    decode_floor floor opencv "$threads" 1
+    decode_floor tjfloor turbojpeg "$threads" 1 # the same files decoded the way ndrd decodes JPEG
   done
   # The same decode at 1/8 scale (libjpeg's DCT scaling, as decode_scale:
   # auto uses on these sizes): what a reduced decode costs at the least, since
   # libjpeg still entropy-decodes every coefficient. It bounds the auto ratio.
-  vals=()
-  for ((r = 1; r <= repeats; r++)); do
-    if out=$("$tools/bench_decode_floor" --decoder turbojpeg --scale 8 --threads 2 "$dir" 2>>"$logs/decode_floor.err"); then
-      echo "$size threads=2 run=$r $out" >>"$logs/decode_floor.log"
-      vals+=("$(kv "$out" images_per_s)")
-    else
-      problem "1/8-scale decode floor failed on $size (see $logs/decode_floor.err)"
-      vals+=(-)
-    fi
-  done
-  R[tj8floor.2.$size]=$(median "${vals[@]}")
-  note "turbojpeg 1/8-scale decode floor $size, 2 threads: ${R[tj8floor.2.$size]} images/s"
+  decode_floor tj8floor turbojpeg 2 8
 done
 
 # ---------------------------------------------- (2) ndrd hash and stages ---
