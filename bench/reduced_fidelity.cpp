@@ -332,7 +332,7 @@ int main(int argc, char** argv)
             std::cerr << "usage: bench_reduced_fidelity DIR...\n";
             return 2;
         }
-        idx::configure_decoder(max_pixels);
+        idx::configure_decoder();
         const auto projection = idx::Projection::generate(projection_seed, grid.feature_dim(), hash_dim);
         std::vector<DirResult> results;
         for (int i = 1; i < argc; ++i) {

@@ -53,7 +53,7 @@ int run(int argc, char** argv)
     }
     const auto files = ndrd::bench::collect_files(args);
     constexpr std::uint64_t max_pixels = 64'000'000; // ndrd's default
-    ndrd::index::configure_decoder(max_pixels);
+    ndrd::index::configure_decoder();
     const ndrd::index::Grid grid; // the default 8x8, Datumaro's
     const auto projection = ndrd::index::Projection::generate(0, grid.feature_dim(), 32);
 

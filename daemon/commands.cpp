@@ -41,7 +41,7 @@ int hash_command(const config::Config& cfg, bool use_index, const std::vector<st
 {
     index::Grid grid{cfg.gradient.grid_rows, cfg.gradient.grid_cols};
     const index::Projection projection = use_index ? projection_for(cfg, grid) : configured_projection(cfg);
-    index::configure_decoder(cfg.max_pixels);
+    index::configure_decoder();
     int status = 0;
     for (const auto& file : files) {
         std::string line = "{\"file\": " + json_string(file);
@@ -129,7 +129,7 @@ int query_command(const config::Config& cfg, const std::vector<std::string>& fil
 {
     index::Grid grid{cfg.gradient.grid_rows, cfg.gradient.grid_cols};
     const index::Projection projection = projection_for(cfg, grid);
-    index::configure_decoder(cfg.max_pixels);
+    index::configure_decoder();
     // Opened on first need: with a daemon running, every answer comes from it.
     std::optional<index::HashIndex> snapshot;
     int status = 0;

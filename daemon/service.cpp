@@ -149,7 +149,7 @@ int run_service(const config::Config& initial, ServiceMode mode, const std::file
     // from start-up (see reload.hpp).
     config::Config cfg = initial;
     set_log_level(cfg.log_level);
-    index::configure_decoder(cfg.max_pixels);
+    index::configure_decoder();
     config::prepare_directories(cfg);
     const auto started = Clock::now();
     wait_for_index_space(cfg);

@@ -35,10 +35,11 @@ cv::Mat to_three_channels(const cv::Mat& image)
     }
 }
 
-void configure_decoder(std::uint64_t max_pixels)
+void configure_decoder()
 {
-    // OpenCV reads this once, at its first decode.
-    ::setenv("CV_IO_MAX_IMAGE_PIXELS", std::to_string(max_pixels).c_str(), 1);
+    // OpenCV's pixel limit (OPENCV_IO_MAX_IMAGE_PIXELS) is read when its
+    // library loads, before main: setting it here would change nothing, so
+    // max_pixels is enforced on the headers ndrd reads (decode_image).
     cv::utils::logging::setLogLevel(cv::utils::logging::LOG_LEVEL_ERROR);
 }
 

@@ -34,9 +34,10 @@ private:
 // DecodeError of kind "unsupported_format" without reaching OpenCV, whose
 // other decoders (GDCM above all) abort the process on crafted input.
 // Before decoding, a JPEG or PNG must be complete (a truncated file is
-// rejected, although OpenCV would decode it) and declare at most
-// `max_pixels` pixels. Other formats rely on OpenCV's own limit
-// (CV_IO_MAX_IMAGE_PIXELS, which the daemon sets to the same value).
+// rejected, although OpenCV would decode it), and a JPEG, PNG or BMP must
+// declare at most `max_pixels` pixels. TIFF, WebP and PNM are held only to
+// OpenCV's own limit (2^30 pixels unless OPENCV_IO_MAX_IMAGE_PIXELS is in the
+// process's environment when it starts).
 //
 // With `reduce_for`, a JPEG is decoded at 1/2, 1/4 or 1/8 scale (libjpeg's
 // DCT scaling): the largest scale at which every block of that grid still
@@ -49,10 +50,9 @@ cv::Mat decode_image(std::span<const std::byte> bytes, std::uint64_t max_pixels 
 int reduced_scale(std::uint64_t width, std::uint64_t height, Grid grid);
 
 // Process-wide decoder settings, once at start-up before any decode: OpenCV's
-// own pixel limit for the formats decode_image does not inspect, and its
 // logger held to errors. (Some decoder failures OpenCV 4.6 still prints
 // straight to std::cerr; the rejection's own log line follows them.)
-void configure_decoder(std::uint64_t max_pixels);
+void configure_decoder();
 
 // Channel normalisation alone, for images that were decoded elsewhere.
 cv::Mat to_three_channels(const cv::Mat& image);

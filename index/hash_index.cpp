@@ -412,10 +412,10 @@ std::vector<KeptItem> HashIndex::kept_with_key(const Key& key) const
     return fetch(reference_keys().refs_within(key, 0));
 }
 
-// The references' features and flags, from their item records, in one
-// MultiGet: the key set has said which items to read, so a lookup makes no
-// seek in by_key (at a million references that seek, through tables the
-// block cache could not hold, was most of a lookup).
+// The references' features and flags, from their item records (one Get,
+// or one MultiGet for several): the key set has said which items to read, so
+// a lookup makes no seek in by_key (at a million references that seek,
+// through tables the block cache could not hold, was most of a lookup).
 std::vector<KeptItem> HashIndex::fetch(std::span<const KeySet::Ref> refs) const
 {
     std::vector<KeptItem> out(refs.size());

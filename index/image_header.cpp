@@ -131,6 +131,37 @@ ImageHeader::Format signature_format(std::span<const std::byte> b)
     return F::unknown;
 }
 
+std::uint32_t le16(std::span<const std::byte> b, std::size_t i)
+{
+    return byte_at(b, i) | byte_at(b, i + 1) << 8U;
+}
+
+std::uint32_t le32(std::span<const std::byte> b, std::size_t i)
+{
+    return le16(b, i) | le16(b, i + 2) << 16U;
+}
+
+// A BMP's declared size, read as OpenCV 4.6's BmpDecoder reads it: a header
+// of 36 bytes or more holds 32-bit signed width and height (a negative height
+// means top-down rows; OpenCV takes its absolute value), the 12-byte OS/2
+// header 16-bit ones. Other header sizes declare nothing (0 x 0).
+void read_bmp_size(std::span<const std::byte> b, ImageHeader& h)
+{
+    if (b.size() < 18) return;
+    const std::uint32_t header_size = le32(b, 14);
+    const auto magnitude = [](std::uint32_t v) {
+        const auto s = static_cast<std::int64_t>(static_cast<std::int32_t>(v));
+        return static_cast<std::uint64_t>(s < 0 ? -s : s);
+    };
+    if (header_size >= 36 && b.size() >= 26) {
+        h.width = magnitude(le32(b, 18));
+        h.height = magnitude(le32(b, 22));
+    } else if (header_size == 12 && b.size() >= 22) {
+        h.width = le16(b, 18);
+        h.height = le16(b, 20);
+    }
+}
+
 } // namespace
 
 ImageHeader inspect_image(std::span<const std::byte> bytes)
@@ -145,6 +176,12 @@ ImageHeader inspect_image(std::span<const std::byte> bytes)
     ImageHeader h;
     h.format = signature_format(bytes);
     h.complete = h.format != ImageHeader::Format::unknown;
+    if (h.format == ImageHeader::Format::bmp) {
+        // Sized before decoding, so that max_pixels refuses a BMP bomb: a
+        // 50-byte file declaring 21060 x 40960 made OpenCV allocate 2.6 GB
+        // (found by decode_fuzz).
+        read_bmp_size(bytes, h);
+    }
     return h;
 }
 

@@ -1,19 +1,11 @@
 // libFuzzer target: arbitrary bytes through the structure check, the decoder
 // and the feature. Anything but a DecodeError (or a clean result) is a bug.
 #include <cstdint>
-#include <cstdlib>
 #include <span>
 
 #include "index/decode.hpp"
 #include "index/feature.hpp"
 #include "index/image_header.hpp"
-
-extern "C" int LLVMFuzzerInitialize(int* /*argc*/, char*** /*argv*/)
-{
-    // The daemon's bomb guard for formats it does not inspect itself.
-    ::setenv("CV_IO_MAX_IMAGE_PIXELS", "4000000", 1);
-    return 0;
-}
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size)
 {

@@ -13,6 +13,7 @@
 
 #include "index/decode.hpp"
 #include "index/feature.hpp"
+#include "index/image_header.hpp"
 #include "test_support.hpp"
 
 using namespace ndrd;
@@ -28,12 +29,21 @@ std::vector<std::byte> hostile(const std::string& name)
 
 BOOST_AUTO_TEST_SUITE(decode)
 
-BOOST_AUTO_TEST_CASE(configure_decoder_sets_opencvs_pixel_limit)
+BOOST_AUTO_TEST_CASE(a_bmp_declaring_more_than_max_pixels_is_refused_before_decoding)
 {
-    index::configure_decoder(64'000'000);
-    const char* limit = std::getenv("CV_IO_MAX_IMAGE_PIXELS");
-    BOOST_TEST_REQUIRE(limit != nullptr);
-    BOOST_TEST(std::string(limit) == "64000000");
+    // decode_fuzz's finding: 50 bytes, a BMP header (after a PNG signature at
+    // offset 4) declaring 21060 x 40960 pixels; OpenCV allocated 2.6 GB for it.
+    const unsigned char bomb[] = {0x42, 0x4d, 0xff, 0x24, 0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0x00,
+                                  0x00, 0x00, 0x0d, 0x49, 0x48, 0x44, 0x52, 0x00, 0x00, 0x00, 0xa0, 0x00, 0x00,
+                                  0x32, 0x78, 0x10, 0x00, 0x00, 0x00, 0x00, 0x00, 0x59, 0x7a, 0x2b, 0x00, 0xdd,
+                                  0x52, 0x2b, 0xe6, 0x9c, 0x00, 0x40, 0x37, 0xb0, 0xd6, 0x9c, 0xfc};
+    const auto bytes = std::as_bytes(std::span(bomb));
+    const auto header = index::inspect_image(bytes);
+    BOOST_TEST((header.format == index::ImageHeader::Format::bmp));
+    BOOST_TEST(header.width == 21060U);
+    BOOST_TEST(header.height == 40960U);
+    BOOST_CHECK_EXCEPTION((void)index::decode_image(bytes, 64'000'000), index::DecodeError,
+                          [](const index::DecodeError& e) { return e.kind() == "too_many_pixels"; });
 }
 
 BOOST_AUTO_TEST_CASE(cmyk_jpeg_decodes_to_three_channels_and_hashes)
