@@ -158,10 +158,8 @@ struct Visit {
     std::uint32_t bucket;
     int budget; // suffix bits that may still differ
 };
-// Visits ahead whose suffixes are prefetched (their buckets twice as far
-// ahead), and how many leading bytes of a bucket's suffixes: 32-bit keys at
-// 10M keys fill ~300 bytes per bucket.
-constexpr std::size_t prefetch_distance = 8;
+// How many leading bytes of a bucket's suffixes a search prefetches: 32-bit
+// keys at 10M keys fill ~300 bytes per bucket.
 constexpr std::size_t prefetch_bytes = 512;
 
 void prefetch(const void* p)
