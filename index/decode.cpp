@@ -72,7 +72,8 @@ cv::Mat decode_image(std::span<const std::byte> bytes, std::uint64_t max_pixels,
         // whole process. Only the formats named here reach OpenCV.
         throw DecodeError("unsupported_format", "not a JPEG, PNG, TIFF, BMP, WebP or PNM image");
     }
-    if (header.width * header.height > max_pixels) {
+    // Divided, not multiplied: a TIFF's 64-bit sizes would overflow.
+    if (header.height != 0 && header.width > max_pixels / header.height) {
         throw DecodeError("too_many_pixels", "image declares " + std::to_string(header.width) + "x" +
                                                  std::to_string(header.height) + " pixels, over max_pixels " +
                                                  std::to_string(max_pixels) + " (refused before decoding)");

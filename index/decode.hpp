@@ -34,10 +34,9 @@ private:
 // DecodeError of kind "unsupported_format" without reaching OpenCV, whose
 // other decoders (GDCM above all) abort the process on crafted input.
 // Before decoding, a JPEG or PNG must be complete (a truncated file is
-// rejected, although OpenCV would decode it), and a JPEG, PNG or BMP must
-// declare at most `max_pixels` pixels. TIFF, WebP and PNM are held only to
-// OpenCV's own limit (2^30 pixels unless OPENCV_IO_MAX_IMAGE_PIXELS is in the
-// process's environment when it starts).
+// rejected, although OpenCV would decode it), and every format must declare
+// at most `max_pixels` pixels in its header (OpenCV's own limit, 2^30 pixels,
+// is read from the environment when its library loads, so ndrd cannot set it).
 //
 // With `reduce_for`, a JPEG is decoded at 1/2, 1/4 or 1/8 scale (libjpeg's
 // DCT scaling): the largest scale at which every block of that grid still

@@ -1,8 +1,11 @@
-// Structural checks of JPEG and PNG files, signatures of the other formats
-// ndrd decodes (see image_header.hpp).
+// Structural checks of JPEG and PNG files, the declared size of the other
+// formats ndrd decodes (see image_header.hpp).
 #include "index/image_header.hpp"
 
+#include <algorithm>
+#include <array>
 #include <cstring>
+#include <limits>
 #include <string_view>
 
 namespace ndrd::index {
@@ -162,6 +165,107 @@ void read_bmp_size(std::span<const std::byte> b, ImageHeader& h)
     }
 }
 
+// A TIFF's first directory, as libtiff (OpenCV's TiffDecoder) reads it: the
+// ImageWidth (256) and ImageLength (257) entries, in the byte order the
+// header names, for classic TIFF and BigTIFF alike. OpenCV decodes only this
+// first page.
+void read_tiff_size(std::span<const std::byte> b, ImageHeader& h)
+{
+    const bool little = byte_at(b, 0) == 'I';
+    const auto u16 = [&](std::size_t i) -> std::uint64_t {
+        return little ? le16(b, i) : be16(b, i);
+    };
+    const auto u32 = [&](std::size_t i) -> std::uint64_t {
+        return little ? le32(b, i) : be32(b, i);
+    };
+    const auto u64 = [&](std::size_t i) -> std::uint64_t {
+        return little ? u32(i) | u32(i + 4) << 32U : u32(i) << 32U | u32(i + 4);
+    };
+    const bool big = byte_at(b, 2) == 0x2B || byte_at(b, 3) == 0x2B;
+    if (b.size() < (big ? 16U : 8U)) return;
+    const std::uint64_t ifd = big ? u64(8) : u32(4);
+    const std::uint64_t count_size = big ? 8 : 2;
+    const std::uint64_t entry_size = big ? 20 : 12;
+    if (ifd > b.size() || b.size() - ifd < count_size) return;
+    const std::uint64_t entries = big ? u64(ifd) : u16(ifd);
+    const std::uint64_t room = (b.size() - ifd - count_size) / entry_size;
+    for (std::uint64_t n = 0; n < std::min(entries, room); ++n) {
+        const auto e = static_cast<std::size_t>(ifd + count_size + n * entry_size);
+        const std::uint64_t tag = u16(e);
+        if (tag != 256 && tag != 257) continue;
+        const std::size_t value = e + (big ? 12U : 8U); // left-justified in the entry
+        std::uint64_t v = 0;
+        switch (u16(e + 2)) { // the integer types libtiff accepts for these tags
+        case 1:
+        case 6: v = byte_at(b, value); break; // (S)BYTE
+        case 3:
+        case 8: v = u16(value); break; // (S)SHORT
+        case 4:
+        case 9: v = u32(value); break; // (S)LONG
+        case 16:
+        case 17: v = big ? u64(value) : 0; break; // (S)LONG8, BigTIFF only
+        default: break;
+        }
+        (tag == 256 ? h.width : h.height) = v;
+    }
+}
+
+// A WebP's size, as libwebp's WebPGetFeatures (OpenCV's WebPDecoder) reads it
+// from the first chunk: the VP8X canvas, or the VP8 key frame's or the VP8L
+// header's size.
+void read_webp_size(std::span<const std::byte> b, ImageHeader& h)
+{
+    if (b.size() < 32) return;   // OpenCV reads a 32-byte header
+    const std::size_t data = 20; // "RIFF" size "WEBP", then the chunk's tag and size
+    if (starts_with(b, "VP8X", 12)) {
+        h.width = 1 + (le32(b, data + 4) & 0xFFFFFFU);
+        h.height = 1 + (le32(b, data + 7) & 0xFFFFFFU);
+    } else if (starts_with(b, "VP8 ", 12)) {
+        using namespace std::string_view_literals;
+        if (!starts_with(b, "\x9D\x01\x2A"sv, data + 3)) return; // the key frame's start code
+        h.width = le16(b, data + 6) & 0x3FFFU;
+        h.height = le16(b, data + 8) & 0x3FFFU;
+    } else if (starts_with(b, "VP8L", 12) && byte_at(b, data) == 0x2F) {
+        const std::uint32_t bits = le32(b, data + 1);
+        h.width = 1 + (bits & 0x3FFFU);
+        h.height = 1 + (bits >> 14U & 0x3FFFU);
+    }
+}
+
+// A PNM's size, as OpenCV 4.6's PxMDecoder reads it: after "P1".."P6", two
+// decimal numbers separated by whitespace and '#' comments (to the end of the
+// line). A number over INT_MAX is an error there; here it declares nothing.
+void read_pnm_size(std::span<const std::byte> b, ImageHeader& h)
+{
+    std::size_t i = 2;
+    const auto number = [&]() -> std::uint64_t {
+        while (i < b.size()) {
+            const unsigned c = byte_at(b, i);
+            if (c == '#') {
+                while (i < b.size() && byte_at(b, i) != '\n' && byte_at(b, i) != '\r')
+                    ++i;
+            } else if (c == ' ' || (c >= '\t' && c <= '\r')) {
+                ++i;
+            } else {
+                break;
+            }
+        }
+        std::uint64_t v = 0;
+        const std::size_t start = i;
+        while (i < b.size() && byte_at(b, i) >= '0' && byte_at(b, i) <= '9') {
+            v = v * 10 + (byte_at(b, i++) - '0');
+            if (v > static_cast<std::uint64_t>(std::numeric_limits<int>::max())) return 0;
+        }
+        return i > start ? v : 0;
+    };
+    const std::uint64_t width = number();
+    const std::uint64_t height = width != 0 ? number() : 0;
+    if (width != 0 && height != 0) {
+        h.width = width;
+        h.height = height;
+    }
+}
+
 } // namespace
 
 ImageHeader inspect_image(std::span<const std::byte> bytes)
@@ -175,12 +279,24 @@ ImageHeader inspect_image(std::span<const std::byte> bytes)
     }
     ImageHeader h;
     h.format = signature_format(bytes);
-    h.complete = h.format != ImageHeader::Format::unknown;
-    if (h.format == ImageHeader::Format::bmp) {
-        // Sized before decoding, so that max_pixels refuses a BMP bomb: a
-        // 50-byte file declaring 21060 x 40960 made OpenCV allocate 2.6 GB
-        // (found by decode_fuzz).
-        read_bmp_size(bytes, h);
+    // Every format is sized before decoding, so that max_pixels refuses a
+    // decompression bomb before OpenCV allocates for it: a 50-byte BMP
+    // declaring 21060 x 40960 made OpenCV allocate 2.6 GB (found by
+    // decode_fuzz), and OpenCV's own limit is 2^30 pixels.
+    switch (h.format) {
+    case ImageHeader::Format::tiff: read_tiff_size(bytes, h); break;
+    case ImageHeader::Format::bmp: read_bmp_size(bytes, h); break;
+    case ImageHeader::Format::webp: read_webp_size(bytes, h); break;
+    case ImageHeader::Format::pnm: read_pnm_size(bytes, h); break;
+    default: return h; // unknown
+    }
+    h.complete = h.width != 0 && h.height != 0;
+    if (!h.complete) {
+        // OpenCV's decoder would refuse the header as well; a size ndrd
+        // cannot read is a size max_pixels cannot hold.
+        static constexpr std::array names{"", "", "", "TIFF", "BMP", "WebP", "PNM"};
+        h.problem = std::string("corrupt ") + names.at(static_cast<std::size_t>(h.format)) +
+                    ": the header declares no readable width and height";
     }
     return h;
 }

@@ -1,9 +1,9 @@
 // Looks at an encoded image's structure without decoding pixels: its declared
 // size (to refuse decompression bombs before allocating) and whether the file
 // is complete (OpenCV decodes a truncated JPEG into a partly grey image
-// without complaint). Walks JPEG and PNG; TIFF, BMP, WebP and PNM are
-// recognised by signature only; anything else reports `unknown` and is never
-// handed to OpenCV (see decode.hpp for why).
+// without complaint). Walks JPEG and PNG to their end; reads the size of TIFF,
+// BMP, WebP and PNM from their headers as OpenCV's decoders do; anything else
+// reports `unknown` and is never handed to OpenCV (see decode.hpp for why).
 #pragma once
 
 #include <cstddef>
@@ -18,7 +18,7 @@ struct ImageHeader {
     Format format = Format::unknown;
     std::uint64_t width = 0; // 0 when the header does not say (yet)
     std::uint64_t height = 0;
-    bool complete = false; // the end marker (JPEG EOI, PNG IEND) was reached; true for signature-only formats
+    bool complete = false; // JPEG, PNG: the end marker (EOI, IEND) was reached; others: the size was readable
     std::string problem;   // why it is not complete, for the log
 };
 
