@@ -4,7 +4,6 @@
 #include <algorithm>
 #include <bit>
 #include <cstring>
-#include <limits>
 #include <span>
 #include <stdexcept>
 #include <string>
@@ -82,12 +81,12 @@ public:
     // of each compare is a coin flip, and a mispredict costs more than a step.
     [[nodiscard]] std::size_t lower_bound(const unsigned char* s) const
     {
-        if (n_ == 0) return 0;
-        std::size_t base = 0;
-        for (std::size_t len = n_; len > 1; len -= len / 2) {
-            base = compare(base + len / 2, s) < 0 ? base + len / 2 : base;
-        }
-        return compare(base, s) < 0 ? base + 1 : base;
+        return partition_point([&](std::size_t i) { return compare(i, s) < 0; });
+    }
+    // The first entry greater than s.
+    [[nodiscard]] std::size_t upper_bound(const unsigned char* s) const
+    {
+        return partition_point([&](std::size_t i) { return compare(i, s) <= 0; });
     }
     [[nodiscard]] bool contains_at(std::size_t i, const unsigned char* s) const { return i < n_ && compare(i, s) == 0; }
     // hit(i) for every entry within `budget` bits of s, ascending.
@@ -107,6 +106,16 @@ public:
     }
 
 private:
+    template <class Before> [[nodiscard]] std::size_t partition_point(Before before) const
+    {
+        if (n_ == 0) return 0;
+        std::size_t base = 0;
+        for (std::size_t len = n_; len > 1; len -= len / 2) {
+            base = before(base + len / 2) ? base + len / 2 : base;
+        }
+        return before(base) ? base + 1 : base;
+    }
+
     const unsigned char* data_;
     std::size_t n_;
     std::size_t width_;
@@ -252,8 +261,11 @@ KeySet::Run KeySet::find(const Bucket& b, const unsigned char* suffix) const
         const Suffixes<decltype(w)::value> sorted(b.data(), entries(b), suffix_bytes_);
         const std::size_t first = sorted.lower_bound(suffix);
         std::size_t last = first;
-        while (sorted.contains_at(last, suffix)) {
-            ++last;
+        if (sorted.contains_at(last, suffix)) ++last; // most keys: no item or one
+        if (sorted.contains_at(last, suffix)) {
+            // A key many items share (all-black frames share the all-zero
+            // key): search its end rather than walk a run of thousands.
+            last = sorted.upper_bound(suffix);
         }
         return Run{first, last};
     });
@@ -275,7 +287,8 @@ std::size_t KeySet::seq_lower_bound(const Bucket& b, Run r, std::uint64_t seq) c
 void KeySet::add(const Key& key, std::uint64_t seq)
 {
     check_key(key);
-    Bucket& b = buckets_[bucket_of(key.bytes)];
+    const std::uint32_t bucket = bucket_of(key.bytes);
+    Bucket& b = buckets_[bucket];
     const unsigned char* suffix = suffix_of(key);
     const Run run = find(b, suffix);
     const std::size_t at = seq_lower_bound(b, run, seq);
@@ -295,7 +308,7 @@ void KeySet::add(const Key& key, std::uint64_t seq)
     b.insert(b.begin() + static_cast<std::ptrdiff_t>(seq_at_offset), bytes.begin(), bytes.end());
     if (run.first == run.last) {
         ++distinct_;
-        summaries_[bucket_of(key.bytes)] |= summary_bit(suffix);
+        summaries_[bucket] |= summary_bit(suffix);
     }
     ++size_;
 }
@@ -303,7 +316,8 @@ void KeySet::add(const Key& key, std::uint64_t seq)
 void KeySet::remove(const Key& key, std::uint64_t seq)
 {
     check_key(key);
-    Bucket& b = buckets_[bucket_of(key.bytes)];
+    const std::uint32_t bucket = bucket_of(key.bytes);
+    Bucket& b = buckets_[bucket];
     const Run run = find(b, suffix_of(key));
     const std::size_t at = seq_lower_bound(b, run, seq);
     if (at == run.last || seq_at(b, at) != seq) {
@@ -321,7 +335,7 @@ void KeySet::remove(const Key& key, std::uint64_t seq)
     }
     if (run.last - run.first == 1) {
         --distinct_;
-        summarise(bucket_of(key.bytes)); // another suffix may share the bit
+        summarise(bucket); // another suffix may share the bit
     }
     --size_;
 }

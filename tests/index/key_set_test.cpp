@@ -349,6 +349,38 @@ BOOST_AUTO_TEST_CASE(a_key_stays_findable_until_its_last_item_is_removed)
     BOOST_TEST(set.within(neighbour, 3).empty());
 }
 
+BOOST_AUTO_TEST_CASE(a_key_thousands_of_items_share_keeps_exact_counts_beside_its_neighbours)
+{
+    // All-black frames share one key; its run must end exactly where the
+    // next suffix begins, found by search rather than by walking.
+    KeySet set(32);
+    const Key below = key32(0x00000000);
+    const Key shared = key32(0x00000001);
+    const Key above = key32(0x00000003); // one bit from `shared`, as `below` is
+    set.add(below, 1);
+    set.add(above, 2);
+    constexpr std::uint64_t items = 3000;
+    for (std::uint64_t i = 0; i < items; ++i) {
+        set.add(shared, 10 + (i * 7919) % items); // out of order
+    }
+    BOOST_TEST(set.count(shared) == items);
+    BOOST_TEST(set.count(below) == 1U);
+    BOOST_TEST(set.count(above) == 1U);
+    const auto refs = set.refs_within(shared, 0);
+    BOOST_TEST_REQUIRE(refs.size() == items);
+    for (std::uint64_t i = 0; i < items; ++i) {
+        BOOST_TEST_REQUIRE((refs[i] == KeySet::Ref{shared, 10 + i}));
+    }
+    for (std::uint64_t i = 0; i < items; i += 2) {
+        set.remove(shared, 10 + i);
+    }
+    BOOST_TEST(set.count(shared) == items / 2);
+    BOOST_TEST(set.count(above) == 1U);
+    BOOST_TEST((set.refs_within(shared, 1).front() == KeySet::Ref{below, 1}));
+    BOOST_TEST((set.refs_within(shared, 1).back() == KeySet::Ref{above, 2}));
+    BOOST_CHECK_THROW(set.remove(shared, 10), std::logic_error); // removed already
+}
+
 BOOST_AUTO_TEST_CASE(results_are_sorted_by_bytes)
 {
     // Neighbours in buckets visited in a different order than byte order.
