@@ -409,7 +409,7 @@ void HashIndex::load_meta()
 
 std::vector<KeptItem> HashIndex::kept_with_key(const Key& key) const
 {
-    return fetch(reference_keys().refs_within(key, 0));
+    return candidates_near(key, 0);
 }
 
 // The references' features and flags, from their item records (one Get,
@@ -460,7 +460,27 @@ Decision HashIndex::judge(const Feature& feature, const Key& key, double sim_thr
 
 std::vector<KeptItem> HashIndex::candidates_near(const Key& key, int radius) const
 {
+    if (radius == 0 && !reference_keys_) {
+        // A read-only index builds its key set on first use: for one exact
+        // key (ndrd query with compat: datumaro) a seek is cheaper than
+        // reading every reference (0.4 s at a million).
+        return fetch(refs_with_key(key));
+    }
     return fetch(reference_keys().refs_within(key, radius));
+}
+
+std::vector<KeySet::Ref> HashIndex::refs_with_key(const Key& key) const
+{
+    std::vector<KeySet::Ref> refs;
+    std::unique_ptr<rocksdb::Iterator> it(h_->db->NewIterator(rocksdb::ReadOptions(), h_->cfs[cf_by_key]));
+    for (it->Seek(key.bytes); it->Valid() && it->key().starts_with(key.bytes); it->Next()) {
+        const auto k = it->key().ToStringView();
+        if (k.size() == key.bytes.size() + 8) {
+            refs.push_back({key, decode_be64(k.substr(key.bytes.size()))});
+        }
+    }
+    check(it->status(), "reading the references of key " + key.hex());
+    return refs;
 }
 
 Decision HashIndex::judge(const Feature& feature, const Key& key, const MatchRule& rule) const

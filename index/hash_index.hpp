@@ -114,7 +114,8 @@ public:
     [[nodiscard]] const IndexCounts& counts() const { return counts_; }
 
     // The kept items holding `key` (the references for a decision), in
-    // ingest order: the in-memory key set names them, their records are read.
+    // ingest order: the in-memory key set names them (a read-only index that
+    // has not built it seeks by_key), their records are read.
     [[nodiscard]] std::vector<KeptItem> kept_with_key(const Key& key) const;
 
     // The decision rule applied to this index's references for `key`.
@@ -183,6 +184,7 @@ private:
     Projection projection_;
     void build_reference_keys() const;
     [[nodiscard]] std::vector<KeptItem> candidates_near(const Key& key, int radius) const;
+    [[nodiscard]] std::vector<KeySet::Ref> refs_with_key(const Key& key) const; // by_key seek, no key set
     [[nodiscard]] std::vector<KeptItem> fetch(std::span<const KeySet::Ref> refs) const;
 
     std::uint64_t next_seq_ = 1;

@@ -610,6 +610,29 @@ BOOST_AUTO_TEST_CASE(open_read_only_sees_the_data_of_a_closed_index)
     BOOST_TEST(seqs(ro.planned()) == std::vector<std::uint64_t>({2}), boost::test_tools::per_element());
 }
 
+BOOST_AUTO_TEST_CASE(read_only_exact_key_lookup_finds_what_the_key_set_finds)
+{
+    // A read-only index answers radius 0 with a by_key seek until its key set
+    // is built: both paths must name the same references, in ingest order,
+    // and never a neighbouring key's.
+    test::TempDir dir;
+    {
+        auto idx = open_index(dir / "idx");
+        idx.put(make_record(1, "5c1172d1", Verdict::kept), false); // sorts right after the key
+        idx.put(make_record(2, "5c1172d0", Verdict::kept), false);
+        idx.put(make_record(3, "5c1172cf", Verdict::kept), false); // right before it
+        idx.put(make_record(4, "5c1172d0", Verdict::duplicated), false);
+        idx.put(make_record(5, "5c1172d0", Verdict::kept), false);
+    }
+    auto ro = HashIndex::open_read_only(dir / "idx");
+    const auto key = Key::from_hex("5c1172d0");
+    const auto by_seek = seqs(ro.kept_with_key(key));
+    BOOST_TEST(by_seek == std::vector<std::uint64_t>({2, 5}), boost::test_tools::per_element());
+    BOOST_TEST(ro.kept_with_key(Key::from_hex("5c1172d2")).empty());
+    BOOST_TEST(ro.reference_keys().size() == 4U); // now built
+    BOOST_TEST(seqs(ro.kept_with_key(key)) == by_seek, boost::test_tools::per_element());
+}
+
 BOOST_AUTO_TEST_CASE(open_read_only_works_while_a_writer_holds_the_index)
 {
     test::TempDir dir;
