@@ -8,6 +8,8 @@
 #include <limits>
 #include <string_view>
 
+#include <webp/decode.h>
+
 namespace ndrd::index {
 
 namespace {
@@ -210,26 +212,22 @@ void read_tiff_size(std::span<const std::byte> b, ImageHeader& h)
     }
 }
 
-// A WebP's size, as libwebp's WebPGetFeatures (OpenCV's WebPDecoder) reads it
-// from the first chunk: the VP8X canvas, or the VP8 key frame's or the VP8L
-// header's size.
+// A WebP's size, from libwebp's WebPGetFeatures on the first 32 bytes: the
+// very check OpenCV 4.6's WebPDecoder makes to claim a file. A RIFF/WEBP
+// file that fails it is not OpenCV's WebP, and OpenCV offers it to its later
+// decoders: with "DICM" at offset 128, to GDCM, whose failed assertion aborts
+// the process (found by decode_fuzz). Such a file declares no size here.
 void read_webp_size(std::span<const std::byte> b, ImageHeader& h)
 {
-    if (b.size() < 32) return;   // OpenCV reads a 32-byte header
-    const std::size_t data = 20; // "RIFF" size "WEBP", then the chunk's tag and size
-    if (starts_with(b, "VP8X", 12)) {
-        h.width = 1 + (le32(b, data + 4) & 0xFFFFFFU);
-        h.height = 1 + (le32(b, data + 7) & 0xFFFFFFU);
-    } else if (starts_with(b, "VP8 ", 12)) {
-        using namespace std::string_view_literals;
-        if (!starts_with(b, "\x9D\x01\x2A"sv, data + 3)) return; // the key frame's start code
-        h.width = le16(b, data + 6) & 0x3FFFU;
-        h.height = le16(b, data + 8) & 0x3FFFU;
-    } else if (starts_with(b, "VP8L", 12) && byte_at(b, data) == 0x2F) {
-        const std::uint32_t bits = le32(b, data + 1);
-        h.width = 1 + (bits & 0x3FFFU);
-        h.height = 1 + (bits >> 14U & 0x3FFFU);
+    constexpr std::size_t opencv_header = 32;
+    WebPBitstreamFeatures features{};
+    if (b.size() < opencv_header ||
+        WebPGetFeatures(reinterpret_cast<const std::uint8_t*>(b.data()), opencv_header, &features) != // NOLINT
+            VP8_STATUS_OK) {
+        return;
     }
+    h.width = static_cast<std::uint64_t>(std::max(features.width, 0));
+    h.height = static_cast<std::uint64_t>(std::max(features.height, 0));
 }
 
 // A PNM's size, as OpenCV 4.6's PxMDecoder reads it: after "P1".."P6", two

@@ -4,6 +4,8 @@
 // without complaint). Walks JPEG and PNG to their end; reads the size of TIFF,
 // BMP, WebP and PNM from their headers as OpenCV's decoders do; anything else
 // reports `unknown` and is never handed to OpenCV (see decode.hpp for why).
+// A file is only complete when OpenCV would pick the decoder named here:
+// OpenCV offers a file its WebP decoder refuses to the next one, GDCM.
 #pragma once
 
 #include <cstddef>

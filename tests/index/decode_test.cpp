@@ -84,6 +84,21 @@ BOOST_AUTO_TEST_CASE(file_that_made_gdcm_abort_is_refused_before_opencv)
     }
 }
 
+BOOST_AUTO_TEST_CASE(webp_that_opencv_would_hand_to_gdcm_is_refused_before_opencv)
+{
+    // Found by decode_fuzz: RIFF/WEBP that libwebp's header check refuses,
+    // with "DICM" at offset 128. OpenCV's WebP decoder did not claim it, so
+    // OpenCV tried GDCM, which aborted the process.
+    const auto bytes = hostile("webp_gdcm_abort.webp");
+    BOOST_TEST((index::inspect_image(bytes).format == index::ImageHeader::Format::webp));
+    try {
+        (void)index::decode_image(bytes);
+        BOOST_FAIL("decoded a file that is no image");
+    } catch (const index::DecodeError& e) {
+        BOOST_TEST(e.kind() == "corrupt");
+    }
+}
+
 BOOST_AUTO_TEST_CASE(every_supported_format_as_opencv_writes_it_decodes)
 {
     // The signature table must agree with OpenCV's decoders: a format named
