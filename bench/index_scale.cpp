@@ -201,6 +201,7 @@ int run(int argc, char** argv)
         // in one chunk instead of moving the whole figure (at 10k a chunk
         // lasts a tenth of a second).
         constexpr std::size_t chunks = 5;
+        const std::size_t chunk_ops = ops / chunks;
         std::vector<double> chunk_rates;
         double chunk_s = 0;
         double lookup_s = 0;
@@ -223,8 +224,8 @@ int run(int argc, char** argv)
             lookup_s += std::chrono::duration<double>(t1 - t0).count();
             put_s += std::chrono::duration<double>(t2 - t1).count();
             chunk_s += std::chrono::duration<double>(t2 - t0).count();
-            if ((i + 1) % (ops / chunks) == 0 && chunk_rates.size() < chunks) {
-                chunk_rates.push_back(static_cast<double>(ops / chunks) / chunk_s);
+            if ((i + 1) % chunk_ops == 0 && chunk_rates.size() < chunks) {
+                chunk_rates.push_back(static_cast<double>(chunk_ops) / chunk_s);
                 chunk_s = 0;
             }
         }
