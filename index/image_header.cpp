@@ -3,7 +3,6 @@
 #include "index/image_header.hpp"
 
 #include <algorithm>
-#include <array>
 #include <cstring>
 #include <limits>
 #include <string_view>
@@ -281,20 +280,31 @@ ImageHeader inspect_image(std::span<const std::byte> bytes)
     // decompression bomb before OpenCV allocates for it: a 50-byte BMP
     // declaring 21060 x 40960 made OpenCV allocate 2.6 GB (found by
     // decode_fuzz), and OpenCV's own limit is 2^30 pixels.
+    std::string_view name;
     switch (h.format) {
-    case ImageHeader::Format::tiff: read_tiff_size(bytes, h); break;
-    case ImageHeader::Format::bmp: read_bmp_size(bytes, h); break;
-    case ImageHeader::Format::webp: read_webp_size(bytes, h); break;
-    case ImageHeader::Format::pnm: read_pnm_size(bytes, h); break;
+    case ImageHeader::Format::tiff:
+        read_tiff_size(bytes, h);
+        name = "TIFF";
+        break;
+    case ImageHeader::Format::bmp:
+        read_bmp_size(bytes, h);
+        name = "BMP";
+        break;
+    case ImageHeader::Format::webp:
+        read_webp_size(bytes, h);
+        name = "WebP";
+        break;
+    case ImageHeader::Format::pnm:
+        read_pnm_size(bytes, h);
+        name = "PNM";
+        break;
     default: return h; // unknown
     }
     h.complete = h.width != 0 && h.height != 0;
     if (!h.complete) {
         // OpenCV's decoder would refuse the header as well; a size ndrd
         // cannot read is a size max_pixels cannot hold.
-        static constexpr std::array names{"", "", "", "TIFF", "BMP", "WebP", "PNM"};
-        h.problem = std::string("corrupt ") + names.at(static_cast<std::size_t>(h.format)) +
-                    ": the header declares no readable width and height";
+        h.problem = "corrupt " + std::string(name) + ": the header declares no readable width and height";
     }
     return h;
 }
