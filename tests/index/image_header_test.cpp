@@ -39,42 +39,7 @@ std::string decode_error(std::span<const std::byte> bytes, std::uint64_t max_pix
     return decode_failure(bytes, max_pixels).second;
 }
 
-void put_be32(std::vector<std::byte>& out, std::uint32_t v)
-{
-    for (int s = 24; s >= 0; s -= 8)
-        out.push_back(static_cast<std::byte>((v >> s) & 0xFFU));
-}
-
-void put_chunk(std::vector<std::byte>& out, const char* type, const std::vector<std::byte>& data)
-{
-    put_be32(out, static_cast<std::uint32_t>(data.size()));
-    std::vector<std::byte> body;
-    for (int i = 0; i < 4; ++i)
-        body.push_back(static_cast<std::byte>(type[i]));
-    body.insert(body.end(), data.begin(), data.end());
-    out.insert(out.end(), body.begin(), body.end());
-    put_be32(out, static_cast<std::uint32_t>(
-                      crc32(0, reinterpret_cast<const Bytef*>(body.data()), static_cast<uInt>(body.size()))));
-}
-
-// A 100-byte PNG that declares width x height pixels.
-std::vector<std::byte> bomb_png(std::uint32_t width, std::uint32_t height)
-{
-    std::vector<std::byte> png;
-    for (const int c : {0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A})
-        png.push_back(static_cast<std::byte>(c));
-    std::vector<std::byte> ihdr;
-    put_be32(ihdr, width);
-    put_be32(ihdr, height);
-    for (const int c : {8, 2, 0, 0, 0})
-        ihdr.push_back(static_cast<std::byte>(c)); // 8-bit RGB
-    put_chunk(png, "IHDR", ihdr);
-    put_chunk(png, "IDAT", std::vector<std::byte>(16, std::byte{0}));
-    put_chunk(png, "IEND", {});
-    return png;
-}
-
-// Bytes in either byte order, for hand-built TIFF and WebP headers.
+// Bytes in either byte order, for hand-built PNG, TIFF and WebP files.
 struct Writer {
     std::vector<std::byte> out;
     bool big_endian = false;
@@ -91,6 +56,32 @@ struct Writer {
             out.push_back(static_cast<std::byte>(c));
     }
 };
+
+void put_chunk(Writer& png, std::string_view type, const std::vector<std::byte>& data)
+{
+    Writer body;
+    body.text(type);
+    body.out.insert(body.out.end(), data.begin(), data.end());
+    png.put(data.size(), 4);
+    png.out.insert(png.out.end(), body.out.begin(), body.out.end());
+    png.put(crc32(0, reinterpret_cast<const Bytef*>(body.out.data()), static_cast<uInt>(body.out.size())), 4);
+}
+
+// A 100-byte PNG that declares width x height pixels.
+std::vector<std::byte> bomb_png(std::uint32_t width, std::uint32_t height)
+{
+    Writer png{.out = {}, .big_endian = true};
+    png.text("\x89PNG\r\n\x1A\n");
+    Writer ihdr{.out = {}, .big_endian = true};
+    ihdr.put(width, 4);
+    ihdr.put(height, 4);
+    for (const int c : {8, 2, 0, 0, 0})
+        ihdr.put(static_cast<std::uint64_t>(c), 1); // 8-bit RGB
+    put_chunk(png, "IHDR", ihdr.out);
+    put_chunk(png, "IDAT", std::vector<std::byte>(16, std::byte{0}));
+    put_chunk(png, "IEND", {});
+    return png.out;
+}
 
 // An uncompressed 8-bit grey TIFF of width x height, as one strip; the pixel
 // data is only written when it is small (a bomb carries 16 bytes).
