@@ -30,12 +30,24 @@ std::string describe(const ItemRecord& r)
     return s + ")";
 }
 
+// Files between the queue and their commit: posted to the pool, being hashed,
+// or hashed and waiting for their turn. Only `workers` of them hold a decoded
+// image; the others are a path or a result of a few KB. The bound is also the
+// largest group one commit can gather, and byte-identical copies, hashed in a
+// fraction of a commit's fsyncs, need large groups: at 2 * workers + 2 their
+// groups averaged 3 files, and the group's WAL fsync and two directory fsyncs
+// were most of a copy's cost.
+std::size_t in_flight_bound(std::size_t wanted, unsigned workers)
+{
+    return std::max<std::size_t>(wanted, 2 * std::size_t{std::max(1U, workers)} + 2);
+}
+
 } // namespace
 
 Pipeline::Pipeline(boost::asio::io_context& io, PipelineOptions options, index::HashIndex& index, Relocator& relocator)
     : io_(io), opt_(std::move(options)), index_(index), relocator_(relocator),
       pool_(std::make_unique<boost::asio::thread_pool>(std::max(1U, opt_.workers))), retry_timer_(io),
-      resume_timer_(io), max_in_flight_(2 * std::max(1U, opt_.workers) + 2)
+      resume_timer_(io), max_in_flight_(in_flight_bound(opt_.max_in_flight, opt_.workers))
 {
 }
 
@@ -53,11 +65,12 @@ void Pipeline::reconfigure(index::MatchRule rule, bool exact_copy_rule, std::uin
     opt_.max_file_size = max_file_size;
     if (std::max(1U, workers) != std::max(1U, opt_.workers)) {
         // Jobs already posted to the old pool still post their results to
-        // the loop; join() waits for at most max_in_flight_ hashes.
+        // the loop; join() waits for at most max_in_flight_ hashes (a second
+        // or two of 12 MP JPEGs, once per change of `workers`).
         auto old = std::exchange(pool_, std::make_unique<boost::asio::thread_pool>(std::max(1U, workers)));
         old->join();
         opt_.workers = workers;
-        max_in_flight_ = 2 * std::max(1U, workers) + 2;
+        max_in_flight_ = in_flight_bound(opt_.max_in_flight, workers);
         pump();
     }
 }

@@ -37,6 +37,9 @@ struct PipelineOptions {
     std::uint64_t max_file_size = 256ULL << 20;
     std::uint64_t max_pixels = 64'000'000;
     std::size_t max_queued = 10'000; // paths held in memory; beyond, a rescan picks them up
+    // Files between the queue and their commit at once (at least 2 * workers + 2):
+    // also the largest group one commit's fsyncs can cover.
+    std::size_t max_in_flight = 32;
     unsigned workers = 1;
     bool reduced_decode = false; // decode_scale: auto
 };

@@ -420,7 +420,8 @@ BOOST_AUTO_TEST_SUITE(pipeline_submissions)
 BOOST_AUTO_TEST_CASE(same_path_submitted_twice_while_queued_is_processed_once)
 {
     Env env;
-    // One worker: at most 4 in flight, so the sixth path waits in the queue.
+    // One worker and the smallest window: at most 4 in flight, so the sixth
+    // path waits in the queue.
     const Paths first{"astronaut.png", "camera.png", "coffee.png", "moon.png", "brick.png"};
     for (const auto& n : first)
         env.add(n);
@@ -429,7 +430,9 @@ BOOST_AUTO_TEST_CASE(same_path_submitted_twice_while_queued_is_processed_once)
     Paths submissions = first;
     submissions.push_back("horse.png");
     submissions.push_back("horse.png");
-    const auto stats = run(env, idx, env.options(1), submissions);
+    auto opt = env.options(1);
+    opt.max_in_flight = 0;
+    const auto stats = run(env, idx, opt, submissions);
     BOOST_TEST(stats.routed() == 6U);
     BOOST_TEST(stats.skipped == 0U);
     BOOST_TEST(records_of(idx, "horse.png").size() == 1U);
@@ -447,6 +450,7 @@ BOOST_AUTO_TEST_CASE(a_burst_over_the_queue_cap_is_fully_processed_through_resca
     auto idx = open_index(env.index_dir);
     auto opt = env.options(1);
     opt.max_queued = 2;
+    opt.max_in_flight = 0; // 4 in flight: the rest of the burst must queue
     Stack stack(env, idx, opt);
     int rescans = 0;
     stack.pipeline.set_on_overflow([&] {
