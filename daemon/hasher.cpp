@@ -17,20 +17,20 @@ std::string content_digest(std::span<const std::byte> bytes)
     return {reinterpret_cast<const char*>(canonical.digest), sizeof canonical.digest}; // NOLINT
 }
 
-bool take_indexed_copy(const index::HashIndex& index, index::Grid grid, HashResult& r)
+std::optional<index::ItemRecord> take_indexed_copy(const index::HashIndex& index, index::Grid grid, HashResult& r)
 {
     // Rejected items have no feature, and limits may have changed since:
     // those are decoded again.
-    const auto same = index.find_by_digest(r.digest);
+    auto same = index.find_by_digest(r.digest);
     if (!same || same->verdict == index::Verdict::rejected ||
         same->feature.size() != static_cast<std::size_t>(grid.feature_dim())) {
-        return false;
+        return std::nullopt;
     }
     r.feature.values.assign(same->feature.begin(), same->feature.end());
     r.feature.degenerate = same->degenerate;
     r.key = same->key;
     r.copy_of = same->seq;
-    return true;
+    return same;
 }
 
 HashResult hash_source(const std::filesystem::path& ingest_dir, const std::string& source,

@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -38,8 +39,9 @@ struct HashResult {
 std::string content_digest(std::span<const std::byte> bytes);
 
 // When `r.digest` names an indexed item that has a feature, takes that item's
-// feature and key into `r` and sets `r.copy_of`; false otherwise.
-bool take_indexed_copy(const index::HashIndex& index, index::Grid grid, HashResult& r);
+// feature and key into `r`, sets `r.copy_of` and returns the item's record
+// (the original, which the exact-copy rule reads); nullopt otherwise.
+std::optional<index::ItemRecord> take_indexed_copy(const index::HashIndex& index, index::Grid grid, HashResult& r);
 
 // With `index`, a file byte-identical to an indexed item that has a feature
 // takes that item's feature and key instead of being decoded: the decision

@@ -335,17 +335,24 @@ std::optional<ItemRecord> Pipeline::decide(HashResult& r)
     rec.inode = now->ino;
     rec.ingested_ms = index::unix_ms_now();
     rec.digest = r.digest;
+    std::optional<ItemRecord> original;
     if (r.kind == HashResult::Kind::hashed && r.copy_of == 0) {
         // A worker finds an earlier copy only if it was committed in time;
         // here, in order, the answer no longer depends on timing. Taking the
         // stored feature whenever a copy is indexed makes the decision the
         // same whether or not the worker skipped the decode.
-        (void)take_indexed_copy(index_, index_.params().grid, r);
+        original = take_indexed_copy(index_, index_.params().grid, r);
+    } else if (r.copy_of != 0 && opt_.exact_copy_rule) {
+        // The worker read the original earlier, on its own thread: read it
+        // again now, in order, as the decision must see it.
+        original = index_.get(r.copy_of);
     }
     if (r.copy_of != 0) {
         log_debug(r.source, " is byte-identical to item ", r.copy_of, ": decided with its stored feature");
     }
-    const auto original = opt_.exact_copy_rule && r.copy_of != 0 ? index_.get(r.copy_of) : std::nullopt;
+    if (!opt_.exact_copy_rule) {
+        original.reset(); // compat: a copy is judged by its key like any file
+    }
     if (r.kind == HashResult::Kind::rejected) {
         rec.verdict = Verdict::rejected;
         rec.subset = Subset::rejected;
