@@ -46,8 +46,7 @@ std::size_t in_flight_bound(std::size_t wanted, unsigned workers)
 
 Pipeline::Pipeline(boost::asio::io_context& io, PipelineOptions options, index::HashIndex& index, Relocator& relocator)
     : io_(io), opt_(std::move(options)), index_(index), relocator_(relocator),
-      pool_(std::make_unique<boost::asio::thread_pool>(std::max(1U, opt_.workers))), retry_timer_(io),
-      resume_timer_(io), max_in_flight_(in_flight_bound(opt_.max_in_flight, opt_.workers))
+      pool_(std::make_unique<boost::asio::thread_pool>(std::max(1U, opt_.workers))), retry_timer_(io), resume_timer_(io)
 {
 }
 
@@ -65,12 +64,11 @@ void Pipeline::reconfigure(index::MatchRule rule, bool exact_copy_rule, std::uin
     opt_.max_file_size = max_file_size;
     if (std::max(1U, workers) != std::max(1U, opt_.workers)) {
         // Jobs already posted to the old pool still post their results to
-        // the loop; join() waits for at most max_in_flight_ hashes (a second
+        // the loop; join() waits for at most in_flight_bound() hashes (a second
         // or two of 12 MP JPEGs, once per change of `workers`).
         auto old = std::exchange(pool_, std::make_unique<boost::asio::thread_pool>(std::max(1U, workers)));
         old->join();
         opt_.workers = workers;
-        max_in_flight_ = in_flight_bound(opt_.max_in_flight, workers);
         pump();
     }
 }
@@ -104,7 +102,8 @@ void Pipeline::submit(const std::string& source)
 
 void Pipeline::pump()
 {
-    while (accepting_ && in_flight_ < max_in_flight_ && !waiting_.empty()) {
+    const std::size_t bound = in_flight_bound(opt_.max_in_flight, opt_.workers);
+    while (accepting_ && in_flight_ < bound && !waiting_.empty()) {
         std::string source = std::move(waiting_.front());
         waiting_.pop_front();
         known_[source] = PathState::in_flight;

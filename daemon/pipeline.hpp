@@ -133,7 +133,6 @@ private:
     std::uint64_t next_ticket_ = 0;
     std::uint64_t next_commit_ = 0;
     std::size_t in_flight_ = 0;
-    std::size_t max_in_flight_;
     bool accepting_ = true;
     bool drain_posted_ = false; // a drain is queued on the loop behind the pending completions
     bool overflowed_ = false;
