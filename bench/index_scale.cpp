@@ -234,7 +234,7 @@ int run(int argc, char** argv)
         // the key-set search at the radius, then reading the references of
         // one held key (by_key, then the item records with their features),
         // and of one absent key, and the digest lookup of a new file (by_digest's
-        // prefix filter's case).
+        // bloom filters' case).
         double search_s = 0;
         double fetch_held_s = 0;
         double fetch_absent_s = 0;

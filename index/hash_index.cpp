@@ -5,7 +5,8 @@
 //   by_key : key bytes + be64(seq) -> degenerate flag (schema 1: + the feature);
 //            scanned at open into the in-memory key set, which answers lookups
 //   meta   : "schema", "params", "projection", "next_seq", "counts"
-//   by_digest : XXH3-128 of the file + be64(seq) -> "" (byte-identical copies)
+//   by_digest : XXH3-128 of the file -> be64(seq) of the earliest item with
+//               those bytes (byte-identical copies; schema 2: digest + be64(seq) -> "")
 // Every put writes the record, its by_key entry and the meta counters in one
 // WriteBatch, so the index can never disagree with itself after a crash.
 #include "index/hash_index.hpp"
@@ -22,6 +23,7 @@
 #include <rocksdb/cache.h>
 #include <rocksdb/db.h>
 #include <rocksdb/filter_policy.h>
+#include <rocksdb/merge_operator.h>
 #include <rocksdb/slice_transform.h>
 #include <rocksdb/table.h>
 #include <rocksdb/write_batch.h>
@@ -36,17 +38,40 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// Schema 2 keeps features only in the item records (see by_key_entry).
-// Schema 1 indexes are read as they are and tagged 2 at the first writable
-// open, so that an older ndrd refuses them instead of misreading new entries.
-constexpr std::string_view schema_tag = "ndrd-index-2";
+// Schema 2 keeps features only in the item records (see by_key_entry);
+// schema 3 keys by_digest by the digest alone (see EarliestSeq). Older
+// indexes are read as they are, upgraded at the first writable open
+// (upgrade_digest_keys) and tagged 3, so that an older ndrd refuses them
+// instead of misreading new entries.
+constexpr std::string_view schema_tag = "ndrd-index-3";
+constexpr std::string_view schema_tag_v2 = "ndrd-index-2";
 constexpr std::string_view schema_tag_v1 = "ndrd-index-1";
+// In meta while by_digest holds entries of schema 2 (an upgrade under way).
+constexpr std::string_view upgrade_marker = "upgrading_digest_keys";
 constexpr std::size_t cf_items = 1;
 constexpr std::size_t cf_by_key = 2;
 constexpr std::size_t cf_meta = 3;
 constexpr std::size_t cf_by_digest = 4;
-// XXH3-128, as the daemon computes it: by_digest's entries are digest + seq.
+// XXH3-128, as the daemon computes it: the key of a by_digest entry.
 constexpr std::size_t digest_bytes = 16;
+
+// by_digest maps a digest to the earliest item with those bytes. Each new
+// item merges its be64 number into its digest's entry and the entry keeps the
+// smallest (big-endian: byte order is number order), so a write never reads
+// first and a lookup is one point read, which the bloom filters answer at
+// every level when the digest is absent: almost every new file. Schema 2
+// keyed entries by digest + number, which only an iterator seek could find.
+class EarliestSeq final : public rocksdb::AssociativeMergeOperator {
+public:
+    bool Merge(const rocksdb::Slice& /*key*/, const rocksdb::Slice* existing, const rocksdb::Slice& value,
+               std::string* new_value, rocksdb::Logger* /*logger*/) const override
+    {
+        const rocksdb::Slice& earliest = existing != nullptr && existing->compare(value) <= 0 ? *existing : value;
+        new_value->assign(earliest.data(), earliest.size());
+        return true;
+    }
+    [[nodiscard]] const char* Name() const override { return "ndrd.EarliestSeq"; }
+};
 
 std::string encode_params(const IndexParams& p)
 {
@@ -194,10 +219,18 @@ std::vector<rocksdb::ColumnFamilyDescriptor> descriptors(std::uint64_t cache_byt
     // Upper levels keep theirs: records rewritten later (routing, rebalancing)
     // make their files' ranges overlap older ones.
     items.optimize_filters_for_hits = true;
+    // Most reads ask for an older record than the memtable holds: its bloom
+    // filter spares them the memtable's search.
+    items.memtable_prefix_bloom_size_ratio = 0.02;
+    items.memtable_whole_key_filtering = true;
     // Records are keyed by consecutive numbers, which delta-encode well: a
     // smaller index keeps more of itself in the cache at a million records.
     auto in_order = t; // the same cache
     in_order.index_block_restart_interval = 16;
+    // One record (~3.2 KB) per block: a lookup reads and checksums only the
+    // record it wants. With 4 KB blocks, each block held two records and a
+    // read at a million items, out of the block cache, copied twice the bytes.
+    in_order.block_size = 1024;
     items.table_factory.reset(rocksdb::NewBlockBasedTableFactory(in_order));
     // by_key is only ever scanned whole, at start-up, into the key set, which
     // then answers every lookup: a filter would never be consulted.
@@ -206,10 +239,13 @@ std::vector<rocksdb::ColumnFamilyDescriptor> descriptors(std::uint64_t cache_byt
     scanned.filter_policy.reset();
     by_key.table_factory.reset(rocksdb::NewBlockBasedTableFactory(scanned));
     // Every new file asks by_digest for its digest, which is almost always
-    // absent: a prefix bloom filter on the digest lets that seek skip every
-    // table file without it (a seek consults no whole-key filter).
+    // absent: the bloom filters, in memory and in every table file, answer
+    // that. The filters hold the key's 16-byte prefix, which is the whole key
+    // since schema 3 and lets a schema-2 index's tables be read as well.
     rocksdb::ColumnFamilyOptions by_digest = cf;
     by_digest.prefix_extractor.reset(rocksdb::NewFixedPrefixTransform(digest_bytes));
+    by_digest.memtable_prefix_bloom_size_ratio = 0.1;
+    by_digest.merge_operator = std::make_shared<EarliestSeq>();
     auto prefixed = t; // the same cache
     prefixed.whole_key_filtering = false;
     by_digest.table_factory.reset(rocksdb::NewBlockBasedTableFactory(prefixed));
@@ -349,10 +385,8 @@ HashIndex HashIndex::open(const fs::path& dir, const IndexParams& params,
                             ". Keys would not be comparable: restore the old values, or point index_dir at a new "
                             "directory to start a new index.");
     }
-    if (tag == schema_tag_v1) {
-        rocksdb::WriteOptions wo;
-        wo.sync = true;
-        index.check(index.h_->db->Put(wo, index.h_->cfs[cf_meta], "schema", schema_tag), "upgrading its schema tag");
+    if (index.digest_keys_with_seq_) {
+        index.upgrade_digest_keys();
     }
     // Before any write: put_batch keeps it in step from then on.
     index.build_reference_keys();
@@ -404,7 +438,8 @@ void HashIndex::load_meta()
         check(h_->db->Get(rocksdb::ReadOptions(), meta, name, &v), std::string("reading ") + name);
         return v;
     };
-    if (const auto tag = get("schema"); tag != schema_tag && tag != schema_tag_v1) {
+    const auto tag = get("schema");
+    if (tag != schema_tag && tag != schema_tag_v2 && tag != schema_tag_v1) {
         throw IndexError("index " + dir_.string() + " has schema '" + tag + "', this ndrd reads '" +
                          std::string(schema_tag) + "'");
     }
@@ -413,6 +448,12 @@ void HashIndex::load_meta()
         projection_ = Projection::deserialize(get("projection"));
         next_seq_ = decode_be64(get("next_seq"));
         counts_ = decode_counts(get("counts"));
+        std::string marker;
+        const auto upgrading = h_->db->Get(rocksdb::ReadOptions(), meta, upgrade_marker, &marker);
+        if (!upgrading.IsNotFound()) {
+            check(upgrading, "reading its upgrade marker");
+        }
+        digest_keys_with_seq_ = tag != schema_tag || upgrading.ok();
     } catch (const std::exception& e) {
         throw IndexError("index " + dir_.string() + ": metadata is corrupt: " + e.what());
     }
@@ -592,8 +633,8 @@ void HashIndex::put_batch(std::span<const ItemRecord> recs, bool sync)
             key_changes.push_back({rec.key, rec.seq, true});
         }
         batch.Put(h_->cfs[cf_items], encode_be64(rec.seq), rec.encode());
-        if (!rec.digest.empty()) {
-            batch.Put(h_->cfs[cf_by_digest], rec.digest + encode_be64(rec.seq), rocksdb::Slice());
+        if (!rec.digest.empty() && (!old || old->digest != rec.digest)) { // a rewrite changes nothing there
+            batch.Merge(h_->cfs[cf_by_digest], rec.digest, encode_be64(rec.seq));
         }
         next = std::max(next, rec.seq + 1);
     }
@@ -669,24 +710,76 @@ void HashIndex::check_space() const
 
 std::optional<ItemRecord> HashIndex::find_by_digest(std::string_view digest) const
 {
-    if (digest.empty() || h_->cfs.size() <= cf_by_digest) {
+    if (digest.size() != digest_bytes || h_->cfs.size() <= cf_by_digest) {
+        return std::nullopt; // not an XXH3-128 digest: nothing was stored under it
+    }
+    const rocksdb::Slice wanted(digest.data(), digest.size());
+    if (digest_keys_with_seq_) {
+        // A read-only look at an index not upgraded yet, or whose upgrade a
+        // crash cut short: the digest's entries of either schema, the
+        // smallest number they name.
+        rocksdb::ReadOptions ro;
+        ro.prefix_same_as_start = true;
+        std::unique_ptr<rocksdb::Iterator> it(h_->db->NewIterator(ro, h_->cfs[cf_by_digest]));
+        std::optional<std::uint64_t> earliest;
+        for (it->Seek(wanted); it->Valid() && it->key().starts_with(wanted); it->Next()) {
+            const auto k = it->key().ToStringView();
+            const auto seq = k.size() == digest_bytes ? decode_be64(it->value().ToStringView())
+                                                      : decode_be64(k.substr(digest_bytes));
+            earliest = std::min(earliest.value_or(seq), seq);
+        }
+        check(it->status(), "looking up a digest");
+        return earliest ? get(*earliest) : std::nullopt;
+    }
+    rocksdb::PinnableSlice seq;
+    const auto s = h_->db->Get(rocksdb::ReadOptions(), h_->cfs[cf_by_digest], wanted, &seq);
+    if (s.IsNotFound()) {
         return std::nullopt;
     }
+    check(s, "looking up a digest");
+    return get(decode_be64(seq.ToStringView()));
+}
+
+// Rewrites the by_digest entries of an older schema (digest + be64(seq) ->
+// "") as schema 3's (digest -> be64(seq)), in batches. The new schema tag
+// comes first, synced, with a marker that the upgrade is under way: an older
+// ndrd then refuses the index instead of recovering its write-ahead log up to
+// the first merge, which it cannot read, and going on without the rest. An
+// upgrade cut short by a crash runs again at the next open (the marker) and
+// merges the same numbers again, which changes nothing. The marker goes in
+// the last batch. About 1 s per million items, once.
+void HashIndex::upgrade_digest_keys()
+{
+    auto* meta = h_->cfs[cf_meta];
+    rocksdb::WriteOptions synced;
+    synced.sync = true;
+    rocksdb::WriteBatch start;
+    check(start.Put(meta, "schema", schema_tag), "upgrading its schema tag");
+    check(start.Put(meta, upgrade_marker, ""), "upgrading its schema tag");
+    check(h_->db->Write(synced, &start), "upgrading its schema tag");
+    auto* cf = h_->cfs[cf_by_digest];
     rocksdb::ReadOptions ro;
-    if (digest.size() == digest_bytes) {
-        ro.prefix_same_as_start = true; // the prefix filter may skip files
-    } else {
-        ro.total_order_seek = true; // no prefix to filter on: a plain seek
+    ro.total_order_seek = true; // every entry, whatever its prefix
+    ro.fill_cache = false;
+    std::unique_ptr<rocksdb::Iterator> it(h_->db->NewIterator(ro, cf));
+    rocksdb::WriteBatch batch;
+    constexpr std::uint32_t batch_entries = 20'000;
+    for (it->SeekToFirst(); it->Valid(); it->Next()) {
+        const auto k = it->key().ToStringView();
+        if (k.size() != digest_bytes + 8) {
+            continue;
+        }
+        check(batch.Merge(cf, k.substr(0, digest_bytes), k.substr(digest_bytes)), "upgrading the digest index");
+        check(batch.Delete(cf, k), "upgrading the digest index");
+        if (batch.Count() >= batch_entries) {
+            check(h_->db->Write(rocksdb::WriteOptions(), &batch), "upgrading the digest index");
+            batch.Clear();
+        }
     }
-    std::unique_ptr<rocksdb::Iterator> it(h_->db->NewIterator(ro, h_->cfs[cf_by_digest]));
-    it->Seek(rocksdb::Slice(digest.data(), digest.size()));
-    if (it->Valid() && it->key().size() == digest.size() + 8 &&
-        it->key().starts_with(rocksdb::Slice(digest.data(), digest.size()))) {
-        const auto seq = decode_be64(it->key().ToStringView().substr(digest.size()));
-        return get(seq);
-    }
-    check(it->status(), "looking up a digest");
-    return std::nullopt;
+    check(it->status(), "reading the digest index to upgrade it");
+    check(batch.Delete(meta, upgrade_marker), "upgrading the digest index");
+    check(h_->db->Write(synced, &batch), "upgrading the digest index");
+    digest_keys_with_seq_ = false;
 }
 
 bool HashIndex::resume()

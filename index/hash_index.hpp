@@ -176,6 +176,7 @@ private:
     HashIndex(std::filesystem::path dir, std::unique_ptr<Handles> handles);
     void check(const rocksdb::Status& s, const std::string& what) const;
     void load_meta();
+    void upgrade_digest_keys();
     void check_space() const;
 
     std::filesystem::path dir_;
@@ -190,6 +191,9 @@ private:
     std::uint64_t next_seq_ = 1;
     IndexCounts counts_;
     std::uint64_t min_free_ = 0;
+    // by_digest still has schema 2's keys (digest + seq): a read-only index
+    // of an older schema, which find_by_digest seeks in.
+    bool digest_keys_with_seq_ = false;
     // Mirrors the by_key column family's entries (key, seq). mutable: a
     // read-only index fills it on first use (one thread only, the caller's).
     mutable std::optional<KeySet> reference_keys_;

@@ -933,7 +933,7 @@ BOOST_AUTO_TEST_CASE(find_by_digest_finds_the_earliest_item_with_exactly_those_b
 
 BOOST_AUTO_TEST_SUITE_END()
 
-BOOST_AUTO_TEST_SUITE(hash_index_schema_1)
+BOOST_AUTO_TEST_SUITE(hash_index_older_schemas)
 
 // A closed index opened with RocksDB alone, every column family by name:
 // what the tests below use to see and forge what is on disk.
@@ -1011,10 +1011,10 @@ BOOST_AUTO_TEST_CASE(new_references_take_their_feature_from_the_item_record)
         BOOST_TEST_REQUIRE(items.size() == 1U);
         BOOST_TEST(items[0].feature == rec.feature, boost::test_tools::per_element());
     }
-    BOOST_TEST(schema_of(dir / "idx") == "ndrd-index-2");
+    BOOST_TEST(schema_of(dir / "idx") == "ndrd-index-3");
 }
 
-BOOST_AUTO_TEST_CASE(a_schema_1_index_finds_its_references_and_is_tagged_2)
+BOOST_AUTO_TEST_CASE(a_schema_1_index_finds_its_references_and_is_tagged_3)
 {
     test::TempDir dir;
     auto rec = make_record(1, "72392811", Verdict::kept, RouteState::done, unit_feature(5, 0.5F));
@@ -1042,7 +1042,99 @@ BOOST_AUTO_TEST_CASE(a_schema_1_index_finds_its_references_and_is_tagged_2)
         idx.put(rec, false);
         BOOST_TEST(idx.kept_with_key(rec.key).size() == 1U);
     }
-    BOOST_TEST(schema_of(dir / "idx") == "ndrd-index-2");
+    BOOST_TEST(schema_of(dir / "idx") == "ndrd-index-3");
+}
+
+// Schema 2 keyed by_digest by digest + be64(seq); schema 3 by the digest
+// alone. An index of either kind, or one whose upgrade a crash cut short,
+// must find the earliest item with a file's bytes, read-only or not.
+BOOST_AUTO_TEST_CASE(a_schema_2_index_finds_copies_by_digest_before_and_after_its_upgrade)
+{
+    test::TempDir dir;
+    const std::string d1(16, '\x11');
+    const std::string d2(16, '\x22');
+    {
+        auto idx = open_index(dir / "idx");
+        for (std::uint64_t seq = 1; seq <= 3; ++seq) {
+            idx.put(make_record(seq, "0000000" + std::to_string(seq), Verdict::kept), false);
+        }
+    }
+    {
+        RawIndex raw(dir / "idx", true);
+        auto* by_digest = raw.cf("by_digest");
+        const rocksdb::WriteOptions wo;
+        // Item 3 repeats item 1's bytes, written the schema-2 way; item 2's
+        // entry is already a schema-3 one, as if an upgrade had begun.
+        BOOST_TEST_REQUIRE(raw.db().Put(wo, by_digest, d1 + index::encode_be64(3), "").ok());
+        BOOST_TEST_REQUIRE(raw.db().Put(wo, by_digest, d1 + index::encode_be64(1), "").ok());
+        BOOST_TEST_REQUIRE(raw.db().Put(wo, by_digest, d2, index::encode_be64(2)).ok());
+        BOOST_TEST_REQUIRE(raw.db().Put(wo, by_digest, d2 + index::encode_be64(2), "").ok());
+        BOOST_TEST_REQUIRE(raw.db().Put(wo, raw.cf("meta"), "schema", "ndrd-index-2").ok());
+    }
+    const auto seq_of = [](const HashIndex& idx, const std::string& digest) -> std::uint64_t {
+        const auto found = idx.find_by_digest(digest);
+        return found ? found->seq : 0;
+    };
+    {
+        const auto ro = HashIndex::open_read_only(dir / "idx");
+        BOOST_TEST(seq_of(ro, d1) == 1U);
+        BOOST_TEST(seq_of(ro, d2) == 2U);
+        BOOST_TEST(seq_of(ro, std::string(16, '\x33')) == 0U);
+    }
+    BOOST_TEST(schema_of(dir / "idx") == "ndrd-index-2"); // a read-only open changes nothing
+    {
+        auto idx = open_index(dir / "idx");
+        BOOST_TEST(seq_of(idx, d1) == 1U);
+        BOOST_TEST(seq_of(idx, d2) == 2U);
+        auto copy = make_record(4, "00000004", Verdict::duplicated);
+        copy.digest = d2;
+        idx.put(copy, false);
+        BOOST_TEST(seq_of(idx, d2) == 2U); // still the earliest
+        auto fresh = make_record(5, "00000005", Verdict::kept);
+        fresh.digest = std::string(16, '\x33');
+        idx.put(fresh, false);
+        BOOST_TEST(seq_of(idx, fresh.digest) == 5U);
+    }
+    // Read without ndrd's merge operator, as an older ndrd would: the new
+    // tag, which makes it refuse the index, comes before any merge.
+    BOOST_TEST(schema_of(dir / "idx") == "ndrd-index-3");
+    const auto ro = HashIndex::open_read_only(dir / "idx"); // now reads schema 3's point entries
+    BOOST_TEST(seq_of(ro, d1) == 1U);
+    BOOST_TEST(seq_of(ro, d2) == 2U);
+    BOOST_TEST(seq_of(ro, std::string(16, '\x33')) == 5U);
+}
+
+BOOST_AUTO_TEST_CASE(a_digest_upgrade_cut_short_is_finished_at_the_next_open)
+{
+    test::TempDir dir;
+    const std::string d1(16, '\x44');
+    {
+        auto idx = open_index(dir / "idx");
+        idx.put(make_record(1, "00000001", Verdict::kept), false);
+    }
+    {
+        // Tagged 3 with the upgrade's marker, one entry still schema 2's.
+        RawIndex raw(dir / "idx", true);
+        const rocksdb::WriteOptions wo;
+        BOOST_TEST_REQUIRE(raw.db().Put(wo, raw.cf("by_digest"), d1 + index::encode_be64(1), "").ok());
+        BOOST_TEST_REQUIRE(raw.db().Put(wo, raw.cf("meta"), "upgrading_digest_keys", "").ok());
+    }
+    BOOST_TEST_REQUIRE(schema_of(dir / "idx") == "ndrd-index-3");
+    {
+        const auto ro = HashIndex::open_read_only(dir / "idx");
+        const auto found = ro.find_by_digest(d1);
+        BOOST_TEST((found && found->seq == 1U));
+    }
+    {
+        auto idx = open_index(dir / "idx");
+        const auto found = idx.find_by_digest(d1);
+        BOOST_TEST((found && found->seq == 1U));
+    }
+    // No marker any more: a read-only index makes point reads, which only
+    // find the entry if the upgrade rewrote it.
+    const auto ro = HashIndex::open_read_only(dir / "idx");
+    const auto found = ro.find_by_digest(d1);
+    BOOST_TEST((found && found->seq == 1U));
 }
 
 BOOST_AUTO_TEST_SUITE_END()
