@@ -159,6 +159,10 @@ int run_service(const config::Config& initial, ServiceMode mode, const std::file
         log_info("index ", cfg.index_dir.string(), ": ", c.kept, " kept, ", c.duplicated, " duplicated, ", c.rejected,
                  " rejected; hash_dim ", idx.params().hash_dim, ", sim_threshold ", cfg.gradient.sim_threshold, ", ",
                  cfg.effective_workers(), " worker(s)");
+        if (const auto upgraded = idx.upgraded_digest_entries()) {
+            log_info("index ", cfg.index_dir.string(), ": upgraded to this version's format (", *upgraded,
+                     " digest entries rewritten); an older ndrd can no longer open it");
+        }
     }
 
     boost::asio::io_context io;

@@ -764,6 +764,7 @@ void HashIndex::upgrade_digest_keys()
     std::unique_ptr<rocksdb::Iterator> it(h_->db->NewIterator(ro, cf));
     rocksdb::WriteBatch batch;
     constexpr std::uint32_t batch_entries = 20'000;
+    std::uint64_t rewritten = 0;
     for (it->SeekToFirst(); it->Valid(); it->Next()) {
         const auto k = it->key().ToStringView();
         if (k.size() != digest_bytes + 8) {
@@ -771,6 +772,7 @@ void HashIndex::upgrade_digest_keys()
         }
         check(batch.Merge(cf, k.substr(0, digest_bytes), k.substr(digest_bytes)), "upgrading the digest index");
         check(batch.Delete(cf, k), "upgrading the digest index");
+        ++rewritten;
         if (batch.Count() >= batch_entries) {
             check(h_->db->Write(rocksdb::WriteOptions(), &batch), "upgrading the digest index");
             batch.Clear();
@@ -780,6 +782,7 @@ void HashIndex::upgrade_digest_keys()
     check(batch.Delete(meta, upgrade_marker), "upgrading the digest index");
     check(h_->db->Write(synced, &batch), "upgrading the digest index");
     digest_keys_with_seq_ = false;
+    upgraded_digests_ = rewritten;
 }
 
 bool HashIndex::resume()

@@ -112,6 +112,9 @@ public:
     [[nodiscard]] const std::filesystem::path& dir() const { return dir_; }
     [[nodiscard]] std::uint64_t next_seq() const { return next_seq_; }
     [[nodiscard]] const IndexCounts& counts() const { return counts_; }
+    // When this open upgraded an index of an older schema: how many digest
+    // entries it rewrote (for the start-up log).
+    [[nodiscard]] std::optional<std::uint64_t> upgraded_digest_entries() const { return upgraded_digests_; }
 
     // The kept items holding `key` (the references for a decision), in
     // ingest order: the in-memory key set names them (a read-only index that
@@ -194,6 +197,7 @@ private:
     // by_digest still has schema 2's keys (digest + seq): a read-only index
     // of an older schema, which find_by_digest seeks in.
     bool digest_keys_with_seq_ = false;
+    std::optional<std::uint64_t> upgraded_digests_;
     // Mirrors the by_key column family's entries (key, seq). mutable: a
     // read-only index fills it on first use (one thread only, the caller's).
     mutable std::optional<KeySet> reference_keys_;

@@ -1084,6 +1084,7 @@ BOOST_AUTO_TEST_CASE(a_schema_2_index_finds_copies_by_digest_before_and_after_it
     BOOST_TEST(schema_of(dir / "idx") == "ndrd-index-2"); // a read-only open changes nothing
     {
         auto idx = open_index(dir / "idx");
+        BOOST_TEST(idx.upgraded_digest_entries().value_or(0) == 3U); // the schema-2 entries
         BOOST_TEST(seq_of(idx, d1) == 1U);
         BOOST_TEST(seq_of(idx, d2) == 2U);
         auto copy = make_record(4, "00000004", Verdict::duplicated);
@@ -1127,9 +1128,11 @@ BOOST_AUTO_TEST_CASE(a_digest_upgrade_cut_short_is_finished_at_the_next_open)
     }
     {
         auto idx = open_index(dir / "idx");
+        BOOST_TEST(idx.upgraded_digest_entries().value_or(0) == 1U);
         const auto found = idx.find_by_digest(d1);
         BOOST_TEST((found && found->seq == 1U));
     }
+    BOOST_TEST(!open_index(dir / "idx").upgraded_digest_entries().has_value()); // once only
     // No marker any more: a read-only index makes point reads, which only
     // find the entry if the upgrade rewrote it.
     const auto ro = HashIndex::open_read_only(dir / "idx");
