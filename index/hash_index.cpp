@@ -747,7 +747,7 @@ std::optional<ItemRecord> HashIndex::find_by_digest(std::string_view digest) con
 // the first merge, which it cannot read, and going on without the rest. An
 // upgrade cut short by a crash runs again at the next open (the marker) and
 // merges the same numbers again, which changes nothing. The marker goes in
-// the last batch. About 1 s per million items, once.
+// the last batch. About 4 s per million items, once.
 void HashIndex::upgrade_digest_keys()
 {
     auto* meta = h_->cfs[cf_meta];

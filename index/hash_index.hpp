@@ -194,8 +194,9 @@ private:
     std::uint64_t next_seq_ = 1;
     IndexCounts counts_;
     std::uint64_t min_free_ = 0;
-    // by_digest still has schema 2's keys (digest + seq): a read-only index
-    // of an older schema, which find_by_digest seeks in.
+    // by_digest may still hold schema 2's keys (digest + seq), which
+    // find_by_digest seeks: an older index opened read-only, or one whose
+    // upgrade a crash cut short.
     bool digest_keys_with_seq_ = false;
     std::optional<std::uint64_t> upgraded_digests_;
     // Mirrors the by_key column family's entries (key, seq). mutable: a
