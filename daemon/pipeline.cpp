@@ -63,11 +63,14 @@ void Pipeline::reconfigure(index::MatchRule rule, bool exact_copy_rule, std::uin
     opt_.reduced_decode = reduced_decode;
     opt_.max_file_size = max_file_size;
     if (std::max(1U, workers) != std::max(1U, opt_.workers)) {
-        // Jobs already posted to the old pool still post their results to
-        // the loop; join() waits for at most in_flight_bound() hashes (a second
-        // or two of 12 MP JPEGs, once per change of `workers`).
-        auto old = std::exchange(pool_, std::make_unique<boost::asio::thread_pool>(std::max(1U, workers)));
-        old->join();
+        // Jobs already posted to the old pool still run and post their
+        // results to the loop. The old pool is joined from the new one: on
+        // the loop, that join would stall events, commits and the watchdog
+        // for as long as up to in_flight_bound() hashes take (a second or two
+        // of 12 MP JPEGs). The destructor's join of the new pool waits for it.
+        const std::shared_ptr<boost::asio::thread_pool> old =
+            std::exchange(pool_, std::make_unique<boost::asio::thread_pool>(std::max(1U, workers)));
+        boost::asio::post(*pool_, [old] { old->join(); });
         opt_.workers = workers;
         pump();
     }
@@ -109,9 +112,12 @@ void Pipeline::pump()
         known_[source] = PathState::in_flight;
         ++in_flight_;
         const std::uint64_t ticket = next_ticket_++;
-        boost::asio::post(*pool_, [this, ticket, source = std::move(source)] {
+        // The live settings go with the job, by value: reconfigure() may
+        // change opt_ on the loop while the job runs on a worker.
+        boost::asio::post(*pool_, [this, ticket, source = std::move(source), max_file_size = opt_.max_file_size,
+                                   reduced_decode = opt_.reduced_decode] {
             HashResult r = hash_source(opt_.ingest_dir, source, index_.projection(), index_.params().grid,
-                                       opt_.max_file_size, opt_.max_pixels, opt_.reduced_decode, &index_);
+                                       max_file_size, opt_.max_pixels, reduced_decode, &index_);
             boost::asio::post(io_, [this, ticket, r = std::move(r)]() mutable { completed(ticket, std::move(r)); });
         });
     }

@@ -15,6 +15,7 @@
 
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
 
 #include "daemon/ingest_scan.hpp"
 #include "daemon/pipeline.hpp"
@@ -239,6 +240,46 @@ BOOST_AUTO_TEST_CASE(decisions_are_identical_with_one_and_four_workers)
     BOOST_TEST(described[0] == described[1], boost::test_tools::per_element());
     BOOST_TEST(trees[0] == trees[1], boost::test_tools::per_element());
     BOOST_TEST(trees[0].size() == 30U);
+}
+
+// A reload that changes `workers` swaps the pool while files are being
+// hashed (and, under ThreadSanitizer, while workers read the live settings).
+BOOST_AUTO_TEST_CASE(changing_workers_while_files_are_hashed_changes_no_decision)
+{
+    const auto names = sequence_prefix(30);
+    BOOST_TEST_REQUIRE(names.size() == 30U);
+    Env reference_env;
+    for (const auto& n : names)
+        reference_env.add(n);
+    auto reference_idx = open_index(reference_env.index_dir);
+    run(reference_env, reference_idx, reference_env.options(1), names);
+
+    Env env;
+    for (const auto& n : names)
+        env.add(n);
+    auto idx = open_index(env.index_dir);
+    auto opt = env.options(1);
+    opt.max_in_flight = 0; // the narrowest window: most files wait for the pools to come
+    Stack stack(env, idx, opt);
+    std::size_t routed = 0;
+    std::vector<unsigned> applied;
+    stack.pipeline.set_on_routed([&](const daemon::RoutedEvent&) {
+        // 1 -> 4 after the first file, 4 -> 2 after the tenth, and back to 1.
+        static const std::map<std::size_t, unsigned> change_at{{1, 4U}, {10, 2U}, {20, 1U}};
+        if (const auto it = change_at.find(++routed); it != change_at.end()) {
+            const unsigned workers = it->second;
+            boost::asio::post(stack.io, [&, workers] {
+                stack.pipeline.reconfigure(opt.rule, opt.exact_copy_rule, opt.max_file_size, workers,
+                                           opt.reduced_decode);
+                applied.push_back(workers);
+            });
+        }
+    });
+    stack.run(names);
+    BOOST_TEST(applied == (std::vector<unsigned>{4U, 2U, 1U}), boost::test_tools::per_element());
+    BOOST_TEST(stack.pipeline.stats().routed() == 30U);
+    BOOST_TEST(describe(idx) == describe(reference_idx), boost::test_tools::per_element());
+    BOOST_TEST(tree(env.output) == tree(reference_env.output), boost::test_tools::per_element());
 }
 
 BOOST_AUTO_TEST_CASE(decisions_match_datumaro_for_the_first_30_of_the_reference_sequence)
