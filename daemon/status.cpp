@@ -1,6 +1,7 @@
 // Status reporting (see status.hpp).
 #include "daemon/status.hpp"
 
+#include <iomanip>
 #include <sstream>
 
 #include "daemon/json.hpp"
@@ -65,11 +66,27 @@ std::string format_status(const boost::property_tree::ptree& s)
     const auto get = [&](const char* k) {
         return s.get<std::string>(k, "?");
     };
+    // The JSON keeps every digit of a measured figure; a person reading the
+    // status needs a few ("up 9.1 s", not "up 9.0526307690000003 s").
+    // digits > 0: that many decimals; < 0: that many significant digits
+    // (latencies: 0.00214 s and 1.52 s alike).
+    const auto number = [&](const char* k, int digits) {
+        if (const auto v = s.get_optional<double>(k)) {
+            std::ostringstream o;
+            if (digits > 0) {
+                o << std::fixed;
+            }
+            o << std::setprecision(digits > 0 ? digits : -digits) << *v;
+            return o.str();
+        }
+        return get(k); // absent, or not a number (null): as the daemon sent it
+    };
     std::ostringstream out;
     if (s.get<bool>("daemon", false)) {
-        out << "daemon:        running, up " << get("uptime_seconds") << " s, queue " << get("queue_depth") << "\n"
-            << "last minute:   " << get("files_per_second") << " files/s, event-to-routed latency p50 "
-            << get("latency_p50_seconds") << " s, p99 " << get("latency_p99_seconds") << " s\n";
+        out << "daemon:        running, up " << number("uptime_seconds", 1) << " s, queue " << get("queue_depth")
+            << "\n"
+            << "last minute:   " << number("files_per_second", 2) << " files/s, event-to-routed latency p50 "
+            << number("latency_p50_seconds", -3) << " s, p99 " << number("latency_p99_seconds", -3) << " s\n";
         if (s.get<bool>("paused", false)) {
             out << "PAUSED:        the index refuses writes (disk full or read-only?); see the log\n";
         }

@@ -6,6 +6,7 @@
 #include <boost/test/unit_test.hpp>
 
 #include <cstdio>
+#include <regex>
 
 #include "live.hpp"
 
@@ -42,6 +43,8 @@ BOOST_AUTO_TEST_CASE(status_query_and_export_against_a_running_daemon)
     const auto status = ndrd_cmd(live, {"status"});
     BOOST_TEST(status.code() == 0, status.err);
     BOOST_TEST(status.out.find("daemon:        running") != std::string::npos, status.out);
+    // Figures for a person: "up 9.1 s", not the JSON's "up 9.0526307690000003 s".
+    BOOST_TEST(std::regex_search(status.out, std::regex(R"(running, up [0-9]+\.[0-9] s, queue)")), status.out);
     // Two files routed within the last minute: a rate and real latencies.
     const auto last_minute = status.out.find("last minute:   ");
     BOOST_TEST_REQUIRE(last_minute != std::string::npos, status.out);
