@@ -448,15 +448,16 @@ void HashIndex::load_meta()
         projection_ = Projection::deserialize(get("projection"));
         next_seq_ = decode_be64(get("next_seq"));
         counts_ = decode_counts(get("counts"));
-        std::string marker;
-        const auto upgrading = h_->db->Get(rocksdb::ReadOptions(), meta, upgrade_marker, &marker);
-        if (!upgrading.IsNotFound()) {
-            check(upgrading, "reading its upgrade marker");
-        }
-        digest_keys_with_seq_ = tag != schema_tag || upgrading.ok();
     } catch (const std::exception& e) {
         throw IndexError("index " + dir_.string() + ": metadata is corrupt: " + e.what());
     }
+    // Read apart from the decoding above: a failed read is not corrupt metadata.
+    std::string marker;
+    const auto upgrading = h_->db->Get(rocksdb::ReadOptions(), meta, upgrade_marker, &marker);
+    if (!upgrading.IsNotFound()) {
+        check(upgrading, "reading its upgrade marker");
+    }
+    digest_keys_with_seq_ = tag != schema_tag || upgrading.ok();
 }
 
 std::vector<KeptItem> HashIndex::kept_with_key(const Key& key) const
