@@ -68,25 +68,27 @@ std::string format_status(const boost::property_tree::ptree& s)
     };
     // The JSON keeps every digit of a measured figure; a person reading the
     // status needs a few ("up 9.1 s", not "up 9.0526307690000003 s").
-    // digits > 0: that many decimals; < 0: that many significant digits
-    // (latencies: 0.00214 s and 1.52 s alike).
-    const auto number = [&](const char* k, int digits) {
+    // Either a number of decimals, or of significant digits (latencies:
+    // 0.00214 s and 1.52 s alike).
+    enum class Digits { decimals, significant };
+    const auto number = [&](const char* k, int precision, Digits kind) {
         if (const auto v = s.get_optional<double>(k)) {
             std::ostringstream o;
-            if (digits > 0) {
+            if (kind == Digits::decimals) {
                 o << std::fixed;
             }
-            o << std::setprecision(digits > 0 ? digits : -digits) << *v;
+            o << std::setprecision(precision) << *v;
             return o.str();
         }
         return get(k); // absent, or not a number (null): as the daemon sent it
     };
     std::ostringstream out;
     if (s.get<bool>("daemon", false)) {
-        out << "daemon:        running, up " << number("uptime_seconds", 1) << " s, queue " << get("queue_depth")
-            << "\n"
-            << "last minute:   " << number("files_per_second", 2) << " files/s, event-to-routed latency p50 "
-            << number("latency_p50_seconds", -3) << " s, p99 " << number("latency_p99_seconds", -3) << " s\n";
+        out << "daemon:        running, up " << number("uptime_seconds", 1, Digits::decimals) << " s, queue "
+            << get("queue_depth") << "\n"
+            << "last minute:   " << number("files_per_second", 2, Digits::decimals)
+            << " files/s, event-to-routed latency p50 " << number("latency_p50_seconds", 3, Digits::significant)
+            << " s, p99 " << number("latency_p99_seconds", 3, Digits::significant) << " s\n";
         if (s.get<bool>("paused", false)) {
             out << "PAUSED:        the index refuses writes (disk full or read-only?); see the log\n";
         }
