@@ -23,6 +23,7 @@ namespace rocksdb {
 class DB;
 class ColumnFamilyHandle;
 class Status;
+struct ReadOptions;
 } // namespace rocksdb
 
 namespace ndrd::index {
@@ -181,6 +182,9 @@ private:
     void load_meta();
     void upgrade_digest_keys();
     void check_space() const;
+    void measure_item_bytes();
+    void cache_item_reads();
+    [[nodiscard]] rocksdb::ReadOptions item_read_options() const;
 
     std::filesystem::path dir_;
     std::unique_ptr<Handles> h_;
@@ -194,6 +198,8 @@ private:
     std::uint64_t next_seq_ = 1;
     IndexCounts counts_;
     std::uint64_t min_free_ = 0;
+    std::uint64_t cache_bytes_ = 0; // the block cache's capacity
+    std::uint64_t item_bytes_ = 0;  // about the item records' size on disk
     // by_digest may still hold schema 2's keys (digest + seq), which
     // find_by_digest seeks: an older index opened read-only, or one whose
     // upgrade a crash cut short.
