@@ -28,6 +28,8 @@ struct ReadOptions;
 
 namespace ndrd::index {
 
+class DigestFilter;
+
 // A storage failure; the message says which index, which operation and
 // what RocksDB reported.
 class IndexError : public std::runtime_error {
@@ -191,6 +193,7 @@ private:
     IndexParams params_;
     Projection projection_;
     void build_reference_keys() const;
+    void build_digest_filter();
     [[nodiscard]] std::vector<KeptItem> candidates_near(const Key& key, int radius) const;
     [[nodiscard]] std::vector<KeySet::Ref> refs_with_key(const Key& key) const; // by_key seek, no key set
     [[nodiscard]] std::vector<KeptItem> fetch(std::span<const KeySet::Ref> refs) const;
@@ -208,6 +211,10 @@ private:
     // Mirrors the by_key column family's entries (key, seq). mutable: a
     // read-only index fills it on first use (one thread only, the caller's).
     mutable std::optional<KeySet> reference_keys_;
+    // Every digest in by_digest, so that find_by_digest reads it only for
+    // digests that may be there. Built by writable opens (read-only ones read
+    // by_digest for every digest); a pointer because the filter's lock cannot move.
+    std::unique_ptr<DigestFilter> digests_;
 };
 
 } // namespace ndrd::index

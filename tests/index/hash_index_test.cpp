@@ -931,6 +931,44 @@ BOOST_AUTO_TEST_CASE(find_by_digest_finds_the_earliest_item_with_exactly_those_b
     BOOST_TEST(!idx.find_by_digest("").has_value());
 }
 
+BOOST_AUTO_TEST_CASE(digests_are_found_after_reopen_and_new_ones_after_it)
+{
+    test::TempDir dir;
+    std::vector<std::string> digests;
+    const auto digest_of = [](std::uint64_t seq) {
+        std::string d(16, '\0');
+        for (std::size_t i = 0; i < d.size(); ++i) {
+            d[i] = static_cast<char>((seq * 0x9E3779B97F4A7C15ULL) >> (i % 8 * 8U) ^ i);
+        }
+        return d;
+    };
+    {
+        auto idx = open_index(dir / "idx");
+        std::vector<ItemRecord> batch;
+        for (std::uint64_t seq = 1; seq <= 3000; ++seq) {
+            auto rec = make_record(seq, "5c1172d0", seq % 3 == 0 ? Verdict::kept : Verdict::duplicated);
+            rec.digest = digest_of(seq);
+            batch.push_back(std::move(rec));
+        }
+        idx.put_batch(batch, true);
+    }
+    // The reopened index rebuilds its in-memory digest fingerprints from disk:
+    // every stored digest must still be found, through them.
+    auto idx = open_index(dir / "idx");
+    for (std::uint64_t seq = 1; seq <= 3000; ++seq) {
+        const auto found = idx.find_by_digest(digest_of(seq));
+        BOOST_TEST_REQUIRE(found.has_value(), "seq " << seq);
+        BOOST_TEST(found->seq == seq);
+    }
+    BOOST_TEST(!idx.find_by_digest(digest_of(3001)).has_value());
+    auto rec = make_record(3001, "5c1172d0", Verdict::kept);
+    rec.digest = digest_of(3001);
+    idx.put(rec, false);
+    const auto found = idx.find_by_digest(digest_of(3001));
+    BOOST_TEST_REQUIRE(found.has_value());
+    BOOST_TEST(found->seq == 3001U);
+}
+
 BOOST_AUTO_TEST_SUITE_END()
 
 BOOST_AUTO_TEST_SUITE(hash_index_older_schemas)
