@@ -193,7 +193,7 @@ private:
     IndexParams params_;
     Projection projection_;
     void build_reference_keys() const;
-    void build_digest_filter();
+    [[nodiscard]] std::unique_ptr<DigestFilter> read_digest_filter() const;
     [[nodiscard]] std::vector<KeptItem> candidates_near(const Key& key, int radius) const;
     [[nodiscard]] std::vector<KeySet::Ref> refs_with_key(const Key& key) const; // by_key seek, no key set
     [[nodiscard]] std::vector<KeptItem> fetch(std::span<const KeySet::Ref> refs) const;
