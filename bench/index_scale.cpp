@@ -55,6 +55,7 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
+using ndrd::bench::median;
 using ndrd::bench::SplitMix64;
 
 idx::Key make_key(std::uint32_t k)
@@ -124,13 +125,6 @@ double rss_mib()
 double seconds_since(Clock::time_point t0)
 {
     return std::chrono::duration<double>(Clock::now() - t0).count();
-}
-
-double median(std::vector<double> v)
-{
-    std::sort(v.begin(), v.end());
-    const std::size_t n = v.size();
-    return n % 2 == 1 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
 // One size's index and what was measured on it.

@@ -508,7 +508,8 @@ wall=$(elapsed_since "$run_started")
   done
   echo
   echo "(5) index scale: index::HashIndex, random unit float32 features, 32-bit keys and digests; 10k ops of"
-  echo "    find_by_digest() + judge() + put() at each size; the run with the median ratio of $repeats"
+  echo "    find_by_digest() + judge() + put() on each size's index, the sizes in turns (10 rounds of 1000 ops);"
+  echo "    ops/s: median of a size's 10 chunk rates; the run with the median ratio of $repeats"
   printf '  %-10s %9s %11s %10s %9s %13s %9s\n' items "ops/s" "lookup µs" "put µs" "disk MiB" "disk B/item" "RSS MiB"
   while read -r line; do
     [[ $line == size=* ]] || continue
