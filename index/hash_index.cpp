@@ -500,7 +500,7 @@ std::vector<KeptItem> HashIndex::kept_with_key(const Key& key) const
 // so the block cache keeps a share of them about its size over theirs. Once
 // they outgrow it several times over, nearly every read misses anyway and
 // putting its block in the cache costs more (an allocation, an insertion, an
-// eviction: 0.55 of 8.4 us per record at a million items) than the rare hit
+// eviction: 0.55 of 7.3 us per record at a million items) than the rare hit
 // saves, and pushes out the index and filter partitions every read needs.
 // Records read then come from the page cache alone.
 void HashIndex::cache_item_reads()
