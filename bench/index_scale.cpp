@@ -218,7 +218,7 @@ void timed_chunk(Sized& s, std::size_t n, int dim, int radius)
 // Where a lookup's time goes, measured apart on the same index: the key-set
 // search at the radius, then reading the references of one held key (the
 // item records with their features), and of one absent key, and the digest
-// lookup of a new file (by_digest's bloom filters' case).
+// lookup of a new file (the in-memory digest fingerprints' case).
 void parts_chunk(Sized& s, std::size_t n, int radius)
 {
     for (std::size_t i = 0; i < n; ++i, ++s.parts_ops) {
