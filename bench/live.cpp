@@ -8,7 +8,10 @@
 //
 // Usage: bench_live --stage DIR --ingest DIR --out DIR --rate FILES_PER_S
 //            [--subsets train,duplicated,rejected] [--timeout SECONDS]
-// Prints one key=value line; exit 1 when some file never arrived.
+//            [--per-file FILE]
+// Prints one key=value line; exit 1 when some file never arrived. --per-file
+// writes "index name sent_s latency_ms" per file, in sending order, so a tail
+// can be traced to the files (and the moments) that made it.
 #include <poll.h>
 #include <sys/inotify.h>
 #include <unistd.h>
@@ -21,6 +24,7 @@
 #include <cstring>
 #include <exception>
 #include <filesystem>
+#include <fstream>
 #include <iostream>
 #include <map>
 #include <mutex>
@@ -116,6 +120,7 @@ int run(int argc, char** argv)
     fs::path stage;
     fs::path ingest;
     fs::path out;
+    fs::path per_file;
     double rate = 0;
     double timeout = 60;
     std::vector<std::string> subsets = {"train", "duplicated", "rejected"};
@@ -132,6 +137,8 @@ int run(int argc, char** argv)
             rate = std::stod(v);
         } else if (a == "--timeout") {
             timeout = std::stod(v);
+        } else if (a == "--per-file") {
+            per_file = v;
         } else if (a == "--subsets") {
             subsets = split(v);
         } else {
@@ -141,7 +148,7 @@ int run(int argc, char** argv)
     }
     if (stage.empty() || ingest.empty() || out.empty() || rate <= 0 || argc % 2 == 0) {
         std::cerr << "usage: bench_live --stage DIR --ingest DIR --out DIR --rate FILES_PER_S "
-                     "[--subsets a,b,c] [--timeout S]\n";
+                     "[--subsets a,b,c] [--timeout S] [--per-file FILE]\n";
         return 64;
     }
     std::vector<std::string> names;
@@ -191,9 +198,23 @@ int run(int argc, char** argv)
     watch_thread.join();
 
     std::vector<double> latencies_ms;
+    std::ofstream per_file_out;
+    if (!per_file.empty()) {
+        per_file_out.open(per_file);
+        if (!per_file_out) {
+            throw std::runtime_error("cannot write " + per_file.string());
+        }
+    }
     for (std::size_t i = 0; i < names.size(); ++i) {
-        if (const auto it = arrivals.seen.find(names[i]); it != arrivals.seen.end()) {
-            latencies_ms.push_back(std::chrono::duration<double, std::milli>(it->second - sent[i]).count());
+        const auto it = arrivals.seen.find(names[i]);
+        const bool arrived = it != arrivals.seen.end();
+        const double ms = arrived ? std::chrono::duration<double, std::milli>(it->second - sent[i]).count() : -1.0;
+        if (arrived) {
+            latencies_ms.push_back(ms);
+        }
+        if (per_file_out.is_open()) {
+            per_file_out << i << ' ' << names[i] << ' ' << std::chrono::duration<double>(sent[i] - start).count() << ' '
+                         << (arrived ? std::to_string(ms) : std::string("missing")) << '\n';
         }
     }
     std::sort(latencies_ms.begin(), latencies_ms.end());

@@ -295,14 +295,16 @@ done
 
 # -------------------------------------------------- (4) live latency ---
 
-# One live run: daemon on a fresh index, files renamed in at $rate.
+# One live run: daemon on a fresh index, files renamed in at $rate; $5 is
+# extra config (the decode scale). Per-file latencies go to the logs, so a
+# tail can be traced to the files that made it.
 live_run() {
-  local size=$1 rate=$2 count=$3 label=$4 d=$work/live pid out status_text
+  local size=$1 rate=$2 count=$3 label=$4 extra=${5:-} d=$work/live pid out status_text
   rm -rf "$d"
   mkdir -p "$d/in" "$d/stage"
   find "$corpus/$size" -maxdepth 1 -type f | LC_ALL=C sort | sed -n "1,${count}p" | xargs cp -t "$d/stage"
   warm "$d/stage"
-  once_config "$d" 2
+  once_config "$d" 2 "$extra"
   "$ndrd" run --config "$d/ndrd.yaml" >"$d/daemon.out" 2>"$d/daemon.err" &
   pid=$!
   local waited=0
@@ -316,7 +318,8 @@ live_run() {
     sleep 0.1
     ((++waited))
   done
-  if out=$("$tools/bench_live" --stage "$d/stage" --ingest "$d/in" --out "$d/out" --rate "$rate" --timeout 120 2>>"$logs/live.err"); then
+  if out=$("$tools/bench_live" --stage "$d/stage" --ingest "$d/in" --out "$d/out" --rate "$rate" --timeout 120 \
+    --per-file "$logs/live-files-${label// /_}.txt" 2>>"$logs/live.err"); then
     :
   else
     problem "live $label: not every file was routed ($out)"
@@ -334,40 +337,53 @@ live_run() {
     awk '{ printf "%f %f\n", $1 * 1000, $2 * 1000 }') || true
 }
 
-for size in "${sizes[@]}"; do
-  max_rate=${R[once.2.$size]}
-  if [[ $max_rate == - ]]; then
-    problem "live $size skipped: no ndrd once rate to derive the load from"
-    continue
-  fi
+# live_measure SIZE MODE MAX_RATE [EXTRA_CONFIG]: $repeats live runs at half
+# of MAX_RATE (that mode's own once 2w rate); medians into R[live.*.MODE.SIZE].
+live_measure() {
+  local size=$1 mode=$2 max_rate=$3 extra=${4:-} rate count r
+  local p50s=() p99s=() maxs=() sp50s=() sp99s=()
   rate=$(awk -v m="$max_rate" 'BEGIN { printf "%.2f", m / 2 }')
   count=$(awk -v r="$rate" -v s="$live_seconds" -v n="${R[n.$size]}" 'BEGIN { c = int(r * s); if (c < 20) c = 20; if (c > n) c = n; print c }')
-  p50s=()
-  p99s=()
-  maxs=()
-  sp50s=()
-  sp99s=()
   for ((r = 1; r <= repeats; r++)); do
     live_p50=-
     live_p99=-
     live_max=-
     status_p50=-
     status_p99=-
-    live_run "$size" "$rate" "$count" "$size rate=$rate run=$r"
+    live_run "$size" "$rate" "$count" "$size $mode rate=$rate run=$r" "$extra"
     p50s+=("${live_p50:--}")
     p99s+=("${live_p99:--}")
     maxs+=("${live_max:--}")
     sp50s+=("${status_p50:--}")
     sp99s+=("${status_p99:--}")
   done
-  R[live.rate.$size]=$rate
-  R[live.count.$size]=$count
-  R[live.p50.$size]=$(median "${p50s[@]}")
-  R[live.p99.$size]=$(median "${p99s[@]}")
-  R[live.max.$size]=$(median "${maxs[@]}")
-  R[live.sp50.$size]=$(median "${sp50s[@]}")
-  R[live.sp99.$size]=$(median "${sp99s[@]}")
-  note "live $size at $rate files/s: p50 ${R[live.p50.$size]} ms, p99 ${R[live.p99.$size]} ms"
+  R[live.rate.$mode.$size]=$rate
+  R[live.count.$mode.$size]=$count
+  R[live.p50.$mode.$size]=$(median "${p50s[@]}")
+  R[live.p99.$mode.$size]=$(median "${p99s[@]}")
+  R[live.max.$mode.$size]=$(median "${maxs[@]}")
+  R[live.sp50.$mode.$size]=$(median "${sp50s[@]}")
+  R[live.sp99.$mode.$size]=$(median "${sp99s[@]}")
+  # The files behind the tail: the slowest of the last run, with their sizes
+  # (sed reads to the end: head would let sort die of SIGPIPE under pipefail).
+  R[live.slowest.$mode.$size]=$(sort -k4 -g -r "$logs/live-files-${size}_${mode}_rate=${rate}_run=$repeats.txt" 2>/dev/null |
+    sed -n 1,3p | while read -r _ name _ ms; do
+      printf '%s %s KiB %s ms; ' "$name" "$(($(stat -c %s "$corpus/$size/$name") / 1024))" "$(fmt 0 "$ms")"
+    done)
+  note "live $size $mode at $rate files/s: p50 ${R[live.p50.$mode.$size]} ms, p99 ${R[live.p99.$mode.$size]} ms"
+}
+
+for size in "${sizes[@]}"; do
+  if [[ ${R[once.2.$size]} == - ]]; then
+    problem "live $size skipped: no ndrd once rate to derive the load from"
+    continue
+  fi
+  live_measure "$size" full "${R[once.2.$size]}"
+  # decode_scale: auto at half its own rate: what a site that needs a lower
+  # latency than a full decode allows can get.
+  if [[ ${R[auto.$size]} != n/a && ${R[auto.$size]} != - ]]; then
+    live_measure "$size" auto "${R[auto.$size]}" "decode_scale: auto"
+  fi
 done
 rm -rf "$work/live"
 
@@ -499,12 +515,21 @@ wall=$(elapsed_since "$run_started")
   echo "  copies 2w: the same files again, $copies_per_file copies of each under new names, into the filled index"
   if [[ -n ${R[auto_why]:-} ]]; then echo "  scale=auto: n/a, this build refuses the key: ${R[auto_why]}"; fi
   echo
-  echo "(4) live: ndrd run (2 workers), files renamed into ingest at 50% of the once 2w rate; rename -> arrival in a subset"
-  printf '  %-12s %8s %6s %9s %9s %9s   %s\n' resolution "files/s" files "p50 ms" "p99 ms" "max ms" "daemon status p50/p99 ms"
+  echo "(4) live: ndrd run (2 workers), files renamed into ingest at 50% of that mode's once 2w rate; rename -> arrival in a subset"
+  printf '  %-12s %-5s %8s %6s %9s %9s %9s   %s\n' resolution decode "files/s" files "p50 ms" "p99 ms" "max ms" "daemon status p50/p99 ms"
   for size in "${sizes[@]}"; do
-    printf '  %-12s %8s %6s %9s %9s %9s   %s / %s\n' "$size" "${R[live.rate.$size]:--}" "${R[live.count.$size]:--}" \
-      "$(fmt 1 "${R[live.p50.$size]:--}")" "$(fmt 1 "${R[live.p99.$size]:--}")" "$(fmt 1 "${R[live.max.$size]:--}")" \
-      "$(fmt 1 "${R[live.sp50.$size]:--}")" "$(fmt 1 "${R[live.sp99.$size]:--}")"
+    for mode in full auto; do
+      [[ -n ${R[live.rate.$mode.$size]:-} ]] || continue
+      printf '  %-12s %-5s %8s %6s %9s %9s %9s   %s / %s\n' "$size" "$mode" "${R[live.rate.$mode.$size]}" "${R[live.count.$mode.$size]}" \
+        "$(fmt 1 "${R[live.p50.$mode.$size]}")" "$(fmt 1 "${R[live.p99.$mode.$size]}")" "$(fmt 1 "${R[live.max.$mode.$size]}")" \
+        "$(fmt 1 "${R[live.sp50.$mode.$size]}")" "$(fmt 1 "${R[live.sp99.$mode.$size]}")"
+    done
+  done
+  for size in "${sizes[@]}"; do
+    for mode in full auto; do
+      [[ -n ${R[live.slowest.$mode.$size]:-} ]] || continue
+      echo "  slowest files, $size $mode (last run): ${R[live.slowest.$mode.$size]% }"
+    done
   done
   echo
   echo "(5) index scale: index::HashIndex, random unit float32 features, 32-bit keys and digests; 10k ops of"
@@ -546,7 +571,9 @@ wall=$(elapsed_since "$run_started")
   printf '  %-56s %8s   %s\n' "index ops/s at ${index_sizes[-1]} / at 10000 items" "${R[index.ratio]}" "$( ((index_sizes[-1] == 1000000)) && echo ">= 0.80")"
   printf '  %-56s %8s\n' "  every run's ratio" "${R[index.ratios]}"
   for size in "${sizes[@]}"; do
-    printf '  %-56s %8s   %s\n' "live p99 ms at 50% load, $size" "$(fmt 1 "${R[live.p99.$size]:--}")" "<= 50"
+    printf '  %-56s %8s   %s\n' "live p99 ms at 50% load, $size" "$(fmt 1 "${R[live.p99.full.$size]:--}")" "<= 50"
+    [[ -n ${R[live.p99.auto.$size]:-} ]] || continue
+    printf '  %-56s %8s   %s\n' "  the same with decode_scale auto" "$(fmt 1 "${R[live.p99.auto.$size]}")" ""
   done
   printf '  %-56s %8s   %s\n' "peak RSS MiB of ndrd once over the ${index_sizes[-1]}-item index" "${R[bigonce.rss]:--}" "$( ((index_sizes[-1] == 1000000)) && echo "< 300 MB")"
   echo
