@@ -4,12 +4,15 @@
 // and key (index::compute_key with the projection ndrd generates for seed 0).
 // Whatever index/ currently does is what is timed.
 //
-// Usage: bench_stages [--repeat R] FILE_OR_DIR...
+// Usage: bench_stages [--repeat R] [--decode-scale auto] FILE_OR_DIR...
+// With --decode-scale auto, JPEGs decode reduced as ndrd's `decode_scale:
+// auto` does, so the feature stage sees the images that mode hands it.
 // Prints one key=value line with the mean milliseconds per stage: for each
 // stage the median over R passes of that pass's mean.
 #include <chrono>
 #include <exception>
 #include <iostream>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
@@ -32,29 +35,36 @@ double ms_since(Clock::time_point& t)
     return ms;
 }
 
+constexpr const char* usage = "usage: bench_stages [--repeat R] [--decode-scale auto] FILE_OR_DIR...\n";
+
 int run(int argc, char** argv)
 {
     int repeat = 1;
+    bool reduced = false;
     std::vector<std::string> args;
     for (int i = 1; i < argc; ++i) {
         const std::string a = argv[i];
         if (a == "--repeat" && i + 1 < argc) {
             repeat = std::stoi(argv[++i]);
+        } else if (a == "--decode-scale" && i + 1 < argc && std::string(argv[i + 1]) == "auto") {
+            reduced = true;
+            ++i;
         } else if (a.starts_with("--")) {
-            std::cerr << "usage: bench_stages [--repeat R] FILE_OR_DIR...\n";
+            std::cerr << usage;
             return 64;
         } else {
             args.push_back(a);
         }
     }
     if (repeat < 1 || args.empty()) {
-        std::cerr << "usage: bench_stages [--repeat R] FILE_OR_DIR...\n";
+        std::cerr << usage;
         return 64;
     }
     const auto files = ndrd::bench::collect_files(args);
     constexpr std::uint64_t max_pixels = 64'000'000; // ndrd's default
     ndrd::index::configure_decoder();
     const ndrd::index::Grid grid; // the default 8x8, Datumaro's
+    const auto reduce_for = reduced ? std::optional(grid) : std::nullopt;
     const auto projection = ndrd::index::Projection::generate(0, grid.feature_dim(), 32);
 
     std::vector<double> read_ms;
@@ -71,7 +81,7 @@ int run(int argc, char** argv)
             auto t = Clock::now();
             const auto bytes = ndrd::bench::read_file(file);
             r += ms_since(t);
-            const cv::Mat image = ndrd::index::decode_image(std::as_bytes(std::span(bytes)), max_pixels);
+            const cv::Mat image = ndrd::index::decode_image(std::as_bytes(std::span(bytes)), max_pixels, reduce_for);
             d += ms_since(t);
             const auto feature = ndrd::index::compute_feature(image, grid);
             f += ms_since(t);

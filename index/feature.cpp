@@ -4,6 +4,7 @@
 #include "index/decode.hpp"
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <cstdint>
 #include <stdexcept>
@@ -140,7 +141,127 @@ BlockMoments moments_by_block_sums(const cv::Mat& image, Grid grid)
     return m;
 }
 
+// One term of OpenCV's INTER_AREA decimation along one axis: source index
+// `src` adds `weight` times its value to destination cell `dst`.
+struct AreaTap {
+    int src;
+    int dst;
+    double weight; // a float32 value, as OpenCV stores it
+};
+
+// OpenCV's computeResizeAreaTab for one axis, term for term: the scale is
+// derived the way cv::resize derives it (1 / (dsize / ssize), not ssize /
+// dsize), and every weight is rounded to float32. These weights, not an exact
+// area average, are what Datumaro's numbers carry for such sides.
+std::vector<AreaTap> area_taps(int ssize, int dsize)
+{
+    const double scale = 1.0 / (static_cast<double>(dsize) / ssize);
+    std::vector<AreaTap> taps;
+    taps.reserve(static_cast<std::size_t>(ssize) + static_cast<std::size_t>(dsize) * 2);
+    for (int d = 0; d < dsize; ++d) {
+        const double f1 = d * scale;
+        const double f2 = f1 + scale;
+        const double cell = std::min(scale, ssize - f1);
+        int s2 = static_cast<int>(std::floor(f2));
+        s2 = std::min(s2, ssize - 1);
+        const int s1 = std::min(static_cast<int>(std::ceil(f1)), s2);
+        if (s1 - f1 > 1e-3) {
+            taps.push_back({s1 - 1, d, static_cast<float>((s1 - f1) / cell)});
+        }
+        for (int s = s1; s < s2; ++s) {
+            taps.push_back({s, d, static_cast<float>(1.0 / cell)});
+        }
+        if (f2 - s2 > 1e-3) {
+            taps.push_back({s2, d, static_cast<float>(std::min(std::min(f2 - s2, 1.0), cell) / cell)});
+        }
+    }
+    return taps;
+}
+
+// The path for 8-bit images with a side that is not a multiple of the grid
+// (what decode_scale: auto hands over: 500x375 from 4000x3000, 240x135 from
+// 1920x1080). It is cv::resize(INTER_AREA) of the image scaled to [0, 1] in
+// float64, and of its square, computed the way OpenCV's ResizeArea_Invoker
+// computes it (the same float32 weights, the same order of additions), so the
+// numbers are bit for bit those of moments_by_resize. What it saves is the
+// two full-image float64 copies (4.5 MB each at 500x375) that path allocates
+// and fills: a 256-entry table gives each byte's value and square.
+BlockMoments moments_by_area_weights(const cv::Mat& image, Grid grid)
+{
+    std::array<double, 256> value{};
+    std::array<double, 256> square{};
+    for (int p = 0; p < 256; ++p) {
+        value[static_cast<std::size_t>(p)] = p * (1.0 / 255.0); // what convertTo(CV_64F, 1/255) gives
+        square[static_cast<std::size_t>(p)] = value[static_cast<std::size_t>(p)] * value[static_cast<std::size_t>(p)];
+    }
+    const std::vector<AreaTap> xtaps = area_taps(image.cols, grid.cols);
+    const std::vector<AreaTap> ytaps = area_taps(image.rows, grid.rows);
+    const auto width = static_cast<std::size_t>(grid.cols) * 3;
+    std::vector<double> row_sum(width);
+    std::vector<double> row_sq(width);
+    std::vector<double> sum(width);
+    std::vector<double> sum_sq(width);
+    BlockMoments m;
+    m.mean.create(grid.rows, grid.cols, CV_64FC3);
+    m.stddev.create(grid.rows, grid.cols, CV_64FC3);
+    const auto emit = [&](int block_row) {
+        auto* mu = m.mean.ptr<double>(block_row);
+        auto* sd = m.stddev.ptr<double>(block_row);
+        for (std::size_t i = 0; i < width; ++i) {
+            mu[i] = sum[i];
+            sd[i] = std::sqrt(std::max(sum_sq[i] - sum[i] * sum[i], 0.0));
+        }
+    };
+    int current = ytaps.front().dst;
+    for (const AreaTap& yt : ytaps) {
+        const auto* row = image.ptr<std::uint8_t>(yt.src);
+        // The taps come grouped by destination cell, so each cell's six sums
+        // stay in registers; starting from 0.0 and adding in tap order keeps
+        // OpenCV's rounding.
+        std::size_t k = 0;
+        for (std::size_t out = 0; out < width; out += 3) {
+            std::array<double, 3> s{};
+            std::array<double, 3> q{};
+            for (; k < xtaps.size() && static_cast<std::size_t>(xtaps[k].dst) * 3 == out; ++k) {
+                const std::uint8_t* px = row + static_cast<std::ptrdiff_t>(xtaps[k].src) * 3;
+                const double w = xtaps[k].weight;
+                for (std::size_t c = 0; c < 3; ++c) {
+                    s[c] += value[px[c]] * w;
+                    q[c] += square[px[c]] * w;
+                }
+            }
+            for (std::size_t c = 0; c < 3; ++c) {
+                row_sum[out + c] = s[c];
+                row_sq[out + c] = q[c];
+            }
+        }
+        if (yt.dst != current) {
+            emit(current);
+            current = yt.dst;
+            for (std::size_t i = 0; i < width; ++i) {
+                sum[i] = yt.weight * row_sum[i];
+                sum_sq[i] = yt.weight * row_sq[i];
+            }
+        } else {
+            for (std::size_t i = 0; i < width; ++i) {
+                sum[i] += yt.weight * row_sum[i];
+                sum_sq[i] += yt.weight * row_sq[i];
+            }
+        }
+    }
+    emit(current);
+    return m;
+}
+
 } // namespace
+
+bool uses_area_weights(const cv::Mat& image, Grid grid)
+{
+    // Both sides at least the grid's (OpenCV's true area decimation; below
+    // that it interpolates, left to cv::resize), and not the block-sum case.
+    return image.depth() == CV_8U && image.channels() == 3 && image.rows >= grid.rows && image.cols >= grid.cols &&
+           !uses_block_sums(image, grid);
+}
 
 bool uses_block_sums(const cv::Mat& image, Grid grid)
 {
@@ -157,8 +278,9 @@ Feature compute_feature(const cv::Mat& image, Grid grid)
     if (image.channels() != 3) {
         throw std::invalid_argument("compute_feature needs a 3-channel image");
     }
-    const BlockMoments moments =
-        uses_block_sums(image, grid) ? moments_by_block_sums(image, grid) : moments_by_resize(image, grid);
+    const BlockMoments moments = uses_block_sums(image, grid)     ? moments_by_block_sums(image, grid)
+                                 : uses_area_weights(image, grid) ? moments_by_area_weights(image, grid)
+                                                                  : moments_by_resize(image, grid);
     const cv::Mat& mean = moments.mean;
     const cv::Mat& stddev = moments.stddev;
 

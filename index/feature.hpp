@@ -28,14 +28,21 @@ struct Feature {
 
 // `image` has 3 channels (see decode.hpp) of any depth. uint8 is scaled by
 // 1/255; every other depth is used unscaled, as Datumaro does (harmless after
-// normalisation). Where a side is not a multiple of the grid, resizing goes
-// through cv::resize(INTER_AREA) on CV_64F, like Datumaro, so that OpenCV's
-// float32 area weights and its small-image fallback are reproduced bit for bit.
+// normalisation). Where a side is not a multiple of the grid, the block
+// statistics are those of cv::resize(INTER_AREA) on CV_64F, like Datumaro's,
+// so that OpenCV's float32 area weights and its small-image fallback are
+// reproduced bit for bit.
 Feature compute_feature(const cv::Mat& image, Grid grid);
 
 // Whether compute_feature takes the fast path for `image`: 8-bit, sides that
 // are multiples of the grid, where block statistics come from exact integer
 // sums in one pass instead of float64 resizes (same numbers within 1e-6).
 bool uses_block_sums(const cv::Mat& image, Grid grid);
+
+// Whether compute_feature takes the area-weight path for `image`: 8-bit, both
+// sides at least the grid's, not block sums. It computes OpenCV's INTER_AREA
+// weights and sums itself, in OpenCV's order (the same bits as cv::resize),
+// without the two float64 copies of the image that cv::resize needs.
+bool uses_area_weights(const cv::Mat& image, Grid grid);
 
 } // namespace ndrd::index

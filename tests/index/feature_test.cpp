@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
+#include <vector>
 
 #include "reference_data.hpp"
 
@@ -116,6 +117,48 @@ BOOST_AUTO_TEST_CASE(block_sums_agree_with_the_resize_path_on_every_integer_scal
     BOOST_TEST_MESSAGE(compared << " images, max abs difference " << worst);
     BOOST_TEST(compared >= 20);
     BOOST_TEST(worst < 1e-6);
+}
+
+BOOST_AUTO_TEST_CASE(area_weights_give_the_bits_of_cv_resize_on_sides_off_the_grid)
+{
+    // The same pixels as float64 in [0, 1] take Datumaro's own path:
+    // convertTo(CV_64F) and cv::resize(INTER_AREA). Equality is exact: an
+    // exact area average instead of OpenCV's float32 weights, or another
+    // order of additions, changes the last bits.
+    cv::RNG rng(20261127);
+    std::vector<cv::Size> sizes{{500, 375}, {240, 135}, {9, 9}, {8, 17}, {17, 8}, {4000 / 8 + 3, 11}};
+    for (int i = 0; i < 60; ++i) {
+        sizes.emplace_back(rng.uniform(8, 700), rng.uniform(8, 700));
+    }
+    int compared = 0;
+    for (const cv::Size size : sizes) {
+        cv::Mat image(size, CV_8UC3);
+        rng.fill(image, cv::RNG::UNIFORM, 0, 256);
+        if (index::uses_block_sums(image, {8, 8})) continue;
+        BOOST_TEST_REQUIRE(index::uses_area_weights(image, {8, 8}));
+        cv::Mat unit;
+        image.convertTo(unit, CV_64FC3, 1.0 / 255.0);
+        BOOST_TEST_REQUIRE(!index::uses_area_weights(unit, {8, 8}));
+        const auto fast = index::compute_feature(image, {8, 8});
+        const auto reference = index::compute_feature(unit, {8, 8});
+        BOOST_TEST_CONTEXT("image " << size.width << "x" << size.height)
+        {
+            BOOST_TEST(fast.values == reference.values, boost::test_tools::per_element());
+        }
+        ++compared;
+    }
+    BOOST_TEST(compared >= 50);
+}
+
+BOOST_AUTO_TEST_CASE(images_under_the_grid_size_keep_cv_resize)
+{
+    // Under 8 pixels on a side OpenCV interpolates instead of decimating;
+    // that fallback stays with cv::resize.
+    cv::Mat image(5, 300, CV_8UC3);
+    cv::randu(image, 0, 256);
+    BOOST_TEST(!index::uses_area_weights(image, {8, 8}));
+    BOOST_TEST(!index::uses_block_sums(image, {8, 8}));
+    BOOST_TEST(index::compute_feature(image, {8, 8}).values.size() == 768U);
 }
 
 BOOST_AUTO_TEST_CASE(blocks_taller_than_a_32_bit_column_sum_holds_stay_exact)
