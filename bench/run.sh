@@ -178,6 +178,14 @@ for size in "${sizes[@]}"; do
   else
     problem "bench_stages failed on $size (see $logs/stages.err)"
   fi
+  # The same stages with decode_scale: auto's reduced decode: what the
+  # feature costs next to a 1/8-scale decode.
+  if out=$("$tools/bench_stages" --repeat "$repeats" --decode-scale auto "$dir" 2>>"$logs/stages.err"); then
+    echo "$size auto $out" >>"$logs/stages.log"
+    for k in read_ms decode_ms feature_ms key_ms total_ms; do R[stage_auto.$k.$size]=$(kv "$out" "$k"); done
+  else
+    problem "bench_stages --decode-scale auto failed on $size (see $logs/stages.err)"
+  fi
   note "ndrd hash $size: ${R[hash.$size]} images/s; stages: ${R[stage.total_ms.$size]:--} ms per image"
 done
 
@@ -503,6 +511,13 @@ wall=$(elapsed_since "$run_started")
       "$(fmt 2 "${R[stage.read_ms.$size]:--}")" "$(fmt 2 "${R[stage.decode_ms.$size]:--}")" \
       "$(fmt 2 "${R[stage.feature_ms.$size]:--}")" "$(fmt 3 "${R[stage.key_ms.$size]:--}")" \
       "$(fmt 2 "${R[stage.total_ms.$size]:--}")"
+  done
+  echo "    the stages with decode_scale: auto (reduced JPEG decode):"
+  for size in "${sizes[@]}"; do
+    printf '  %-12s %10s %8s %8s %9s %8s %9s\n' "$size" "" \
+      "$(fmt 2 "${R[stage_auto.read_ms.$size]:--}")" "$(fmt 2 "${R[stage_auto.decode_ms.$size]:--}")" \
+      "$(fmt 2 "${R[stage_auto.feature_ms.$size]:--}")" "$(fmt 3 "${R[stage_auto.key_ms.$size]:--}")" \
+      "$(fmt 2 "${R[stage_auto.total_ms.$size]:--}")"
   done
   echo
   echo "(3) ndrd once end to end: fresh index each run, wall time incl. start-up; peak RSS (GNU time)"
