@@ -288,12 +288,16 @@ for size in "${sizes[@]}"; do
   if "$ndrd" once --config "$work/probe/ndrd.yaml" >/dev/null 2>"$work/probe/err"; then
     once_config "$d" 2 "decode_scale: auto"
     rates=()
+    proc_rates=()
     for ((r = 1; r <= repeats; r++)); do
       timed_once "$d/ndrd.yaml" "$n" "$size workers=2 decode_scale=auto run=$r"
       rates+=("$once_rate")
+      proc_rates+=("$once_proc_rate")
       restore_ingest "$d" "$n"
+      sync
     done
     R[auto.$size]=$(median "${rates[@]}")
+    R[auto_proc.$size]=$(median "${proc_rates[@]}")
   else
     R[auto.$size]="n/a"
     R[auto_why]=$(head -1 "$work/probe/err")
@@ -582,6 +586,8 @@ wall=$(elapsed_since "$run_started")
     [[ ${R[auto.$size]} == n/a ]] && continue
     printf '  %-56s %8s   %s\n' "decode_scale auto / full once (2w), $size" "$(ratio "${R[auto.$size]}" "${R[once.2.$size]}")" "$(target auto "$size")"
     printf '  %-56s %8s   %s\n' "  its ceiling: 1/8-scale decode floor / full once (2w)" "$(ratio "${R[tj8floor.2.$size]:--}" "${R[once.2.$size]}")" ""
+    printf '  %-56s %8s   %s\n' "  auto once (2w) / 1/8-scale decode floor" "$(ratio "${R[auto.$size]}" "${R[tj8floor.2.$size]:--}")" ""
+    printf '  %-56s %8s   %s\n' "    the same by processing rate (no process start-up)" "$(ratio "${R[auto_proc.$size]:--}" "${R[tj8floor.2.$size]:--}")" ""
   done
   printf '  %-56s %8s   %s\n' "index ops/s at ${index_sizes[-1]} / at 10000 items" "${R[index.ratio]}" "$( ((index_sizes[-1] == 1000000)) && echo ">= 0.80")"
   printf '  %-56s %8s\n' "  every run's ratio" "${R[index.ratios]}"
