@@ -19,13 +19,15 @@ BOOST_AUTO_TEST_CASE(every_reference_image_matches_datumaro_within_1e_5)
     BOOST_REQUIRE_EQUAL(golden.size(), 65U);
     double worst = 0.0;
     std::string worst_file;
-    double worst_resize_path = 0.0; // images that take Datumaro's own cv::resize path
+    double worst_resize_path = 0.0; // the area-weight and cv::resize paths: Datumaro's numbers
     int fast = 0;
+    int area = 0;
     for (const auto& [file, expected] : golden) {
         const auto f = test::feature_of(file);
         const auto image = index::decode_image(test::read_bytes(test::reference() / "images" / file));
         const bool block_sums = index::uses_block_sums(image, {8, 8});
         fast += block_sums ? 1 : 0;
+        area += index::uses_area_weights(image, {8, 8}) ? 1 : 0;
         BOOST_REQUIRE_EQUAL(f.values.size(), 768U);
         if (expected.empty()) {
             BOOST_TEST(f.degenerate, file << " is NaN in Datumaro: must be flagged degenerate");
@@ -42,14 +44,16 @@ BOOST_AUTO_TEST_CASE(every_reference_image_matches_datumaro_within_1e_5)
         }
     }
     BOOST_TEST_MESSAGE("max abs feature difference: " << worst << " (" << worst_file << "); " << fast
-                                                      << " images on the integer block-sum path; max on the "
-                                                         "cv::resize path: "
+                                                      << " images on the integer block-sum path, " << area
+                                                      << " on the area-weight path; max on the "
+                                                         "area-weight and cv::resize paths: "
                                                       << worst_resize_path);
     BOOST_TEST(worst <= 1e-5);
     // Both paths are exercised by the reference set.
     BOOST_TEST(fast >= 20);
     BOOST_TEST(fast < 64);
-    // cv::resize on CV_64F, as Datumaro: that path should be near bit-exact.
+    BOOST_TEST(area >= 20);
+    // OpenCV's INTER_AREA on float64, as Datumaro: near bit-exact.
     BOOST_TEST(worst_resize_path <= 1e-12);
 }
 
