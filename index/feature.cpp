@@ -23,6 +23,14 @@ struct BlockMoments {
     cv::Mat stddev;
 };
 
+// Standard deviation from E[x] and E[x^2], as Datumaro computes it (the
+// clamp absorbs rounding below zero in flat blocks). Shared by the two paths
+// that must give Datumaro's bits.
+double deviation(double mean, double mean_sq)
+{
+    return std::sqrt(std::max(mean_sq - mean * mean, 0.0));
+}
+
 // The general path, Datumaro's own: any depth, any size. For a side that is
 // not a multiple of the grid, OpenCV's INTER_AREA uses float32 area weights
 // (and for a side under 8 pixels an area-linear fallback); going through the
@@ -47,7 +55,7 @@ BlockMoments moments_by_resize(const cv::Mat& image, Grid grid)
         auto* sd = m.stddev.ptr<cv::Vec3d>(y);
         for (int x = 0; x < grid.cols; ++x) {
             for (int c = 0; c < 3; ++c) {
-                sd[x][c] = std::sqrt(std::max(mu2[x][c] - mu[x][c] * mu[x][c], 0.0));
+                sd[x][c] = deviation(mu[x][c], mu2[x][c]);
             }
         }
     }
@@ -209,7 +217,7 @@ BlockMoments moments_by_area_weights(const cv::Mat& image, Grid grid)
         auto* sd = m.stddev.ptr<double>(block_row);
         for (std::size_t i = 0; i < width; ++i) {
             mu[i] = sum[i];
-            sd[i] = std::sqrt(std::max(sum_sq[i] - sum[i] * sum[i], 0.0));
+            sd[i] = deviation(sum[i], sum_sq[i]);
         }
     };
     int current = ytaps.front().dst;
@@ -253,24 +261,34 @@ BlockMoments moments_by_area_weights(const cv::Mat& image, Grid grid)
     return m;
 }
 
-} // namespace
+enum class MomentsPath { block_sums, area_weights, resize };
 
-bool uses_area_weights(const cv::Mat& image, Grid grid)
+MomentsPath moments_path(const cv::Mat& image, Grid grid)
 {
-    // Both sides at least the grid's (OpenCV's true area decimation; below
-    // that it interpolates, left to cv::resize), and not the block-sum case.
-    return image.depth() == CV_8U && image.channels() == 3 && image.rows >= grid.rows && image.cols >= grid.cols &&
-           !uses_block_sums(image, grid);
+    // Under the grid on a side OpenCV interpolates instead of decimating:
+    // that, and every depth but 8 bits, is left to cv::resize.
+    if (image.depth() != CV_8U || image.channels() != 3 || image.rows < grid.rows || image.cols < grid.cols) {
+        return MomentsPath::resize;
+    }
+    const bool multiples = image.rows % grid.rows == 0 && image.cols % grid.cols == 0;
+    // n * Q < 2^64 with Q <= n * 255^2: n below 2^24 pixels per block
+    // (4096 x 4096), i.e. images up to 32768 x 32768 on the 8x8 grid.
+    const bool sums_fit =
+        static_cast<std::uint64_t>(image.rows / grid.rows) * static_cast<std::uint64_t>(image.cols / grid.cols) <
+        (1ULL << 24U);
+    return multiples && sums_fit ? MomentsPath::block_sums : MomentsPath::area_weights;
 }
+
+} // namespace
 
 bool uses_block_sums(const cv::Mat& image, Grid grid)
 {
-    return image.depth() == CV_8U && image.channels() == 3 && image.rows >= grid.rows && image.cols >= grid.cols &&
-           image.rows % grid.rows == 0 && image.cols % grid.cols == 0 &&
-           // n * Q < 2^64 with Q <= n * 255^2: n below 2^24 pixels per block
-           // (4096 x 4096), i.e. images up to 32768 x 32768 on the 8x8 grid.
-           static_cast<std::uint64_t>(image.rows / grid.rows) * static_cast<std::uint64_t>(image.cols / grid.cols) <
-               (1ULL << 24U);
+    return moments_path(image, grid) == MomentsPath::block_sums;
+}
+
+bool uses_area_weights(const cv::Mat& image, Grid grid)
+{
+    return moments_path(image, grid) == MomentsPath::area_weights;
 }
 
 Feature compute_feature(const cv::Mat& image, Grid grid)
@@ -278,9 +296,10 @@ Feature compute_feature(const cv::Mat& image, Grid grid)
     if (image.channels() != 3) {
         throw std::invalid_argument("compute_feature needs a 3-channel image");
     }
-    const BlockMoments moments = uses_block_sums(image, grid)     ? moments_by_block_sums(image, grid)
-                                 : uses_area_weights(image, grid) ? moments_by_area_weights(image, grid)
-                                                                  : moments_by_resize(image, grid);
+    const MomentsPath path = moments_path(image, grid);
+    const BlockMoments moments = path == MomentsPath::block_sums     ? moments_by_block_sums(image, grid)
+                                 : path == MomentsPath::area_weights ? moments_by_area_weights(image, grid)
+                                                                     : moments_by_resize(image, grid);
     const cv::Mat& mean = moments.mean;
     const cv::Mat& stddev = moments.stddev;
 
