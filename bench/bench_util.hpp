@@ -19,7 +19,7 @@
 #include <string>
 #include <vector>
 
-#include "index/split_mix64.hpp"
+#include "index/hash/split_mix64.hpp"
 
 namespace ndrd::bench {
 

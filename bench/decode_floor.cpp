@@ -25,7 +25,7 @@
 #include <opencv2/imgcodecs.hpp>
 
 #include "bench/bench_util.hpp"
-#include "index/jpeg_decoder.hpp"
+#include "index/image/jpeg_decoder.hpp"
 
 namespace {
 

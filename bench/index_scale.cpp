@@ -43,10 +43,10 @@
 
 #include "bench/bench_util.hpp"
 #include "config/config.hpp"
-#include "index/hash_index.hpp"
-#include "index/key.hpp"
-#include "index/projection.hpp"
-#include "index/record.hpp"
+#include "index/hash/key.hpp"
+#include "index/hash/projection.hpp"
+#include "index/store/hash_index.hpp"
+#include "index/store/record.hpp"
 
 namespace fs = std::filesystem;
 namespace idx = ndrd::index;

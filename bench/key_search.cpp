@@ -25,8 +25,8 @@
 #include <vector>
 
 #include "bench/bench_util.hpp"
-#include "index/key.hpp"
-#include "index/key_set.hpp"
+#include "index/hash/key.hpp"
+#include "index/store/key_set.hpp"
 
 namespace idx = ndrd::index;
 using ndrd::bench::SplitMix64;

@@ -47,12 +47,12 @@
 #include <utility>
 #include <vector>
 
-#include "index/decision.hpp"
-#include "index/decode.hpp"
-#include "index/feature.hpp"
-#include "index/invariance.hpp"
-#include "index/key.hpp"
-#include "index/projection.hpp"
+#include "index/hash/decision.hpp"
+#include "index/hash/feature.hpp"
+#include "index/hash/invariance.hpp"
+#include "index/hash/key.hpp"
+#include "index/hash/projection.hpp"
+#include "index/image/decode.hpp"
 
 namespace idx = ndrd::index;
 

@@ -35,11 +35,11 @@
 #include <opencv2/core.hpp>
 
 #include "bench/bench_util.hpp"
-#include "index/decision.hpp"
-#include "index/decode.hpp"
-#include "index/feature.hpp"
-#include "index/key.hpp"
-#include "index/projection.hpp"
+#include "index/hash/decision.hpp"
+#include "index/hash/feature.hpp"
+#include "index/hash/key.hpp"
+#include "index/hash/projection.hpp"
+#include "index/image/decode.hpp"
 
 namespace idx = ndrd::index;
 namespace fs = std::filesystem;
@@ -226,7 +226,7 @@ DirResult measure(const fs::path& dir, const idx::Projection& projection)
         cv::Mat reduced;
         try {
             full = idx::decode_image(std::as_bytes(std::span(bytes)));
-            reduced = idx::decode_image(std::as_bytes(std::span(bytes)), max_pixels, grid);
+            reduced = idx::decode_image(std::as_bytes(std::span(bytes)), max_pixels, grid.blocks());
         } catch (const idx::DecodeError& e) {
             // The daemon rejects such a file either way: not a fidelity question.
             std::cerr << path.string() << ": " << e.what() << "\n";

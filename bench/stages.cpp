@@ -18,10 +18,10 @@
 #include <vector>
 
 #include "bench/bench_util.hpp"
-#include "index/decode.hpp"
-#include "index/feature.hpp"
-#include "index/key.hpp"
-#include "index/projection.hpp"
+#include "index/hash/feature.hpp"
+#include "index/hash/key.hpp"
+#include "index/hash/projection.hpp"
+#include "index/image/decode.hpp"
 
 namespace {
 
@@ -64,7 +64,7 @@ int run(int argc, char** argv)
     constexpr std::uint64_t max_pixels = 64'000'000; // ndrd's default
     ndrd::index::configure_decoder();
     const ndrd::index::Grid grid; // the default 8x8, Datumaro's
-    const auto reduce_for = reduced ? std::optional(grid) : std::nullopt;
+    const auto reduce_for = reduced ? std::optional(grid.blocks()) : std::nullopt;
     const auto projection = ndrd::index::Projection::generate(0, grid.feature_dim(), 32);
 
     std::vector<double> read_ms;

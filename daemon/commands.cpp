@@ -5,33 +5,36 @@
 #include <iostream>
 #include <optional>
 
-#include "daemon/control_server.hpp"
-#include "daemon/json.hpp"
-#include "daemon/logger.hpp"
-#include "daemon/match_rule.hpp"
-#include "daemon/overrides.hpp"
-#include "daemon/query.hpp"
+#include "daemon/control/control_server.hpp"
+#include "daemon/control/query.hpp"
+#include "daemon/control/status.hpp"
+#include "daemon/ingest/source_file.hpp"
+#include "daemon/route/configured.hpp"
+#include "daemon/route/match_rule.hpp"
+#include "daemon/route/overrides.hpp"
+#include "daemon/route/verify.hpp"
 #include "daemon/service.hpp"
-#include "daemon/source_file.hpp"
-#include "daemon/status.hpp"
-#include "daemon/verify.hpp"
-#include "index/decode.hpp"
-#include "index/hash_index.hpp"
-#include "index/key.hpp"
+#include "daemon/telemetry/json.hpp"
+#include "daemon/telemetry/logger.hpp"
+#include "index/hash/key.hpp"
+#include "index/image/decode.hpp"
+#include "index/store/hash_index.hpp"
 
 namespace ndrd::daemon {
 
 namespace {
 
 // A file named on the command line, read and hashed as the daemon would (same
-// limits, same decode_scale). Throws index::DecodeError with the reason.
+// limits, same decode_scale). Throws index::DecodeError or
+// index::FeatureError with the reason.
 index::Feature feature_of_file(const config::Config& cfg, index::Grid grid, const std::string& file)
 {
     const SourceFile src = read_source(file, cfg.max_file_size);
     if (src.status != SourceStatus::ok) {
         throw index::DecodeError("unreadable", src.reason);
     }
-    const auto reduce_for = cfg.decode_scale == config::DecodeScale::automatic ? std::optional(grid) : std::nullopt;
+    const auto reduce_for =
+        cfg.decode_scale == config::DecodeScale::automatic ? std::optional(grid.blocks()) : std::nullopt;
     return index::compute_feature(index::decode_image(src.bytes, cfg.max_pixels, reduce_for), grid);
 }
 
@@ -61,6 +64,9 @@ int hash_command(const config::Config& cfg, bool use_index, const std::vector<st
                 line += "]";
             }
         } catch (const index::DecodeError& e) {
+            line += ", \"error\": " + json_string(e.what());
+            status = 1;
+        } catch (const index::FeatureError& e) {
             line += ", \"error\": " + json_string(e.what());
             status = 1;
         }
@@ -146,6 +152,9 @@ int query_command(const config::Config& cfg, const std::vector<std::string>& fil
                 answer = query_json(*snapshot, feature, key, match_rule(cfg));
             }
         } catch (const index::DecodeError& e) {
+            answer = JsonObject().add("ok", false).add("error", e.what()).str();
+            status = 1;
+        } catch (const index::FeatureError& e) {
             answer = JsonObject().add("ok", false).add("error", e.what()).str();
             status = 1;
         }

@@ -6,8 +6,8 @@
 #include <vector>
 
 #include "config/config.hpp"
-#include "daemon/exporter.hpp"
-#include "index/record.hpp"
+#include "daemon/control/exporter.hpp"
+#include "index/store/record.hpp"
 
 namespace ndrd::daemon {
 

@@ -6,10 +6,10 @@
 #include <functional>
 #include <string>
 
-#include "daemon/metrics.hpp"
-#include "daemon/pipeline.hpp"
-#include "daemon/rebalancer.hpp"
-#include "index/hash_index.hpp"
+#include "daemon/route/pipeline.hpp"
+#include "daemon/route/rebalancer.hpp"
+#include "daemon/telemetry/metrics.hpp"
+#include "index/store/hash_index.hpp"
 
 namespace ndrd::daemon {
 

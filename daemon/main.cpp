@@ -12,12 +12,12 @@
 
 #include "config/config.hpp"
 #include "daemon/commands.hpp"
-#include "daemon/exporter.hpp"
-#include "daemon/logger.hpp"
-#include "daemon/overrides.hpp"
+#include "daemon/control/exporter.hpp"
+#include "daemon/route/overrides.hpp"
 #include "daemon/service.hpp"
-#include "index/hash_index.hpp"
-#include "index/storage_log.hpp"
+#include "daemon/telemetry/logger.hpp"
+#include "index/store/hash_index.hpp"
+#include "index/store/storage_log.hpp"
 
 namespace po = boost::program_options;
 using namespace ndrd;

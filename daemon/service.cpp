@@ -14,24 +14,25 @@
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 
-#include "daemon/control_server.hpp"
+#include "daemon/control/control_server.hpp"
+#include "daemon/control/query.hpp"
+#include "daemon/control/status.hpp"
 #include "daemon/daemon_metrics.hpp"
-#include "daemon/ingest_scan.hpp"
-#include "daemon/json.hpp"
-#include "daemon/logger.hpp"
-#include "daemon/match_rule.hpp"
-#include "daemon/metrics_server.hpp"
-#include "daemon/notifier.hpp"
-#include "daemon/overrides.hpp"
-#include "daemon/pipeline.hpp"
-#include "daemon/poller.hpp"
-#include "daemon/query.hpp"
-#include "daemon/recent_activity.hpp"
+#include "daemon/ingest/ingest_scan.hpp"
+#include "daemon/ingest/poller.hpp"
+#include "daemon/ingest/source_file.hpp"
+#include "daemon/ingest/watcher.hpp"
 #include "daemon/reload.hpp"
-#include "daemon/source_file.hpp"
-#include "daemon/status.hpp"
-#include "daemon/watcher.hpp"
-#include "index/decode.hpp"
+#include "daemon/route/configured.hpp"
+#include "daemon/route/match_rule.hpp"
+#include "daemon/route/overrides.hpp"
+#include "daemon/route/pipeline.hpp"
+#include "daemon/telemetry/json.hpp"
+#include "daemon/telemetry/logger.hpp"
+#include "daemon/telemetry/metrics_server.hpp"
+#include "daemon/telemetry/notifier.hpp"
+#include "daemon/telemetry/recent_activity.hpp"
+#include "index/image/decode.hpp"
 
 namespace ndrd::daemon {
 
@@ -39,11 +40,6 @@ namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
 
 namespace {
-
-index::IndexParams params_of(const config::Config& cfg)
-{
-    return {cfg.algorithm, {cfg.gradient.grid_rows, cfg.gradient.grid_cols}, cfg.gradient.hash_dim};
-}
 
 std::string rate(std::uint64_t n, double seconds)
 {
@@ -53,78 +49,6 @@ std::string rate(std::uint64_t n, double seconds)
 }
 
 } // namespace
-
-index::Projection configured_projection(const config::Config& cfg)
-{
-    const int rows = cfg.gradient.feature_dim();
-    const int cols = cfg.gradient.hash_dim;
-    if (!cfg.gradient.projection) {
-        return index::Projection::generate(cfg.seed, rows, cols);
-    }
-    const fs::path& file = *cfg.gradient.projection;
-    std::ifstream in(file);
-    if (!in) {
-        throw config::ConfigError("gradient.projection: cannot read " + file.string());
-    }
-    std::stringstream ss;
-    ss << in.rdbuf();
-    try {
-        auto p = index::Projection::parse_text(ss.str(), rows, cols, file.string());
-        if (const double err = p.orthonormality_error(); err > 1e-6) {
-            log_warning("gradient.projection ", file.string(), ": columns are not orthonormal (max |PtP - I| = ", err,
-                        "); keys are still well defined");
-        }
-        return p;
-    } catch (const index::ProjectionError& e) {
-        throw config::ConfigError(std::string("gradient.projection: ") + e.what());
-    }
-}
-
-index::HashIndex open_index(const config::Config& cfg)
-{
-    const bool existed = index::HashIndex::exists(cfg.index_dir);
-    auto idx = index::HashIndex::open(
-        cfg.index_dir, params_of(cfg), [&] { return configured_projection(cfg); }, cfg.index_cache);
-    if (existed && cfg.gradient.projection && !(configured_projection(cfg) == idx.projection())) {
-        throw index::IndexMismatch("gradient.projection " + cfg.gradient.projection->string() +
-                                   " differs from the projection stored in index " + cfg.index_dir.string() +
-                                   "; keys would not be comparable. Use the index's projection or a new index_dir.");
-    }
-    idx.set_min_free_space(cfg.index_min_free);
-    return idx;
-}
-
-RebalancePolicy rebalance_policy(const config::Config& cfg)
-{
-    RebalancePolicy p;
-    p.num_cut = cfg.num_cut;
-    p.over =
-        cfg.over_sample == config::OverSample::similarity ? index::OverSample::similarity : index::OverSample::random;
-    p.under =
-        cfg.under_sample == config::UnderSample::inverse ? index::UnderSample::inverse : index::UnderSample::uniform;
-    p.seed = cfg.seed;
-    return p;
-}
-
-Areas areas_of(const config::Config& cfg)
-{
-    return {cfg.working_subset, cfg.duplicated_subset, "rejected"};
-}
-
-index::Projection projection_for(const config::Config& cfg, index::Grid& grid)
-{
-    if (index::HashIndex::exists(cfg.index_dir)) {
-        try {
-            const auto idx = index::HashIndex::open_read_only(cfg.index_dir);
-            grid = idx.params().grid;
-            return idx.projection();
-        } catch (const index::IndexMissing&) {
-            // An empty database from a failed first start: use the configuration.
-        }
-    }
-    grid = {cfg.gradient.grid_rows, cfg.gradient.grid_cols};
-    return configured_projection(cfg);
-}
 
 // Opening the index writes to it (a new log, a new manifest): on a full disk,
 // wait for space rather than fail or crash. Nothing is in flight yet, so the

@@ -1,11 +1,12 @@
 // libFuzzer target: arbitrary bytes through the structure check, the decoder
-// and the feature. Anything but a DecodeError (or a clean result) is a bug.
+// and the feature. Anything but a DecodeError or FeatureError (or a clean
+// result) is a bug.
 #include <cstdint>
 #include <span>
 
-#include "index/decode.hpp"
-#include "index/feature.hpp"
-#include "index/image_header.hpp"
+#include "index/hash/feature.hpp"
+#include "index/image/decode.hpp"
+#include "index/image/image_header.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size)
 {
@@ -16,6 +17,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         (void)ndrd::index::compute_feature(image, ndrd::index::Grid{});
     } catch (const ndrd::index::DecodeError&) {
         // rejected with a reason: the expected outcome for most inputs
+    } catch (const ndrd::index::FeatureError&) {
+        // a float image with NaN or infinity: rejected with a reason too
     }
     return 0;
 }

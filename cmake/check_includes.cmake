@@ -1,0 +1,21 @@
+# Run by ndrd_room()'s build step (cmake -P): fails, naming the file and the
+# include, when a file of room ROOM includes a header from a directory that
+# is not in ALLOWED (comma-separated). Touches STAMP when all is well.
+cmake_minimum_required(VERSION 3.25)
+string(REPLACE "," ";" allowed "${ALLOWED}")
+string(REPLACE "," ";" files "${FILES}")
+set(errors "")
+foreach(file IN LISTS files)
+  file(STRINGS ${file} lines REGEX "^[ \t]*#[ \t]*include[ \t]*\"")
+  foreach(line IN LISTS lines)
+    string(REGEX REPLACE "^[^\"]*\"([^\"]*)\".*$" "\\1" included "${line}")
+    get_filename_component(dir "${included}" DIRECTORY)
+    if(NOT dir STREQUAL "" AND NOT dir IN_LIST allowed)
+      string(APPEND errors "  ${file}: #include \"${included}\"\n")
+    endif()
+  endforeach()
+endforeach()
+if(errors)
+  message(FATAL_ERROR "${ROOM} may include only from ${ALLOWED}; these go the wrong way:\n${errors}")
+endif()
+file(TOUCH ${STAMP})

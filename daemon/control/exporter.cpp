@@ -1,0 +1,120 @@
+// Index export (see exporter.hpp).
+#include "daemon/control/exporter.hpp"
+
+#include <array>
+#include <cstdio>
+#include <stdexcept>
+#include <string>
+
+#include "daemon/telemetry/json.hpp"
+
+namespace ndrd::daemon {
+
+namespace {
+
+constexpr std::array<std::string_view, 15> kColumns = {
+    "item",         "source",          "location", "subset",   "decision",   "state",       "key",      "reason",
+    "matched_item", "best_similarity", "match",    "override", "size_bytes", "ingested_ms", "routed_ms"};
+
+// How a duplicate was matched: a flip or rotation's name, "exact_copy", or
+// empty (the image as it is, or no match).
+std::string match_text(const index::ItemRecord& r)
+{
+    if (r.exact_copy) return "exact_copy";
+    if (r.matched_variant) return std::string(index::name(*r.matched_variant));
+    return {};
+}
+
+std::string override_text(const index::ItemRecord& r)
+{
+    return r.operator_override == index::Override::none ? std::string()
+                                                        : std::string(index::to_string(r.operator_override));
+}
+
+// RFC 4180: quote a field holding a comma, quote, CR or LF; double quotes.
+std::string csv_field(std::string_view s)
+{
+    if (s.find_first_of(",\"\r\n") == std::string_view::npos) {
+        return std::string(s);
+    }
+    std::string out = "\"";
+    for (const char c : s) {
+        out += c;
+        if (c == '"') out += '"';
+    }
+    return out + "\"";
+}
+
+std::string similarity_text(const std::optional<double>& v)
+{
+    if (!v) return {};
+    char buf[40];
+    std::snprintf(buf, sizeof buf, "%.17g", *v);
+    return buf;
+}
+
+} // namespace
+
+ExportFormat parse_export_format(std::string_view name)
+{
+    if (name == "csv") return ExportFormat::csv;
+    if (name == "jsonl") return ExportFormat::jsonl;
+    throw std::invalid_argument("--format must be csv or jsonl, not '" + std::string(name) + "'");
+}
+
+std::uint64_t export_items(const index::HashIndex& index, ExportFormat format, std::ostream& out)
+{
+    std::uint64_t n = 0;
+    if (format == ExportFormat::csv) {
+        for (std::size_t i = 0; i < kColumns.size(); ++i) {
+            out << (i ? "," : "") << kColumns[i];
+        }
+        out << "\r\n";
+    }
+    index.for_each([&](const index::ItemRecord& r) {
+        const bool hashed = r.verdict != index::Verdict::rejected;
+        const std::string key = hashed ? r.key.hex() : std::string();
+        const std::string matched = r.matched_seq ? std::to_string(r.matched_seq) : std::string();
+        if (format == ExportFormat::csv) {
+            out << r.seq << ',' << csv_field(r.source) << ',' << csv_field(r.location) << ','
+                << index::to_string(r.subset) << ',' << index::to_string(r.verdict) << ',' << index::to_string(r.state)
+                << ',' << key << ',' << csv_field(r.reason) << ',' << matched << ','
+                << similarity_text(r.best_similarity) << ',' << match_text(r) << ',' << override_text(r) << ','
+                << r.size << ',' << r.ingested_ms << ',' << r.routed_ms << "\r\n";
+        } else {
+            JsonObject o;
+            o.add("item", r.seq)
+                .add("source", r.source)
+                .add("location", r.location)
+                .add("subset", index::to_string(r.subset))
+                .add("decision", index::to_string(r.verdict))
+                .add("state", index::to_string(r.state));
+            if (hashed) {
+                o.add("key", key);
+            } else {
+                o.add_raw("key", "null");
+            }
+            o.add("reason", r.reason);
+            if (r.matched_seq) {
+                o.add("matched_item", r.matched_seq);
+            } else {
+                o.add_raw("matched_item", "null");
+            }
+            if (r.best_similarity) {
+                o.add("best_similarity", *r.best_similarity);
+            } else {
+                o.add_raw("best_similarity", "null");
+            }
+            o.add("match", match_text(r)).add("override", override_text(r));
+            o.add("size_bytes", r.size)
+                .add("ingested_ms", static_cast<std::uint64_t>(r.ingested_ms))
+                .add("routed_ms", static_cast<std::uint64_t>(r.routed_ms));
+            out << o.str() << '\n';
+        }
+        ++n;
+        return true;
+    });
+    return n;
+}
+
+} // namespace ndrd::daemon

@@ -1,0 +1,32 @@
+// What `ndrd status` reports, as one JSON object, whether it comes from the
+// running daemon (over the control socket) or from the index read directly.
+#pragma once
+
+#include <optional>
+#include <string>
+
+#include <boost/property_tree/ptree.hpp>
+
+#include "config/config.hpp"
+#include "index/store/hash_index.hpp"
+
+namespace ndrd::daemon {
+
+struct LiveStatus {
+    std::size_t queue_depth = 0;
+    double uptime_seconds = 0;
+    std::string last_rebalance;                // summary line, empty if none yet
+    bool paused = false;                       // the index refuses writes (disk full, read-only)
+    std::size_t stuck_moves = 0;               // decided files whose move waits for a retry
+    double files_per_second = 0;               // routed, over the last minute
+    std::optional<double> latency_p50_seconds; // event to routed, last minute
+    std::optional<double> latency_p99_seconds;
+};
+
+// `live` is null when read from the index without a daemon.
+std::string status_json(const index::HashIndex& index, const config::Config& cfg, const LiveStatus* live);
+
+// Human-readable rendering of status_json's object.
+std::string format_status(const boost::property_tree::ptree& status);
+
+} // namespace ndrd::daemon

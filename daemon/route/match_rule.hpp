@@ -1,0 +1,13 @@
+// The configuration's matching keys (sim_threshold, probe_radius,
+// invariance, compat) as the index's MatchRule: one translation, used by the
+// pipeline, the control socket's query and the offline query alike.
+#pragma once
+
+#include "config/config.hpp"
+#include "index/hash/decision.hpp"
+
+namespace ndrd::daemon {
+
+[[nodiscard]] index::MatchRule match_rule(const config::Config& cfg);
+
+} // namespace ndrd::daemon

@@ -1,0 +1,106 @@
+// The logger (see logger.hpp).
+#include "daemon/telemetry/logger.hpp"
+
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <ctime>
+#include <mutex>
+
+namespace ndrd::daemon {
+
+namespace {
+
+std::atomic<LogLevel> current_level{LogLevel::info};
+std::mutex output_mutex;
+
+bool under_journald()
+{
+    static const bool journald = std::getenv("JOURNAL_STREAM") != nullptr;
+    return journald;
+}
+
+int syslog_priority(LogLevel level)
+{
+    switch (level) {
+    case LogLevel::error: return 3;
+    case LogLevel::warning: return 4;
+    case LogLevel::info: return 6;
+    case LogLevel::debug: return 7;
+    }
+    return 6;
+}
+
+std::string_view level_name(LogLevel level)
+{
+    switch (level) {
+    case LogLevel::error: return "error";
+    case LogLevel::warning: return "warning";
+    case LogLevel::info: return "info";
+    case LogLevel::debug: return "debug";
+    }
+    return "info";
+}
+
+} // namespace
+
+void set_log_level(LogLevel level)
+{
+    current_level = level;
+}
+
+bool log_enabled(LogLevel level)
+{
+    return static_cast<int>(level) <= static_cast<int>(current_level.load());
+}
+
+namespace {
+
+// One event, one line: a file name holding a newline must not forge a
+// second log line, nor a control character reach the terminal.
+std::string one_line(std::string_view message)
+{
+    std::string out;
+    out.reserve(message.size());
+    for (const char ch : message) {
+        const auto u = static_cast<unsigned char>(ch);
+        if (ch == '\n') {
+            out += "\\n";
+        } else if (u < 0x20 || u == 0x7F) {
+            char buf[8];
+            std::snprintf(buf, sizeof buf, "\\x%02x", static_cast<unsigned>(u));
+            out += buf;
+        } else {
+            out += ch;
+        }
+    }
+    return out;
+}
+
+} // namespace
+
+void log_line(LogLevel level, std::string_view message)
+{
+    const std::string text = one_line(message);
+    std::string line;
+    if (under_journald()) {
+        // journald adds its own timestamps.
+        line = "<" + std::to_string(syslog_priority(level)) + ">" + text + "\n";
+    } else {
+        const auto now = std::chrono::system_clock::now();
+        const std::time_t t = std::chrono::system_clock::to_time_t(now);
+        const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count() % 1000;
+        std::tm tm{};
+        gmtime_r(&t, &tm);
+        char stamp[48];
+        std::snprintf(stamp, sizeof stamp, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1,
+                      tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<int>(ms));
+        line = std::string(stamp) + " " + std::string(level_name(level)) + " " + text + "\n";
+    }
+    const std::lock_guard lock(output_mutex);
+    std::fwrite(line.data(), 1, line.size(), stderr);
+    std::fflush(stderr);
+}
+
+} // namespace ndrd::daemon
