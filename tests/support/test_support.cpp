@@ -1,6 +1,7 @@
 // Helpers shared by the tests (see test_support.hpp).
 #include "test_support.hpp"
 
+#include <algorithm>
 #include <fstream>
 #include <random>
 #include <sstream>
@@ -34,6 +35,12 @@ void write_file(const std::filesystem::path& p, std::string_view content)
     if (!out) {
         throw std::runtime_error("cannot write " + p.string());
     }
+}
+
+void copy_reference_image(const std::string& name, const std::filesystem::path& to)
+{
+    std::filesystem::create_directories(to.parent_path());
+    std::filesystem::copy_file(reference_image(name), to);
 }
 
 std::vector<std::string> split_csv(std::string_view line)
@@ -70,10 +77,92 @@ std::vector<std::vector<std::string>> read_csv(const std::filesystem::path& p)
     return rows;
 }
 
-TempDir::TempDir()
+namespace {
+
+// One RFC 4180 record starting at `pos`; advances pos past its line break.
+std::vector<std::string> csv_record(std::string_view text, std::size_t& pos)
+{
+    std::vector<std::string> fields(1);
+    bool quoted = false;
+    while (pos < text.size()) {
+        const char c = text[pos++];
+        if (quoted) {
+            if (c != '"') {
+                fields.back() += c;
+            } else if (pos < text.size() && text[pos] == '"') {
+                fields.back() += '"';
+                ++pos;
+            } else {
+                quoted = false;
+            }
+        } else if (c == '"') {
+            quoted = true;
+        } else if (c == ',') {
+            fields.emplace_back();
+        } else if (c == '\n') {
+            break;
+        } else if (c != '\r') {
+            fields.back() += c;
+        }
+    }
+    return fields;
+}
+
+} // namespace
+
+std::vector<CsvRow> parse_csv_rows(std::string_view text)
+{
+    std::size_t pos = 0;
+    const auto header = csv_record(text, pos);
+    std::vector<CsvRow> rows;
+    while (pos < text.size()) {
+        const auto fields = csv_record(text, pos);
+        if (fields.size() != header.size()) {
+            throw std::runtime_error("CSV row " + std::to_string(rows.size() + 1) + " has " +
+                                     std::to_string(fields.size()) + " fields, the header " +
+                                     std::to_string(header.size()));
+        }
+        CsvRow row;
+        for (std::size_t i = 0; i < fields.size(); ++i) {
+            row[header[i]] = fields[i];
+        }
+        rows.push_back(std::move(row));
+    }
+    return rows;
+}
+
+std::vector<std::string> entries_under(const std::filesystem::path& root)
+{
+    namespace fs = std::filesystem;
+    std::vector<std::string> out;
+    std::error_code ec;
+    if (!fs::exists(root, ec)) return out;
+    for (auto it = fs::recursive_directory_iterator(root); it != fs::recursive_directory_iterator(); ++it) {
+        if (it->is_symlink() || !it->is_directory()) {
+            out.push_back(it->path().lexically_relative(root).string());
+        }
+    }
+    std::sort(out.begin(), out.end());
+    return out;
+}
+
+std::map<std::string, std::string> files_under(const std::filesystem::path& root)
+{
+    namespace fs = std::filesystem;
+    std::map<std::string, std::string> out;
+    std::error_code ec;
+    if (!fs::exists(root, ec)) return out;
+    for (auto it = fs::recursive_directory_iterator(root); it != fs::recursive_directory_iterator(); ++it) {
+        if (it->is_regular_file() && !it->is_symlink()) {
+            out[it->path().lexically_relative(root).string()] = read_file(it->path());
+        }
+    }
+    return out;
+}
+
+TempDir::TempDir(const std::filesystem::path& base)
 {
     std::random_device rd;
-    const auto base = std::filesystem::temp_directory_path();
     for (int attempt = 0; attempt < 100; ++attempt) {
         auto candidate = base / ("ndrd-test-" + std::to_string(rd()));
         if (std::filesystem::create_directory(candidate)) {
