@@ -1,9 +1,9 @@
-// `ndrd hash`, `status`, `rebalance` and `verify` (see commands.hpp).
+// The one-shot commands (see commands.hpp).
 #include "daemon/commands.hpp"
 
-#include <cstdio>
 #include <iostream>
 #include <optional>
+#include <string_view>
 
 #include "daemon/control/control_server.hpp"
 #include "daemon/control/query.hpp"
@@ -13,8 +13,6 @@
 #include "daemon/route/match_rule.hpp"
 #include "daemon/route/overrides.hpp"
 #include "daemon/route/verify.hpp"
-#include "daemon/service.hpp"
-#include "daemon/telemetry/json.hpp"
 #include "daemon/telemetry/logger.hpp"
 #include "index/hash/key.hpp"
 #include "index/image/decode.hpp"
@@ -38,6 +36,28 @@ index::Feature feature_of_file(const config::Config& cfg, index::Grid grid, cons
     return index::compute_feature(index::decode_image(src.bytes, cfg.max_pixels, reduce_for), grid);
 }
 
+// A control request with no fields but its command.
+Json request(std::string_view command)
+{
+    return Json{{"command", command}};
+}
+
+// Whether the daemon's (or our) answer says "ok": true.
+bool succeeded(const Json& answer)
+{
+    const auto it = answer.find("ok");
+    return it != answer.end() && it->is_boolean() && it->get<bool>();
+}
+
+// `answer`'s fields after `name`: `value`, the one line printed per file or target.
+Json labelled(std::string_view name, const std::string& value, const Json& answer)
+{
+    Json line;
+    line[name] = value;
+    line.update(answer);
+    return line;
+}
+
 } // namespace
 
 int hash_command(const config::Config& cfg, bool use_index, const std::vector<std::string>& files, bool with_feature)
@@ -47,52 +67,47 @@ int hash_command(const config::Config& cfg, bool use_index, const std::vector<st
     index::configure_decoder();
     int status = 0;
     for (const auto& file : files) {
-        std::string line = "{\"file\": " + json_string(file);
+        Json line;
+        line["file"] = file;
         try {
             const auto feature = feature_of_file(cfg, grid, file);
-            line += ", \"key\": " + json_string(index::compute_key(feature, projection).hex());
+            line["key"] = index::compute_key(feature, projection).hex();
             if (feature.degenerate) {
-                line += ", \"degenerate\": true";
+                line["degenerate"] = true;
             }
             if (with_feature) {
-                line += ", \"feature\": [";
-                char buf[40];
-                for (std::size_t i = 0; i < feature.values.size(); ++i) {
-                    std::snprintf(buf, sizeof buf, "%s%.17g", i ? ", " : "", feature.values[i]);
-                    line += buf;
-                }
-                line += "]";
+                line["feature"] = feature.values; // the shortest text that reads back as the same double
             }
         } catch (const index::DecodeError& e) {
-            line += ", \"error\": " + json_string(e.what());
+            line["error"] = e.what();
             status = 1;
         } catch (const index::FeatureError& e) {
-            line += ", \"error\": " + json_string(e.what());
+            line["error"] = e.what();
             status = 1;
         }
-        std::cout << line << "}\n";
+        std::cout << json_text(line) << "\n";
     }
     return status;
 }
 
 int status_command(const config::Config& cfg)
 {
-    std::string json;
-    if (auto live = control_call(cfg.control_socket_path(), R"({"command": "status"})")) {
-        json = std::move(*live);
+    Json status;
+    if (auto live = control_call(cfg.control_socket_path(), request("status"))) {
+        status = std::move(*live);
     } else {
         const auto idx = index::HashIndex::open_read_only(cfg.index_dir);
-        json = status_json(idx, cfg, nullptr);
+        status = status_json(idx, cfg, nullptr);
     }
-    std::cout << format_status(parse_json(json));
+    std::cout << format_status(status);
     return 0;
 }
 
 int rebalance_command(const config::Config& cfg)
 {
-    if (auto live = control_call(cfg.control_socket_path(), R"({"command": "rebalance"})")) {
-        std::cout << *live << "\n";
-        return parse_json(*live).get<bool>("ok", false) ? 0 : 1;
+    if (auto live = control_call(cfg.control_socket_path(), request("rebalance"))) {
+        std::cout << json_text(*live) << "\n";
+        return succeeded(*live) ? 0 : 1;
     }
     // No daemon: do it here, on the index and the files.
     set_log_level(cfg.log_level);
@@ -109,7 +124,7 @@ int verify_command(const config::Config& cfg, bool do_repair)
 {
     VerifyReport report;
     if (do_repair) {
-        if (control_call(cfg.control_socket_path(), R"({"command": "ping"})")) {
+        if (control_call(cfg.control_socket_path(), request("ping"))) {
             throw std::runtime_error("the daemon is running on this index: stop it before 'ndrd verify --repair'");
         }
         set_log_level(cfg.log_level);
@@ -127,10 +142,6 @@ int verify_command(const config::Config& cfg, bool do_repair)
     return report.clean() ? 0 : 1;
 }
 
-} // namespace ndrd::daemon
-
-namespace ndrd::daemon {
-
 int query_command(const config::Config& cfg, const std::vector<std::string>& files)
 {
     index::Grid grid{cfg.gradient.grid_rows, cfg.gradient.grid_cols};
@@ -140,7 +151,7 @@ int query_command(const config::Config& cfg, const std::vector<std::string>& fil
     std::optional<index::HashIndex> snapshot;
     int status = 0;
     for (const auto& file : files) {
-        std::string answer;
+        Json answer;
         try {
             // Read as the user who asks, not as the daemon.
             const auto feature = feature_of_file(cfg, grid, file);
@@ -152,61 +163,66 @@ int query_command(const config::Config& cfg, const std::vector<std::string>& fil
                 answer = query_json(*snapshot, feature, key, match_rule(cfg));
             }
         } catch (const index::DecodeError& e) {
-            answer = JsonObject().add("ok", false).add("error", e.what()).str();
+            answer = error_reply(e.what());
             status = 1;
         } catch (const index::FeatureError& e) {
-            answer = JsonObject().add("ok", false).add("error", e.what()).str();
+            answer = error_reply(e.what());
             status = 1;
         }
-        // The file name first, then the daemon's (or our) answer.
-        std::cout << "{\"file\": " << json_string(file) << ", " << answer.substr(1) << "\n";
+        std::cout << json_text(labelled("file", file, answer)) << "\n";
     }
     return status;
 }
 
+namespace {
+
+// An override through the running daemon. Paths are resolved here, on a
+// snapshot: a scan of the index must not hold up the daemon's event loop.
+int override_through_daemon(const config::Config& cfg, index::Override action, const std::vector<std::string>& targets)
+{
+    const auto snapshot = index::HashIndex::open_read_only(cfg.index_dir);
+    int status = 0;
+    for (const auto& target : targets) {
+        Json answer;
+        try {
+            Json req = request(command_name(action));
+            req["item"] = resolve_target(snapshot, cfg.output_dir, target);
+            auto live = control_call(cfg.control_socket_path(), req);
+            if (!live)
+                throw std::runtime_error("the daemon stopped answering on " + cfg.control_socket_path().string());
+            answer = std::move(*live);
+        } catch (const OverrideError& e) {
+            answer = error_reply(e.what());
+        }
+        if (!succeeded(answer)) status = 1;
+        std::cout << json_text(labelled("target", target, answer)) << "\n";
+    }
+    return status;
+}
+
+} // namespace
+
 int override_command(const config::Config& cfg, index::Override action, const std::vector<std::string>& targets)
 {
-    const std::string name(command_name(action));
-    const auto print = [](const std::string& target, const std::string& answer) {
-        std::cout << "{\"target\": " << json_string(target) << ", " << answer.substr(1) << "\n";
-    };
-    int status = 0;
-    if (control_call(cfg.control_socket_path(), R"({"command": "ping"})")) {
-        // Paths are resolved here, on a snapshot: a scan of the index must
-        // not hold up the daemon's event loop.
-        const auto snapshot = index::HashIndex::open_read_only(cfg.index_dir);
-        for (const auto& target : targets) {
-            std::string answer;
-            try {
-                const auto seq = resolve_target(snapshot, cfg.output_dir, target);
-                const std::string request =
-                    "{\"command\": " + json_string(name) + ", \"item\": " + std::to_string(seq) + "}";
-                auto live = control_call(cfg.control_socket_path(), request);
-                if (!live)
-                    throw std::runtime_error("the daemon stopped answering on " + cfg.control_socket_path().string());
-                answer = std::move(*live);
-            } catch (const OverrideError& e) {
-                answer = JsonObject().add("ok", false).add("error", e.what()).str();
-            }
-            if (!parse_json(answer).get<bool>("ok", false)) status = 1;
-            print(target, answer);
-        }
-        return status;
+    if (control_call(cfg.control_socket_path(), request("ping"))) {
+        return override_through_daemon(cfg, action, targets);
     }
     set_log_level(cfg.log_level);
     auto idx = open_index(cfg);
     const Router router(cfg.ingest_dir, cfg.output_dir);
     Relocator relocator(idx, router, areas_of(cfg));
     relocator.recover();
+    int status = 0;
     for (const auto& target : targets) {
-        std::string answer;
+        Json answer;
         try {
-            answer = override_json(apply_override(idx, relocator, action, resolve_target(idx, cfg.output_dir, target)));
+            answer = parse_json(
+                override_json(apply_override(idx, relocator, action, resolve_target(idx, cfg.output_dir, target))));
         } catch (const OverrideError& e) {
-            answer = JsonObject().add("ok", false).add("error", e.what()).str();
+            answer = error_reply(e.what());
             status = 1;
         }
-        print(target, answer);
+        std::cout << json_text(labelled("target", target, answer)) << "\n";
     }
     return status;
 }

@@ -157,12 +157,12 @@ int run_service(const config::Config& initial, ServiceMode mode, const std::file
         } catch (const RouteError& e) {
             metrics.rebalance_failed();
             log_error("rebalance stopped: ", e.what(), "; the next rebalance finishes it");
-            return JsonObject().add("ok", false).add("error", e.what()).str();
+            return json_text(error_reply(e.what()));
         } catch (const index::IndexWriteError& e) {
             metrics.rebalance_failed();
             log_error("rebalance stopped: ", e.what(), "; the next rebalance tries again");
             (void)idx.resume();
-            return JsonObject().add("ok", false).add("error", e.what()).str();
+            return json_text(error_reply(e.what()));
         }
     };
 
@@ -217,10 +217,9 @@ int run_service(const config::Config& initial, ServiceMode mode, const std::file
     std::optional<ControlServer> control;
     if (mode == ServiceMode::run) {
         control.emplace(
-            io, cfg.control_socket_path(),
-            [&](const std::string& command, const boost::property_tree::ptree& request) -> std::string {
+            io, cfg.control_socket_path(), [&](std::string_view command, const Json& request) -> std::string {
                 if (command == "ping") {
-                    return JsonObject().add("ok", true).str();
+                    return json_text(Json{{"ok", true}});
                 }
                 if (command == "status") {
                     const auto recent_summary = recent.summary(Clock::now(), started);
@@ -233,40 +232,24 @@ int run_service(const config::Config& initial, ServiceMode mode, const std::file
                     live.files_per_second = recent_summary.files_per_second;
                     live.latency_p50_seconds = recent_summary.p50_seconds;
                     live.latency_p99_seconds = recent_summary.p99_seconds;
-                    return status_json(idx, cfg, &live);
+                    return json_text(status_json(idx, cfg, &live));
                 }
                 if (command == "rebalance") {
                     return rebalance();
                 }
                 if (command == "query") {
-                    index::Feature feature;
-                    index::Key key;
-                    try {
-                        parse_query_request(request, feature, key);
-                    } catch (const std::exception& e) {
-                        return JsonObject().add("ok", false).add("error", e.what()).str();
-                    }
-                    if (feature.values.size() != static_cast<std::size_t>(idx.params().grid.feature_dim()) ||
-                        key.bytes.size() != static_cast<std::size_t>((idx.params().hash_dim + 7) / 8)) {
-                        return JsonObject().add("ok", false).add("error", "feature or key has the wrong size").str();
-                    }
-                    return query_json(idx, feature, key, match_rule(cfg));
+                    return json_text(answer_query(idx, request, match_rule(cfg)));
                 }
                 if (const auto action = parse_override_action(command)) {
+                    const auto seq = field<std::uint64_t>(request, "item"); // the control server answers a RequestError
                     // The answer goes back to the operator: every failure is reported, none ends the daemon.
                     try {
-                        const auto seq = request.get<std::uint64_t>("item");
                         return override_json(apply_override(idx, relocator, *action, seq));
-                    } catch (const boost::property_tree::ptree_error& e) {
-                        return JsonObject()
-                            .add("ok", false)
-                            .add("error", std::string("bad request: ") + e.what())
-                            .str();
                     } catch (const std::runtime_error& e) { // OverrideError, RouteError, IndexWriteError
-                        return JsonObject().add("ok", false).add("error", e.what()).str();
+                        return json_text(error_reply(e.what()));
                     }
                 }
-                return JsonObject().add("ok", false).add("error", "unknown command '" + command + "'").str();
+                return json_text(error_reply("unknown command '" + std::string(command) + "'"));
             });
     }
 

@@ -10,7 +10,6 @@
 #include <boost/asio/streambuf.hpp>
 #include <boost/asio/write.hpp>
 
-#include "daemon/telemetry/json.hpp"
 #include "daemon/telemetry/logger.hpp"
 
 namespace ndrd::daemon {
@@ -55,14 +54,18 @@ private:
     std::string respond(const std::string& line)
     {
         try {
-            const auto request = parse_json(line);
-            const auto command = request.get<std::string>("command", "");
-            if (command.empty()) {
-                return JsonObject().add("ok", false).add("error", "request has no \"command\"").str();
+            const Json request = parse_json(line);
+            if (!request.is_object()) {
+                throw RequestError(R"(bad request: a request is one JSON object per line, like {"command": "ping"})");
             }
-            return handler_(command, request);
+            return handler_(field<std::string>(request, "command"), request);
+        } catch (const RequestError& e) {
+            return json_text(error_reply(e.what()));
         } catch (const std::exception& e) {
-            return JsonObject().add("ok", false).add("error", e.what()).str();
+            // A command that failed must not end the daemon: the operator
+            // gets the reason, and the log keeps it.
+            log_error("control socket: ", e.what());
+            return json_text(error_reply(e.what()));
         }
     }
 
@@ -82,7 +85,7 @@ ControlServer::ControlServer(boost::asio::io_context& io, fs::path path, Handler
         if (!S_ISSOCK(st.st_mode)) {
             throw std::runtime_error("control_socket " + path_.string() + " exists and is not a socket");
         }
-        if (control_call(path_, R"({"command": "ping"})")) {
+        if (control_call(path_, Json{{"command", "ping"}})) {
             throw std::runtime_error("another ndrd is already listening on " + path_.string());
         }
         fs::remove(path_); // stale, left by a process that was killed
@@ -130,7 +133,15 @@ void ControlServer::accept()
     });
 }
 
-std::optional<std::string> control_call(const fs::path& path, const std::string& request)
+Json error_reply(std::string_view message)
+{
+    Json o;
+    o["ok"] = false;
+    o["error"] = message;
+    return o;
+}
+
+std::optional<Json> control_call(const fs::path& path, const Json& request)
 {
     boost::asio::io_context io;
     stream_protocol::socket socket(io);
@@ -143,17 +154,20 @@ std::optional<std::string> control_call(const fs::path& path, const std::string&
     if (ec) {
         throw std::runtime_error("cannot connect to control socket " + path.string() + ": " + ec.message());
     }
-    boost::asio::write(socket, boost::asio::buffer(request + "\n"));
+    boost::asio::write(socket, boost::asio::buffer(json_text(request) + "\n"));
     boost::asio::streambuf buf;
     const std::size_t n = boost::asio::read_until(socket, buf, '\n', ec);
     if (ec) {
         throw std::runtime_error("no answer on control socket " + path.string() + ": " + ec.message());
     }
-    std::string line(boost::asio::buffers_begin(buf.data()),
-                     boost::asio::buffers_begin(buf.data()) + static_cast<std::ptrdiff_t>(n));
-    while (!line.empty() && (line.back() == '\n' || line.back() == '\r'))
-        line.pop_back();
-    return line;
+    const std::string line(boost::asio::buffers_begin(buf.data()),
+                           boost::asio::buffers_begin(buf.data()) + static_cast<std::ptrdiff_t>(n));
+    try {
+        return parse_json(line);
+    } catch (const RequestError& e) {
+        throw std::runtime_error("the answer on control socket " + path.string() + " is not JSON (" + e.what() +
+                                 "): " + line);
+    }
 }
 
 } // namespace ndrd::daemon

@@ -7,17 +7,21 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/local/stream_protocol.hpp>
-#include <boost/property_tree/ptree.hpp>
+
+#include "daemon/telemetry/json.hpp"
 
 namespace ndrd::daemon {
 
 class ControlServer {
 public:
-    // Returns the JSON response line (without the newline). Runs on the loop.
-    using Handler = std::function<std::string(const std::string& command, const boost::property_tree::ptree& request)>;
+    // Answers one request: `command` is its "command" field, `request` the
+    // whole object. Returns the answer line (JSON, no newline); a RequestError
+    // it throws is answered as an error. Runs on the loop.
+    using Handler = std::function<std::string(std::string_view command, const Json& request)>;
 
     // Binds now; throws std::runtime_error naming the path when another
     // daemon is listening there or the socket cannot be created.
@@ -37,8 +41,12 @@ private:
     Handler handler_;
 };
 
-// Client side: sends one request line and returns the response line, or
-// nullopt when no daemon listens at `path` (no socket, or a stale one).
-std::optional<std::string> control_call(const std::filesystem::path& path, const std::string& request);
+// {"ok": false, "error": message}: how every request that fails is answered.
+Json error_reply(std::string_view message);
+
+// Client side: sends one request and returns the daemon's answer, or nullopt
+// when no daemon listens at `path` (no socket, or a stale one). Throws
+// std::runtime_error naming the socket when the answer is missing or not JSON.
+std::optional<Json> control_call(const std::filesystem::path& path, const Json& request);
 
 } // namespace ndrd::daemon

@@ -53,6 +53,29 @@ std::string similarity_text(const std::optional<double>& v)
     return buf;
 }
 
+// One item as a JSON line: the CSV's columns, with null where CSV leaves a
+// field empty for want of a value (no key, no match, no similarity).
+Json jsonl_row(const index::ItemRecord& r, const std::string& key)
+{
+    Json o;
+    o["item"] = r.seq;
+    o["source"] = r.source;
+    o["location"] = r.location;
+    o["subset"] = index::to_string(r.subset);
+    o["decision"] = index::to_string(r.verdict);
+    o["state"] = index::to_string(r.state);
+    o["key"] = r.verdict != index::Verdict::rejected ? Json(key) : Json(nullptr);
+    o["reason"] = r.reason;
+    o["matched_item"] = r.matched_seq ? Json(r.matched_seq) : Json(nullptr);
+    o["best_similarity"] = r.best_similarity ? Json(*r.best_similarity) : Json(nullptr);
+    o["match"] = match_text(r);
+    o["override"] = override_text(r);
+    o["size_bytes"] = r.size;
+    o["ingested_ms"] = r.ingested_ms;
+    o["routed_ms"] = r.routed_ms;
+    return o;
+}
+
 } // namespace
 
 ExportFormat parse_export_format(std::string_view name)
@@ -82,34 +105,7 @@ std::uint64_t export_items(const index::HashIndex& index, ExportFormat format, s
                 << similarity_text(r.best_similarity) << ',' << match_text(r) << ',' << override_text(r) << ','
                 << r.size << ',' << r.ingested_ms << ',' << r.routed_ms << "\r\n";
         } else {
-            JsonObject o;
-            o.add("item", r.seq)
-                .add("source", r.source)
-                .add("location", r.location)
-                .add("subset", index::to_string(r.subset))
-                .add("decision", index::to_string(r.verdict))
-                .add("state", index::to_string(r.state));
-            if (hashed) {
-                o.add("key", key);
-            } else {
-                o.add_raw("key", "null");
-            }
-            o.add("reason", r.reason);
-            if (r.matched_seq) {
-                o.add("matched_item", r.matched_seq);
-            } else {
-                o.add_raw("matched_item", "null");
-            }
-            if (r.best_similarity) {
-                o.add("best_similarity", *r.best_similarity);
-            } else {
-                o.add_raw("best_similarity", "null");
-            }
-            o.add("match", match_text(r)).add("override", override_text(r));
-            o.add("size_bytes", r.size)
-                .add("ingested_ms", static_cast<std::uint64_t>(r.ingested_ms))
-                .add("routed_ms", static_cast<std::uint64_t>(r.routed_ms));
-            out << o.str() << '\n';
+            out << json_text(jsonl_row(r, key)) << '\n';
         }
         ++n;
         return true;

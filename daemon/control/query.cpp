@@ -1,66 +1,68 @@
 // Queries against the index (see query.hpp).
 #include "daemon/control/query.hpp"
 
-#include <cstdio>
 #include <stdexcept>
-
-#include "daemon/telemetry/json.hpp"
+#include <string>
+#include <vector>
 
 namespace ndrd::daemon {
 
-std::string query_json(const index::HashIndex& index, const index::Feature& feature, const index::Key& key,
-                       const index::MatchRule& rule)
+Json query_json(const index::HashIndex& index, const index::Feature& feature, const index::Key& key,
+                const index::MatchRule& rule)
 {
     const auto d = index.judge(feature, key, rule);
-    JsonObject o;
-    o.add("ok", true).add("key", key.hex()).add("decision", d.duplicate ? "duplicated" : "kept");
-    if (d.best_similarity) {
-        o.add("similarity", *d.best_similarity);
-    } else {
-        o.add_raw("similarity", "null");
-    }
-    if (d.variant) {
-        o.add("matched_variant", std::string(index::name(*d.variant)));
-    } else {
-        o.add_raw("matched_variant", "null");
-    }
+    Json o;
+    o["ok"] = true;
+    o["key"] = key.hex();
+    o["decision"] = d.duplicate ? "duplicated" : "kept";
+    o["similarity"] = d.best_similarity ? Json(*d.best_similarity) : Json(nullptr);
+    o["matched_variant"] = d.variant ? Json(std::string(index::name(*d.variant))) : Json(nullptr);
     const auto matched = d.matched_seq != 0 ? index.get(d.matched_seq) : std::nullopt;
-    if (matched) {
-        o.add("matched_item", matched->seq)
-            .add("matched_source", matched->source)
-            .add("matched_location", matched->location);
-    } else {
-        o.add_raw("matched_item", "null").add_raw("matched_source", "null").add_raw("matched_location", "null");
-    }
-    return o.str();
+    o["matched_item"] = matched ? Json(matched->seq) : Json(nullptr);
+    o["matched_source"] = matched ? Json(matched->source) : Json(nullptr);
+    o["matched_location"] = matched ? Json(matched->location) : Json(nullptr);
+    return o;
 }
 
-std::string query_request(const index::Feature& feature, const index::Key& key)
+Json query_request(const index::Feature& feature, const index::Key& key)
 {
-    std::string out = R"({"command": "query", "key": )" + json_string(key.hex()) +
-                      ", \"degenerate\": " + (feature.degenerate ? "true" : "false") + ", \"feature\": [";
-    char buf[40];
-    for (std::size_t i = 0; i < feature.values.size(); ++i) {
-        // 17 significant digits: the daemon sees exactly the doubles we computed.
-        std::snprintf(buf, sizeof buf, "%s%.17g", i ? ", " : "", feature.values[i]);
-        out += buf;
-    }
-    return out + "]}";
+    Json o;
+    o["command"] = "query";
+    o["key"] = key.hex();
+    o["degenerate"] = feature.degenerate;
+    // Written as the shortest text that reads back as the same double: the
+    // daemon judges exactly the feature computed here.
+    o["feature"] = feature.values;
+    return o;
 }
 
-void parse_query_request(const boost::property_tree::ptree& request, index::Feature& feature, index::Key& key)
+QueryRequest parse_query_request(const Json& request)
 {
-    const auto hex = request.get_optional<std::string>("key");
-    const auto values = request.get_child_optional("feature");
-    if (!hex || !values) {
-        throw std::runtime_error(R"(query needs "key" and "feature")");
+    QueryRequest q;
+    try {
+        q.key = index::Key::from_hex(field<std::string>(request, "key"));
+    } catch (const std::invalid_argument& e) {
+        throw RequestError(std::string("bad request: \"key\": ") + e.what());
     }
-    key = index::Key::from_hex(*hex);
-    feature.values.clear();
-    for (const auto& v : *values) {
-        feature.values.push_back(v.second.get_value<double>());
+    q.feature.values = field<std::vector<double>>(request, "feature");
+    q.feature.degenerate = field_or<bool>(request, "degenerate", false);
+    return q;
+}
+
+Json answer_query(const index::HashIndex& index, const Json& request, const index::MatchRule& rule)
+{
+    const QueryRequest q = parse_query_request(request);
+    const auto& params = index.params();
+    if (q.feature.values.size() != static_cast<std::size_t>(params.grid.feature_dim())) {
+        throw RequestError("bad request: \"feature\" has " + std::to_string(q.feature.values.size()) +
+                           " values; this index's have " + std::to_string(params.grid.feature_dim()));
     }
-    feature.degenerate = request.get<bool>("degenerate", false);
+    const auto key_bytes = static_cast<std::size_t>((params.hash_dim + 7) / 8);
+    if (q.key.bytes.size() != key_bytes) {
+        throw RequestError("bad request: \"key\" has " + std::to_string(2 * q.key.bytes.size()) +
+                           " hex digits; this index's keys have " + std::to_string(2 * key_bytes));
+    }
+    return query_json(index, q.feature, q.key, rule);
 }
 
 } // namespace ndrd::daemon

@@ -4,120 +4,168 @@
 #include <iomanip>
 #include <sstream>
 
-#include "daemon/telemetry/json.hpp"
-
 namespace ndrd::daemon {
 
-std::string status_json(const index::HashIndex& index, const config::Config& cfg, const LiveStatus* live)
+namespace {
+
+Json optional_number(const std::optional<double>& v)
+{
+    return v ? Json(*v) : Json(nullptr);
+}
+
+// Reads status_json's object as it came, from this version of the daemon or
+// another: a field that is absent or of another type shows as "?".
+class StatusFields {
+public:
+    explicit StatusFields(const Json& status) : status_(status) {}
+
+    // A string as it is, anything else as its JSON text ("null", "0.5").
+    [[nodiscard]] std::string text(const char* key) const
+    {
+        const Json* v = find(key);
+        if (v == nullptr) return "?";
+        return v->is_string() ? v->get<std::string>() : v->dump();
+    }
+    [[nodiscard]] bool flag(const char* key) const
+    {
+        const Json* v = find(key);
+        return v != nullptr && v->is_boolean() && v->get<bool>();
+    }
+    [[nodiscard]] std::uint64_t count(const char* key) const
+    {
+        const Json* v = find(key);
+        return v != nullptr && v->is_number_unsigned() ? v->get<std::uint64_t>() : 0;
+    }
+    // The JSON keeps every digit of a measured figure; a person reading the
+    // status needs a few ("up 9.1 s", not "up 9.0526307690000003 s"): a
+    // number of decimals, or of significant digits (latencies: 0.00214 s
+    // and 1.52 s alike).
+    enum class Digits { decimals, significant };
+    [[nodiscard]] std::string number(const char* key, int precision, Digits kind) const
+    {
+        const Json* v = find(key);
+        if (v == nullptr || !v->is_number()) return text(key); // absent, or null: as the daemon sent it
+        std::ostringstream o;
+        if (kind == Digits::decimals) {
+            o << std::fixed;
+        }
+        o << std::setprecision(precision) << v->get<double>();
+        return o.str();
+    }
+    // "1, 2" for [1, 2].
+    [[nodiscard]] std::string list(const char* key) const
+    {
+        const Json* v = find(key);
+        if (v == nullptr || !v->is_array()) return text(key);
+        std::string out;
+        for (const auto& item : *v) {
+            out += (out.empty() ? "" : ", ") + (item.is_string() ? item.get<std::string>() : item.dump());
+        }
+        return out;
+    }
+
+private:
+    [[nodiscard]] const Json* find(const char* key) const
+    {
+        const auto it = status_.find(key);
+        return it == status_.end() ? nullptr : &*it;
+    }
+    const Json& status_;
+};
+
+void add_live(Json& o, const LiveStatus& live)
+{
+    o["uptime_seconds"] = live.uptime_seconds;
+    o["queue_depth"] = live.queue_depth;
+    o["last_rebalance"] = live.last_rebalance;
+    o["paused"] = live.paused;
+    o["stuck_moves"] = live.stuck_moves;
+    o["files_per_second"] = live.files_per_second;
+    o["latency_p50_seconds"] = optional_number(live.latency_p50_seconds);
+    o["latency_p99_seconds"] = optional_number(live.latency_p99_seconds);
+}
+
+std::string format_live(const StatusFields& s)
+{
+    using Digits = StatusFields::Digits;
+    std::ostringstream out;
+    out << "daemon:        running, up " << s.number("uptime_seconds", 1, Digits::decimals) << " s, queue "
+        << s.text("queue_depth") << "\n"
+        << "last minute:   " << s.number("files_per_second", 2, Digits::decimals)
+        << " files/s, event-to-routed latency p50 " << s.number("latency_p50_seconds", 3, Digits::significant)
+        << " s, p99 " << s.number("latency_p99_seconds", 3, Digits::significant) << " s\n";
+    if (s.flag("paused")) {
+        out << "PAUSED:        the index refuses writes (disk full or read-only?); see the log\n";
+    }
+    if (s.count("stuck_moves") > 0) {
+        out << "stuck moves:   " << s.text("stuck_moves") << " file(s) waiting for the output to accept them\n";
+    }
+    if (!s.text("last_rebalance").empty()) {
+        out << "last rebalance: " << s.text("last_rebalance") << "\n";
+    }
+    return out.str();
+}
+
+} // namespace
+
+Json status_json(const index::HashIndex& index, const config::Config& cfg, const LiveStatus* live)
 {
     const auto& p = index.params();
     const auto& c = index.counts();
-    JsonObject o;
-    o.add("ok", true).add("daemon", live != nullptr);
-    if (live) {
-        o.add("uptime_seconds", live->uptime_seconds)
-            .add("queue_depth", static_cast<std::uint64_t>(live->queue_depth))
-            .add("last_rebalance", live->last_rebalance)
-            .add("paused", live->paused)
-            .add("stuck_moves", static_cast<std::uint64_t>(live->stuck_moves))
-            .add("files_per_second", live->files_per_second);
-        for (const auto& [key, value] : {std::pair{"latency_p50_seconds", live->latency_p50_seconds},
-                                         std::pair{"latency_p99_seconds", live->latency_p99_seconds}}) {
-            if (value) {
-                o.add(key, *value);
-            } else {
-                o.add_raw(key, "null");
-            }
-        }
-    }
-    o.add("index_dir", cfg.index_dir.string())
-        .add("index_bytes", index.disk_bytes())
-        .add("algorithm", p.algorithm)
-        .add_raw("block_shape", "[" + std::to_string(p.grid.rows) + ", " + std::to_string(p.grid.cols) + "]")
-        .add("hash_dim", static_cast<std::uint64_t>(p.hash_dim))
-        .add("sim_threshold", cfg.gradient.sim_threshold)
-        .add("probe_radius", static_cast<std::uint64_t>(cfg.gradient.probe_radius))
-        .add("compat", config::to_string(cfg.compat))
-        .add("items", index.next_seq() - 1)
-        .add("kept", c.kept)
-        .add("duplicated", c.duplicated)
-        .add("rejected", c.rejected)
-        .add("vanished", c.vanished)
-        .add("cut", c.cut)
-        .add("restored", c.restored)
-        .add("released", c.released)
-        .add("marked_duplicate", c.marked_duplicate)
-        .add("pending_moves", c.planned)
-        .add("working_subset", cfg.working_subset)
-        .add("in_working", c.in_working)
-        .add("duplicated_subset", cfg.duplicated_subset)
-        .add("in_duplicated", c.in_duplicated)
-        .add("in_rejected", c.in_rejected);
-    if (cfg.num_cut) {
-        o.add("num_cut", *cfg.num_cut);
-    } else {
-        o.add_raw("num_cut", "null");
-    }
-    return o.str();
+    Json o;
+    o["ok"] = true;
+    o["daemon"] = live != nullptr;
+    if (live) add_live(o, *live);
+    o["index_dir"] = cfg.index_dir.string();
+    o["index_bytes"] = index.disk_bytes();
+    o["algorithm"] = p.algorithm;
+    o["block_shape"] = {p.grid.rows, p.grid.cols};
+    o["hash_dim"] = p.hash_dim;
+    o["sim_threshold"] = cfg.gradient.sim_threshold;
+    o["probe_radius"] = cfg.gradient.probe_radius;
+    o["compat"] = config::to_string(cfg.compat);
+    o["items"] = index.next_seq() - 1;
+    o["kept"] = c.kept;
+    o["duplicated"] = c.duplicated;
+    o["rejected"] = c.rejected;
+    o["vanished"] = c.vanished;
+    o["cut"] = c.cut;
+    o["restored"] = c.restored;
+    o["released"] = c.released;
+    o["marked_duplicate"] = c.marked_duplicate;
+    o["pending_moves"] = c.planned;
+    o["working_subset"] = cfg.working_subset;
+    o["in_working"] = c.in_working;
+    o["duplicated_subset"] = cfg.duplicated_subset;
+    o["in_duplicated"] = c.in_duplicated;
+    o["in_rejected"] = c.in_rejected;
+    o["num_cut"] = cfg.num_cut ? Json(*cfg.num_cut) : Json(nullptr);
+    return o;
 }
 
-std::string format_status(const boost::property_tree::ptree& s)
+std::string format_status(const Json& status)
 {
-    const auto get = [&](const char* k) {
-        return s.get<std::string>(k, "?");
-    };
-    // The JSON keeps every digit of a measured figure; a person reading the
-    // status needs a few ("up 9.1 s", not "up 9.0526307690000003 s").
-    // Either a number of decimals, or of significant digits (latencies:
-    // 0.00214 s and 1.52 s alike).
-    enum class Digits { decimals, significant };
-    const auto number = [&](const char* k, int precision, Digits kind) {
-        if (const auto v = s.get_optional<double>(k)) {
-            std::ostringstream o;
-            if (kind == Digits::decimals) {
-                o << std::fixed;
-            }
-            o << std::setprecision(precision) << *v;
-            return o.str();
-        }
-        return get(k); // absent, or not a number (null): as the daemon sent it
-    };
+    const StatusFields s(status);
     std::ostringstream out;
-    if (s.get<bool>("daemon", false)) {
-        out << "daemon:        running, up " << number("uptime_seconds", 1, Digits::decimals) << " s, queue "
-            << get("queue_depth") << "\n"
-            << "last minute:   " << number("files_per_second", 2, Digits::decimals)
-            << " files/s, event-to-routed latency p50 " << number("latency_p50_seconds", 3, Digits::significant)
-            << " s, p99 " << number("latency_p99_seconds", 3, Digits::significant) << " s\n";
-        if (s.get<bool>("paused", false)) {
-            out << "PAUSED:        the index refuses writes (disk full or read-only?); see the log\n";
-        }
-        if (s.get<std::uint64_t>("stuck_moves", 0) > 0) {
-            out << "stuck moves:   " << get("stuck_moves") << " file(s) waiting for the output to accept them\n";
-        }
-        if (!get("last_rebalance").empty()) {
-            out << "last rebalance: " << get("last_rebalance") << "\n";
-        }
+    if (s.flag("daemon")) {
+        out << format_live(s);
     } else {
         out << "daemon:        not running (read from the index)\n";
     }
-    const auto kib = s.get<std::uint64_t>("index_bytes", 0) / 1024;
-    std::string shape;
-    for (const auto& v : s.get_child("block_shape")) {
-        shape += (shape.empty() ? "" : ", ") + v.second.data();
-    }
-    out << "index:         " << get("index_dir") << " (" << kib << " KiB on disk)\n"
-        << "parameters:    algorithm " << get("algorithm") << ", block_shape [" << shape << "], hash_dim "
-        << get("hash_dim") << ", sim_threshold " << get("sim_threshold") << ", probe_radius " << get("probe_radius")
-        << ", compat " << get("compat") << ", num_cut " << get("num_cut") << "\n"
-        << "items:         " << get("items") << "\n"
-        << "decisions:     " << get("kept") << " kept, " << get("duplicated") << " duplicated, " << get("rejected")
-        << " rejected, " << get("vanished") << " vanished\n"
-        << "rebalancing:   " << get("cut") << " cut, " << get("restored") << " restored\n"
-        << "overrides:     " << get("released") << " released, " << get("marked_duplicate") << " marked duplicate\n"
-        << "subsets:       " << get("working_subset") << " " << get("in_working") << ", " << get("duplicated_subset")
-        << " " << get("in_duplicated") << ", rejected " << get("in_rejected") << "\n"
-        << "pending moves: " << get("pending_moves") << "\n";
+    out << "index:         " << s.text("index_dir") << " (" << s.count("index_bytes") / 1024 << " KiB on disk)\n"
+        << "parameters:    algorithm " << s.text("algorithm") << ", block_shape [" << s.list("block_shape")
+        << "], hash_dim " << s.text("hash_dim") << ", sim_threshold " << s.text("sim_threshold") << ", probe_radius "
+        << s.text("probe_radius") << ", compat " << s.text("compat") << ", num_cut " << s.text("num_cut") << "\n"
+        << "items:         " << s.text("items") << "\n"
+        << "decisions:     " << s.text("kept") << " kept, " << s.text("duplicated") << " duplicated, "
+        << s.text("rejected") << " rejected, " << s.text("vanished") << " vanished\n"
+        << "rebalancing:   " << s.text("cut") << " cut, " << s.text("restored") << " restored\n"
+        << "overrides:     " << s.text("released") << " released, " << s.text("marked_duplicate")
+        << " marked duplicate\n"
+        << "subsets:       " << s.text("working_subset") << " " << s.text("in_working") << ", "
+        << s.text("duplicated_subset") << " " << s.text("in_duplicated") << ", rejected " << s.text("in_rejected")
+        << "\n"
+        << "pending moves: " << s.text("pending_moves") << "\n";
     return out.str();
 }
 

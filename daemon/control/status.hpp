@@ -5,9 +5,8 @@
 #include <optional>
 #include <string>
 
-#include <boost/property_tree/ptree.hpp>
-
 #include "config/config.hpp"
+#include "daemon/telemetry/json.hpp"
 #include "index/store/hash_index.hpp"
 
 namespace ndrd::daemon {
@@ -24,9 +23,9 @@ struct LiveStatus {
 };
 
 // `live` is null when read from the index without a daemon.
-std::string status_json(const index::HashIndex& index, const config::Config& cfg, const LiveStatus* live);
+Json status_json(const index::HashIndex& index, const config::Config& cfg, const LiveStatus* live);
 
 // Human-readable rendering of status_json's object.
-std::string format_status(const boost::property_tree::ptree& status);
+std::string format_status(const Json& status);
 
 } // namespace ndrd::daemon

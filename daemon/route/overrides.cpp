@@ -96,14 +96,14 @@ ItemRecord apply_override(index::HashIndex& index, Relocator& relocator, Overrid
 
 std::string override_json(const ItemRecord& rec)
 {
-    return JsonObject()
-        .add("ok", true)
-        .add("item", rec.seq)
-        .add("source", rec.source)
-        .add("location", rec.location)
-        .add("decision", index::to_string(rec.verdict))
-        .add("override", index::to_string(rec.operator_override))
-        .str();
+    Json o;
+    o["ok"] = true;
+    o["item"] = rec.seq;
+    o["source"] = rec.source;
+    o["location"] = rec.location;
+    o["decision"] = index::to_string(rec.verdict);
+    o["override"] = index::to_string(rec.operator_override);
+    return json_text(o);
 }
 
 } // namespace ndrd::daemon

@@ -33,15 +33,16 @@ std::optional<std::uint64_t> abort_after_moves()
 
 std::string RebalanceReport::json() const
 {
-    JsonObject o;
-    o.add("ok", true).add("working_before", working_before).add("working_after", working_after);
-    if (target) {
-        o.add("target", *target);
-    } else {
-        o.add_raw("target", "null");
-    }
-    o.add("short_of_target", short_of_target).add("vanished", vanished).add("restored", restored).add("cut", cut);
-    return o.str();
+    Json o;
+    o["ok"] = true;
+    o["working_before"] = working_before;
+    o["working_after"] = working_after;
+    o["target"] = target ? Json(*target) : Json(nullptr);
+    o["short_of_target"] = short_of_target;
+    o["vanished"] = vanished;
+    o["restored"] = restored;
+    o["cut"] = cut;
+    return json_text(o);
 }
 
 std::string RebalanceReport::summary() const

@@ -1,167 +1,163 @@
-// Minimal JSON (see json.hpp).
+// JSON text and typed request fields (see json.hpp).
 #include "daemon/telemetry/json.hpp"
 
-#include <cmath>
-#include <cstdio>
-#include <sstream>
-#include <stdexcept>
-
-#include <boost/property_tree/json_parser.hpp>
+#include <cstdint>
+#include <vector>
 
 namespace ndrd::daemon {
 
 namespace {
 
-// Length of the well-formed UTF-8 sequence starting at s[i] (RFC 3629: no
-// overlong forms, no surrogates, nothing above U+10FFFF), or 0.
-std::size_t utf8_sequence(std::string_view s, std::size_t i)
+// nlohmann's own text for a scalar, with stray bytes as U+FFFD instead of
+// the exception its strict default throws.
+void append_scalar(std::string& out, const Json& value)
 {
-    const auto byte = [&](std::size_t k) {
-        return static_cast<unsigned char>(s[k]);
-    };
-    const unsigned char b0 = byte(i);
-    std::size_t n = 0;
-    unsigned char lo = 0x80;
-    unsigned char hi = 0xBF;
-    if (b0 >= 0xC2 && b0 <= 0xDF) {
-        n = 2;
-    } else if (b0 >= 0xE0 && b0 <= 0xEF) {
-        n = 3;
-        lo = b0 == 0xE0 ? 0xA0 : 0x80;
-        hi = b0 == 0xED ? 0x9F : 0xBF;
-    } else if (b0 >= 0xF0 && b0 <= 0xF4) {
-        n = 4;
-        lo = b0 == 0xF0 ? 0x90 : 0x80;
-        hi = b0 == 0xF4 ? 0x8F : 0xBF;
-    } else {
-        return 0;
-    }
-    if (i + n > s.size() || byte(i + 1) < lo || byte(i + 1) > hi) {
-        return 0;
-    }
-    for (std::size_t k = 2; k < n; ++k) {
-        if (byte(i + k) < 0x80 || byte(i + k) > 0xBF) {
-            return 0;
-        }
-    }
-    return n;
+    out += value.dump(-1, ' ', false, Json::error_handler_t::replace);
 }
 
-void append_escape(std::string& out, unsigned code)
+void append(std::string& out, const Json& value)
 {
-    char buf[8];
-    std::snprintf(buf, sizeof buf, "\\u%04x", code);
-    out += buf;
+    if (value.is_object()) {
+        out += '{';
+        for (auto it = value.begin(); it != value.end(); ++it) {
+            if (it != value.begin()) out += ", ";
+            append_scalar(out, Json(it.key()));
+            out += ": ";
+            append(out, it.value());
+        }
+        out += '}';
+    } else if (value.is_array()) {
+        out += '[';
+        for (auto it = value.begin(); it != value.end(); ++it) {
+            if (it != value.begin()) out += ", ";
+            append(out, *it);
+        }
+        out += ']';
+    } else {
+        append_scalar(out, value);
+    }
+}
+
+// What a field holds, for an error message: "a string", "the number -1".
+std::string describe(const Json& value)
+{
+    if (value.is_number()) return "the number " + value.dump();
+    if (value.is_null()) return "null";
+    const std::string type = value.type_name();
+    return (type == "array" || type == "object" ? "an " : "a ") + type;
+}
+
+std::string quoted(std::string_view name)
+{
+    return "\"" + std::string(name) + "\"";
+}
+
+// `what` names the value: "\"item\"", or "\"feature\"[3]" for an element.
+[[noreturn]] void wrong_type(const std::string& what, std::string_view expected, const Json& value)
+{
+    throw RequestError("bad request: " + what + " must be " + std::string(expected) + ", not " + describe(value));
+}
+
+// How each field type is checked, named and read.
+template <class T> struct FieldType;
+
+template <> struct FieldType<std::string> {
+    static constexpr std::string_view expected = "a string";
+    static std::string read(const Json& v, std::string_view name)
+    {
+        if (!v.is_string()) wrong_type(quoted(name), expected, v);
+        return v.get<std::string>();
+    }
+};
+
+template <> struct FieldType<std::uint64_t> {
+    static constexpr std::string_view expected = "a non-negative integer";
+    static std::uint64_t read(const Json& v, std::string_view name)
+    {
+        if (!v.is_number_unsigned()) wrong_type(quoted(name), expected, v);
+        return v.get<std::uint64_t>();
+    }
+};
+
+template <> struct FieldType<bool> {
+    static constexpr std::string_view expected = "true or false";
+    static bool read(const Json& v, std::string_view name)
+    {
+        if (!v.is_boolean()) wrong_type(quoted(name), expected, v);
+        return v.get<bool>();
+    }
+};
+
+template <> struct FieldType<std::vector<double>> {
+    static constexpr std::string_view expected = "an array of numbers";
+    static std::vector<double> read(const Json& v, std::string_view name)
+    {
+        if (!v.is_array()) wrong_type(quoted(name), expected, v);
+        std::vector<double> out;
+        out.reserve(v.size());
+        for (const auto& item : v) {
+            if (!item.is_number()) {
+                wrong_type(quoted(name) + "[" + std::to_string(out.size()) + "]", "a number", item);
+            }
+            out.push_back(item.get<double>());
+        }
+        return out;
+    }
+};
+
+const Json* find_field(const Json& request, std::string_view name)
+{
+    if (!request.is_object()) return nullptr;
+    const auto it = request.find(name);
+    return it == request.end() ? nullptr : &*it;
 }
 
 } // namespace
 
-std::string json_string(std::string_view s)
+std::string json_text(const Json& value)
 {
-    std::string out = "\"";
-    for (std::size_t i = 0; i < s.size();) {
-        const char ch = s[i];
-        const auto u = static_cast<unsigned char>(ch);
-        if (u >= 0x80) {
-            // File names are bytes, not always UTF-8. A byte that does not
-            // start a valid sequence becomes U+FFFD, as strict parsers
-            // (ours, jq, browsers) would make of it anyway; the index and
-            // the file system keep the exact name.
-            if (const std::size_t n = utf8_sequence(s, i); n > 0) {
-                out.append(s.substr(i, n));
-                i += n;
-            } else {
-                append_escape(out, 0xFFFDU);
-                ++i;
-            }
-            continue;
-        }
-        switch (ch) {
-        case '"': out += "\\\""; break;
-        case '\\': out += "\\\\"; break;
-        case '\n': out += "\\n"; break;
-        case '\t': out += "\\t"; break;
-        case '\r': out += "\\r"; break;
-        default:
-            if (u < 0x20 || u == 0x7F) {
-                append_escape(out, u);
-            } else {
-                out += ch;
-            }
-        }
-        ++i;
-    }
-    return out + "\"";
+    std::string out;
+    append(out, value);
+    return out;
 }
 
-void JsonObject::key(std::string_view k)
+Json parse_json(std::string_view text)
 {
-    if (body_.size() > 1) body_ += ", ";
-    body_ += json_string(k) + ": ";
-}
-
-JsonObject& JsonObject::add(std::string_view k, std::string_view value)
-{
-    key(k);
-    body_ += json_string(value);
-    return *this;
-}
-
-JsonObject& JsonObject::add(std::string_view k, std::uint64_t value)
-{
-    key(k);
-    body_ += std::to_string(value);
-    return *this;
-}
-
-JsonObject& JsonObject::add(std::string_view k, double value)
-{
-    key(k);
-    if (!std::isfinite(value)) {
-        body_ += "null";
-        return *this;
-    }
-    char buf[40];
-    std::snprintf(buf, sizeof buf, "%.17g", value);
-    body_ += buf;
-    return *this;
-}
-
-JsonObject& JsonObject::add(std::string_view k, bool value)
-{
-    key(k);
-    body_ += value ? "true" : "false";
-    return *this;
-}
-
-JsonObject& JsonObject::add_raw(std::string_view k, std::string_view json)
-{
-    key(k);
-    body_ += json;
-    return *this;
-}
-
-JsonObject& JsonObject::add(std::string_view k, const std::vector<std::string>& values)
-{
-    key(k);
-    body_ += "[";
-    for (std::size_t i = 0; i < values.size(); ++i) {
-        body_ += (i ? ", " : "") + json_string(values[i]);
-    }
-    body_ += "]";
-    return *this;
-}
-
-boost::property_tree::ptree parse_json(const std::string& text)
-{
-    boost::property_tree::ptree tree;
-    std::istringstream in(text);
     try {
-        boost::property_tree::read_json(in, tree);
-    } catch (const boost::property_tree::json_parser_error& e) {
-        throw std::runtime_error("invalid JSON: " + e.message());
+        return Json::parse(text);
+    } catch (const Json::parse_error& e) {
+        // what() opens with the exception's id ("[json.exception.parse_error.101] "),
+        // which says nothing to the person who sent the line.
+        const std::string_view what = e.what();
+        const auto id_end = what.starts_with('[') ? what.find("] ") : std::string_view::npos;
+        throw RequestError("invalid JSON: " +
+                           std::string(id_end == std::string_view::npos ? what : what.substr(id_end + 2)));
     }
-    return tree;
 }
+
+template <class T> T field(const Json& request, std::string_view name)
+{
+    const Json* value = find_field(request, name);
+    if (value == nullptr) {
+        throw RequestError("bad request: " + quoted(name) + " is missing; it must be " +
+                           std::string(FieldType<T>::expected));
+    }
+    return FieldType<T>::read(*value, name);
+}
+
+template <class T> T field_or(const Json& request, std::string_view name, T fallback)
+{
+    const Json* value = find_field(request, name);
+    return value == nullptr ? fallback : FieldType<T>::read(*value, name);
+}
+
+template std::string field<std::string>(const Json&, std::string_view);
+template std::uint64_t field<std::uint64_t>(const Json&, std::string_view);
+template bool field<bool>(const Json&, std::string_view);
+template std::vector<double> field<std::vector<double>>(const Json&, std::string_view);
+template std::string field_or<std::string>(const Json&, std::string_view, std::string);
+template std::uint64_t field_or<std::uint64_t>(const Json&, std::string_view, std::uint64_t);
+template bool field_or<bool>(const Json&, std::string_view, bool);
+template std::vector<double> field_or<std::vector<double>>(const Json&, std::string_view, std::vector<double>);
 
 } // namespace ndrd::daemon

@@ -1,38 +1,42 @@
-// The little JSON the CLI and the control socket speak: a writer for flat
-// objects and arrays, and parsing through Boost.PropertyTree.
+// JSON as ndrd prints it and reads it, through nlohmann::json: the one-line
+// text of every answer, and type-checked fields of control-socket requests.
 #pragma once
 
-#include <cstdint>
+#include <stdexcept>
 #include <string>
 #include <string_view>
-#include <vector>
 
-#include <boost/property_tree/ptree.hpp>
+#include <nlohmann/json.hpp>
 
 namespace ndrd::daemon {
 
-// JSON string literal for `s`, quotes included. Bytes that are not UTF-8
-// (file names need not be) become U+FFFD, so the output is always valid JSON.
-std::string json_string(std::string_view s);
+// Objects keep their fields in the order they were added: the documented
+// output lists them in that order, and people read them in it.
+using Json = nlohmann::ordered_json;
 
-// Builds one JSON object, field by field, in insertion order.
-class JsonObject {
+// `value` as one line of JSON text, with ", " and ": " between items as ndrd
+// has always printed it (operators' scripts look for `"cut": []`). Bytes of
+// a string that are not UTF-8 (file names need not be) become U+FFFD, so the
+// text is valid JSON whatever the name; the index and the disk keep the bytes.
+std::string json_text(const Json& value);
+
+// A request line that is not a JSON object, or a field of it that is missing
+// or of the wrong type. The message names the field and what it must be.
+class RequestError : public std::runtime_error {
 public:
-    JsonObject& add(std::string_view key, std::string_view value);
-    JsonObject& add(std::string_view key, const char* value) { return add(key, std::string_view(value)); }
-    JsonObject& add(std::string_view key, std::uint64_t value);
-    JsonObject& add(std::string_view key, double value);
-    JsonObject& add(std::string_view key, bool value);
-    JsonObject& add_raw(std::string_view key, std::string_view json); // an already-encoded value
-    JsonObject& add(std::string_view key, const std::vector<std::string>& values);
-    [[nodiscard]] std::string str() const { return body_ + "}"; }
-
-private:
-    void key(std::string_view k);
-    std::string body_ = "{";
+    using std::runtime_error::runtime_error;
 };
 
-// Throws std::runtime_error with the parser's message on invalid JSON.
-boost::property_tree::ptree parse_json(const std::string& text);
+// Parses one line of JSON. Throws RequestError("invalid JSON: ...").
+Json parse_json(std::string_view text);
+
+// The field `name` of a request object, type-checked; throws RequestError
+// when it is missing or of another type. T is one of std::string,
+// std::uint64_t (a non-negative integer), bool, or std::vector<double>.
+template <class T> T field(const Json& request, std::string_view name);
+
+// The same, with `fallback` when the field is absent. A field present with
+// the wrong type is still an error, not the fallback.
+template <class T> T field_or(const Json& request, std::string_view name, T fallback);
 
 } // namespace ndrd::daemon
