@@ -1,11 +1,13 @@
-// ndrd's command line: run, once, hash, status. Maps failures to exit codes
+// ndrd's command line: run, once, hash, status and the other commands, one
+// table from which both dispatch and --help come. Maps failures to exit codes
 // (64 usage, 78 configuration, 1 anything else) with a message naming the cause.
 #include <sys/resource.h>
 
-#include <cstdio>
+#include <algorithm>
 #include <functional>
 #include <iostream>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <boost/program_options.hpp>
@@ -27,223 +29,237 @@ namespace {
 constexpr int exit_usage = 64;  // EX_USAGE
 constexpr int exit_config = 78; // EX_CONFIG
 
-constexpr const char* overview = R"(ndrd - near-duplicate removal daemon (Datumaro NDR, gradient algorithm)
-
-Usage: ndrd <command> [options]
-
-Commands:
-  run      --config FILE            watch the ingest directory and route every new image (foreground)
-  once     --config FILE            process what is in the ingest directory now, then exit
-  hash     [--config FILE] [--feature] FILE...
-                                    print each file's key (and feature) as one JSON object per line
-  status   --config FILE            counts per subset and the index's parameters (live if the daemon runs)
-  rebalance --config FILE           bring the working subset to num_cut now (through the daemon if it runs)
-  verify   --config FILE [--repair] check that the index and the files on disk agree
-  query    --config FILE FILE...    would these images be kept or duplicates? (nothing is ingested)
-  release  --config FILE ITEM|FILE...
-                                    keep these duplicates after all (remembered: later images match them)
-  mark-duplicate --config FILE ITEM|FILE...
-                                    treat these kept images as duplicates (remembered)
-  export   --config FILE [--format csv|jsonl]
-                                    every item with its subset, key, decision and similarity, on stdout
-
-Run 'ndrd <command> --help' for a command's options.
-Exit codes: 0 success, 1 runtime failure, 64 usage error, 78 configuration error.
-)";
-
 struct Usage : std::runtime_error {
     using std::runtime_error::runtime_error;
 };
 
-po::variables_map parse(const std::string& command, po::options_description& desc, const std::vector<std::string>& args,
-                        po::positional_options_description* pos = nullptr)
-{
-    desc.add_options()("help,h", "show this help");
+// A command's parsed arguments, and what every command asks of them.
+struct Arguments {
+    std::string command;
     po::variables_map vm;
-    try {
-        auto parser = po::command_line_parser(args).options(desc);
-        if (pos) parser.positional(*pos);
-        po::store(parser.run(), vm);
-        po::notify(vm);
-    } catch (const po::error& e) {
-        throw Usage("ndrd " + command + ": " + e.what() + " (see 'ndrd " + command + " --help')");
+
+    [[nodiscard]] std::string config_path() const
+    {
+        if (!vm.count("config")) {
+            throw Usage("ndrd " + command + ": --config FILE is required (see 'ndrd " + command + " --help')");
+        }
+        return vm["config"].as<std::string>();
     }
-    return vm;
+    [[nodiscard]] config::Config config() const { return config::load_config(config_path()); }
+    // The positional arguments stored under `key`; a usage error naming
+    // `what` when there are none.
+    [[nodiscard]] std::vector<std::string> operands(const char* key, std::string_view what) const
+    {
+        if (!vm.count(key)) {
+            throw Usage("ndrd " + command + ": no " + std::string(what) + " given (see 'ndrd " + command + " --help')");
+        }
+        return vm[key].as<std::vector<std::string>>();
+    }
+};
+
+struct Command {
+    std::string name;
+    std::string synopsis;    // what follows "ndrd <name>" in the usage lines
+    std::string summary;     // its line in `ndrd --help`
+    std::string description; // what `ndrd <name> --help` says below the usage line
+    // Options besides --config and --help, and positional arguments (none when empty).
+    std::function<void(po::options_description&, po::positional_options_description&)> options;
+    std::function<int(const Arguments&)> run;
+};
+
+// Positional arguments, all under `key`.
+auto positional(const char* key, const char* help)
+{
+    return [key, help](po::options_description& desc, po::positional_options_description& pos) {
+        desc.add_options()(key, po::value<std::vector<std::string>>()->multitoken(), help);
+        pos.add(key, -1);
+    };
 }
 
-std::string require_config(const po::variables_map& vm, const std::string& command)
+Command service_entry(daemon::ServiceMode mode)
 {
-    if (!vm.count("config")) {
-        throw Usage("ndrd " + command + ": --config FILE is required (see 'ndrd " + command + " --help')");
-    }
-    return vm["config"].as<std::string>();
+    const bool daemon_mode = mode == daemon::ServiceMode::run;
+    return {daemon_mode ? "run" : "once",
+            "--config FILE",
+            daemon_mode ? "watch the ingest directory and route every new image (foreground)"
+                        : "process what is in the ingest directory now, then exit",
+            daemon_mode ? "Processes the backlog, then watches the ingest directory until SIGTERM/SIGINT."
+                        : "Processes every file now in the ingest directory, prints a summary, exits.",
+            {},
+            [mode](const Arguments& a) {
+                return daemon::run_service(a.config(), mode, a.config_path());
+            }};
 }
 
-// A command whose options are --config FILE plus `extra`: parses, answers
-// --help, loads the configuration and hands it to `run`.
-int config_command(const std::string& command, const std::string& usage, const std::vector<std::string>& args,
-                   const std::function<void(po::options_description&)>& extra,
-                   const std::function<int(const config::Config&, const po::variables_map&)>& run,
-                   po::positional_options_description* pos = nullptr)
+Command hash_entry()
 {
-    po::options_description desc(usage + "\n\nOptions");
-    desc.add_options()("config,c", po::value<std::string>(), "configuration file (YAML)");
-    if (extra) extra(desc);
-    const auto vm = parse(command, desc, args, pos);
-    if (vm.count("help")) {
-        std::cout << desc << "\n";
-        return 0;
-    }
-    return run(config::load_config(require_config(vm, command)), vm);
-}
-
-int dispatch(const std::string& command, const std::vector<std::string>& args)
-{
-    if (command == "run" || command == "once") {
-        const bool daemon_mode = command == "run";
-        return config_command(
-            command,
-            "Usage: ndrd " + command + " --config FILE\n\n" +
-                (daemon_mode ? "Processes the backlog, then watches the ingest directory until SIGTERM/SIGINT."
-                             : "Processes every file now in the ingest directory, prints a summary, exits."),
-            args, {}, [&](const config::Config& cfg, const po::variables_map& vm) {
-                return daemon::run_service(cfg, daemon_mode ? daemon::ServiceMode::run : daemon::ServiceMode::once,
-                                           vm["config"].as<std::string>());
-            });
-    }
-    if (command == "hash") {
-        po::options_description desc(
-            "Usage: ndrd hash [--config FILE] [--feature] FILE...\n\n"
+    return {"hash",
+            "[--config FILE] [--feature] FILE...",
+            "print each file's key (and feature) as one JSON object per line",
             "Prints {\"file\", \"key\"[, \"feature\"]} per file, one JSON object per line. The projection is the one\n"
             "stored in the configuration's index if it exists, else the configuration's (gradient.projection, or\n"
             "generated from seed). Without --config the built-in defaults are used and no index is read.\n"
-            "Files that cannot be hashed print {\"file\", \"error\"}; the exit code is then 1.\n\nOptions");
-        desc.add_options()("config,c", po::value<std::string>(),
-                           "configuration file (YAML)")("feature", po::bool_switch(), "include the 768-d feature")(
-            "file", po::value<std::vector<std::string>>()->multitoken(), "image files");
-        po::positional_options_description pos;
-        pos.add("file", -1);
-        const auto vm = parse(command, desc, args, &pos);
-        if (vm.count("help")) {
-            std::cout << desc << "\n";
-            return 0;
-        }
-        if (!vm.count("file")) {
-            throw Usage("ndrd hash: no FILE given (see 'ndrd hash --help')");
-        }
-        config::Config cfg;
-        bool use_index = false;
-        if (vm.count("config")) {
-            cfg = config::load_config(vm["config"].as<std::string>());
-            use_index = true;
-        }
-        return daemon::hash_command(cfg, use_index, vm["file"].as<std::vector<std::string>>(),
-                                    vm["feature"].as<bool>());
-    }
-    if (command == "status") {
-        return config_command(
-            command,
-            "Usage: ndrd status --config FILE\n\n"
-            "Shows the index's parameters and counts per subset: live from the daemon when it "
-            "runs,\nelse read from the index.",
-            args, {}, [](const config::Config& cfg, const po::variables_map&) { return daemon::status_command(cfg); });
-    }
-    if (command == "rebalance") {
-        return config_command(
-            command,
-            "Usage: ndrd rebalance --config FILE\n\n"
-            "Rebalances the working subset to num_cut with the configured policies and prints what moved as JSON.\n"
-            "Asks the running daemon over its control socket; with no daemon running, works on the index directly.",
-            args, {},
-            [](const config::Config& cfg, const po::variables_map&) { return daemon::rebalance_command(cfg); });
-    }
-    if (command == "verify") {
-        return config_command(
-            command,
-            "Usage: ndrd verify --config FILE [--repair]\n\n"
-            "Checks that every index record names an existing file, no two records name the same file, every file in\n"
-            "the subset directories is recorded, and no move is half-done. Prints one line per discrepancy\n"
-            "(kind, path, detail); exit code 0 when clean, 1 otherwise. Read-only unless --repair.",
-            args,
-            [](po::options_description& desc) {
-                desc.add_options()("repair", po::bool_switch(),
-                                   "finish pending moves and mark records whose file is gone as vanished "
-                                   "(untracked files are only reported); needs the daemon stopped");
+            "Files that cannot be hashed print {\"file\", \"error\"}; the exit code is then 1.",
+            [](po::options_description& desc, po::positional_options_description& pos) {
+                desc.add_options()("feature", po::bool_switch(), "include the 768-d feature");
+                positional("file", "image files")(desc, pos);
             },
-            [](const config::Config& cfg, const po::variables_map& vm) {
-                return daemon::verify_command(cfg, vm["repair"].as<bool>());
-            });
-    }
-    if (command == "query") {
-        po::positional_options_description pos;
-        pos.add("file", -1);
-        return config_command(
-            command,
-            "Usage: ndrd query --config FILE IMAGE...\n\n"
-            "Hashes each image and applies the decision rule against the index, without ingesting anything: prints\n"
-            "{\"file\", \"key\", \"decision\": \"kept\"|\"duplicated\", \"similarity\", \"matched_item\",\n"
-            "\"matched_source\", \"matched_location\"} per image, one JSON object per line. Asks the running daemon\n"
-            "(its live index and threshold); with none running, reads the index. Images that cannot be hashed print\n"
-            "{\"file\", \"error\"}; the exit code is then 1.",
-            args,
-            [](po::options_description& desc) {
-                desc.add_options()("file", po::value<std::vector<std::string>>()->multitoken(), "image files");
-            },
-            [](const config::Config& cfg, const po::variables_map& vm) {
-                if (!vm.count("file")) {
-                    throw Usage("ndrd query: no IMAGE given (see 'ndrd query --help')");
-                }
-                return daemon::query_command(cfg, vm["file"].as<std::vector<std::string>>());
-            },
-            &pos);
-    }
-    if (const auto action = daemon::parse_override_action(command)) {
-        po::positional_options_description pos;
-        pos.add("target", -1);
-        const bool release = *action == index::Override::released;
-        return config_command(
-            command,
-            std::string("Usage: ndrd ") + command + " --config FILE ITEM|FILE...\n\n" +
-                (release ? "Moves each duplicate back to the working subset as kept, and remembers it: it stays kept\n"
-                           "through restarts and rebalances, and later images are compared with it.\n"
-                         : "Moves each kept image to the duplicated subset, and remembers it: it stays a duplicate\n"
-                           "through restarts and rebalances, and is no longer a reference for later images.\n") +
+            [](const Arguments& a) {
+                const auto files = a.operands("file", "FILE"); // before the configuration, which is optional
+                const bool use_index = a.vm.count("config") > 0;
+                const config::Config cfg = use_index ? a.config() : config::Config{};
+                return daemon::hash_command(cfg, use_index, files, a.vm["feature"].as<bool>());
+            }};
+}
+
+Command override_entry(index::Override action)
+{
+    const std::string name(daemon::command_name(action));
+    const bool release = action == index::Override::released;
+    return {name,
+            "--config FILE ITEM|FILE...",
+            release ? "keep these duplicates after all (remembered: later images match them)"
+                    : "treat these kept images as duplicates (remembered)",
+            std::string(
+                release ? "Moves each duplicate back to the working subset as kept, and remembers it: it stays kept\n"
+                          "through restarts and rebalances, and later images are compared with it.\n"
+                        : "Moves each kept image to the duplicated subset, and remembers it: it stays a duplicate\n"
+                          "through restarts and rebalances, and is no longer a reference for later images.\n") +
                 "ITEM is an item number (see 'ndrd export'); FILE a file in the output tree. Goes through the\n"
                 "running daemon, or works on the index and files directly when none runs. Prints one JSON object\n"
                 "per target; the exit code is 1 if any failed.",
-            args,
-            [](po::options_description& desc) {
-                desc.add_options()("target", po::value<std::vector<std::string>>()->multitoken(), "items or files");
-            },
-            [action, command](const config::Config& cfg, const po::variables_map& vm) {
-                if (!vm.count("target")) {
-                    throw Usage("ndrd " + command + ": no ITEM or FILE given (see 'ndrd " + command + " --help')");
-                }
-                return daemon::override_command(cfg, *action, vm["target"].as<std::vector<std::string>>());
-            },
-            &pos);
-    }
-    if (command == "export") {
-        return config_command(
-            command,
-            "Usage: ndrd export --config FILE [--format csv|jsonl]\n\n"
+            positional("target", "items or files"),
+            [action](const Arguments& a) {
+                const auto cfg = a.config();
+                return daemon::override_command(cfg, action, a.operands("target", "ITEM or FILE"));
+            }};
+}
+
+Command export_entry()
+{
+    return {"export",
+            "--config FILE [--format csv|jsonl]",
+            "every item with its subset, key, decision and similarity, on stdout",
             "Writes every item of the index to stdout in ingest order: item, source, location, subset, decision,\n"
-            "state, key, reason, matched_item, best_similarity, match, override, size_bytes, ingested_ms, "
-            "routed_ms.\nReads a "
-            "consistent snapshot of the index, so the daemon may keep running.",
-            args,
-            [](po::options_description& desc) {
+            "state, key, reason, matched_item, best_similarity, match, override, size_bytes, ingested_ms, routed_ms.\n"
+            "Reads a consistent snapshot of the index, so the daemon may keep running.",
+            [](po::options_description& desc, po::positional_options_description&) {
                 desc.add_options()("format", po::value<std::string>()->default_value("csv"), "csv or jsonl");
             },
-            [](const config::Config& cfg, const po::variables_map& vm) {
+            [](const Arguments& a) {
+                const auto cfg = a.config();
+                daemon::ExportFormat format{};
                 try {
-                    return daemon::export_command(cfg, daemon::parse_export_format(vm["format"].as<std::string>()));
+                    format = daemon::parse_export_format(a.vm["format"].as<std::string>());
                 } catch (const std::invalid_argument& e) {
                     throw Usage(std::string("ndrd export: ") + e.what());
                 }
-            });
+                return daemon::export_command(cfg, format);
+            }};
+}
+
+// Every command, in the order `ndrd --help` lists them.
+const std::vector<Command>& commands()
+{
+    static const std::vector<Command> table = {
+        service_entry(daemon::ServiceMode::run),
+        service_entry(daemon::ServiceMode::once),
+        hash_entry(),
+        {"status",
+         "--config FILE",
+         "counts per subset and the index's parameters (live if the daemon runs)",
+         "Shows the index's parameters and counts per subset: live from the daemon when it runs,\n"
+         "else read from the index.",
+         {},
+         [](const Arguments& a) {
+             return daemon::status_command(a.config());
+         }},
+        {"rebalance",
+         "--config FILE",
+         "bring the working subset to num_cut now (through the daemon if it runs)",
+         "Rebalances the working subset to num_cut with the configured policies and prints what moved as JSON.\n"
+         "Asks the running daemon over its control socket; with no daemon running, works on the index directly.",
+         {},
+         [](const Arguments& a) {
+             return daemon::rebalance_command(a.config());
+         }},
+        {"verify", "--config FILE [--repair]", "check that the index and the files on disk agree",
+         "Checks that every index record names an existing file, no two records name the same file, every file in\n"
+         "the subset directories is recorded, and no move is half-done. Prints one line per discrepancy\n"
+         "(kind, path, detail); exit code 0 when clean, 1 otherwise. Read-only unless --repair.",
+         [](po::options_description& desc, po::positional_options_description&) {
+             desc.add_options()("repair", po::bool_switch(),
+                                "finish pending moves and mark records whose file is gone as vanished "
+                                "(untracked files are only reported); needs the daemon stopped");
+         },
+         [](const Arguments& a) {
+             return daemon::verify_command(a.config(), a.vm["repair"].as<bool>());
+         }},
+        {"query", "--config FILE IMAGE...", "would these images be kept or duplicates? (nothing is ingested)",
+         "Hashes each image and applies the decision rule against the index, without ingesting anything: prints\n"
+         "{\"file\", \"key\", \"decision\": \"kept\"|\"duplicated\", \"similarity\", \"matched_variant\",\n"
+         "\"matched_item\", \"matched_source\", \"matched_location\"} per image, one JSON object per line. Asks the\n"
+         "running daemon (its live index and threshold); with none running, reads the index. Images that cannot be\n"
+         "hashed print {\"file\", \"error\"}; the exit code is then 1.",
+         positional("file", "image files"),
+         [](const Arguments& a) {
+             const auto cfg = a.config();
+             return daemon::query_command(cfg, a.operands("file", "IMAGE"));
+         }},
+        override_entry(index::Override::released),
+        override_entry(index::Override::marked_duplicate),
+        export_entry(),
+    };
+    return table;
+}
+
+// `ndrd --help`, from the table: each command with its synopsis and summary.
+std::string overview()
+{
+    constexpr std::size_t synopsis_column = 11;
+    constexpr std::size_t summary_column = 36;
+    std::string out = "ndrd - near-duplicate removal daemon (Datumaro NDR, gradient algorithm)\n\n"
+                      "Usage: ndrd <command> [options]\n\nCommands:\n";
+    for (const auto& c : commands()) {
+        std::string line = "  " + c.name;
+        line.resize(std::max(line.size() + 1, synopsis_column), ' ');
+        line += c.synopsis;
+        if (line.size() < summary_column) {
+            line.resize(summary_column, ' ');
+        } else {
+            line += "\n" + std::string(summary_column, ' ');
+        }
+        out += line + c.summary + "\n";
     }
-    throw Usage("ndrd: unknown command '" + command + "'\n\n" + overview);
+    return out + "\nRun 'ndrd <command> --help' for a command's options.\n"
+                 "Exit codes: 0 success, 1 runtime failure, 64 usage error, 78 configuration error.\n";
+}
+
+int dispatch(const std::string& name, const std::vector<std::string>& args)
+{
+    const auto& table = commands();
+    const auto command = std::ranges::find(table, name, &Command::name);
+    if (command == table.end()) {
+        throw Usage("ndrd: unknown command '" + name + "'\n\n" + overview());
+    }
+    po::options_description desc("Usage: ndrd " + name + " " + command->synopsis + "\n\n" + command->description +
+                                 "\n\nOptions");
+    desc.add_options()("config,c", po::value<std::string>(), "configuration file (YAML)");
+    po::positional_options_description pos;
+    if (command->options) command->options(desc, pos);
+    desc.add_options()("help,h", "show this help");
+    Arguments arguments{name, {}};
+    try {
+        po::store(po::command_line_parser(args).options(desc).positional(pos).run(), arguments.vm);
+        po::notify(arguments.vm);
+    } catch (const po::error& e) {
+        throw Usage("ndrd " + name + ": " + e.what() + " (see 'ndrd " + name + " --help')");
+    }
+    if (arguments.vm.count("help")) {
+        std::cout << desc << "\n";
+        return 0;
+    }
+    return command->run(arguments);
 }
 
 // The index keeps a descriptor per table file (a large index has thousands):
@@ -264,11 +280,11 @@ int main(int argc, char** argv)
 {
     const std::vector<std::string> all(argv + 1, argv + argc);
     if (all.empty()) {
-        std::cerr << overview;
+        std::cerr << overview();
         return exit_usage;
     }
     if (all[0] == "--help" || all[0] == "-h" || all[0] == "help") {
-        std::cout << overview;
+        std::cout << overview();
         return 0;
     }
     if (all[0] == "--version") {
