@@ -45,8 +45,8 @@
 #include "config/config.hpp"
 #include "index/hash/key.hpp"
 #include "index/hash/projection.hpp"
+#include "index/hash/record.hpp"
 #include "index/store/hash_index.hpp"
-#include "index/store/record.hpp"
 
 namespace fs = std::filesystem;
 namespace idx = ndrd::index;

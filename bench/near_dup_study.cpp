@@ -127,7 +127,7 @@ int hamming(std::uint32_t a, std::uint32_t b)
 
 double sim(const Hashed& query, const Hashed& kept)
 {
-    return idx::similarity(query.feature.values, query.feature.degenerate,
+    return idx::similarity(query.stored, query.feature.degenerate,
                            idx::KeptCandidate{0, kept.stored, kept.feature.degenerate});
 }
 
@@ -360,7 +360,8 @@ StreamResult stream(const Hasher& hasher, const std::vector<Hashed>& items, int 
                 }
             }
             found += cands.size();
-            duplicate = duplicate || idx::decide(probe.feature, cands, sim_threshold).duplicate;
+            duplicate =
+                duplicate || idx::decide(probe.stored, probe.feature.degenerate, cands, sim_threshold).duplicate;
         }
         candidates += found;
         if (!kept.empty()) {

@@ -135,7 +135,7 @@ public:
         for (const Kept* k : near) {
             candidates.push_back({k->seq, k->item->stored, k->item->feature.degenerate});
         }
-        idx::Decision decision = idx::decide(item.feature, candidates, sim_threshold);
+        idx::Decision decision = idx::decide(item.stored, item.feature.degenerate, candidates, sim_threshold);
         ++seq_;
         if (!decision.duplicate) {
             kept_.push_back({seq_, &item});

@@ -7,7 +7,7 @@
 
 #include "config/config.hpp"
 #include "daemon/control/exporter.hpp"
-#include "index/store/record.hpp"
+#include "index/hash/record.hpp"
 
 namespace ndrd::daemon {
 

@@ -1,5 +1,7 @@
 // The worker stage: one ingest file -> read -> decode -> feature -> key.
-// Runs on the worker pool; touches nothing but the file it reads.
+// Runs on the worker pool. It reads the file, and the index (read-only) to
+// find an earlier byte-identical copy whose stored feature saves a decode;
+// it writes nothing. The decision is the stream's, on the event loop.
 #pragma once
 
 #include <cstdint>

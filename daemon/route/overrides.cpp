@@ -4,6 +4,7 @@
 #include <charconv>
 #include <optional>
 
+#include "daemon/route/decisions.hpp"
 #include "daemon/telemetry/json.hpp"
 #include "daemon/telemetry/logger.hpp"
 
@@ -73,20 +74,18 @@ ItemRecord apply_override(index::HashIndex& index, Relocator& relocator, Overrid
         throw OverrideError(what + " is " + std::string(index::to_string(rec.state)) +
                             ", not settled in the output tree; try again once its move is done");
     }
-    const bool release = action == Override::released;
-    const Subset to = release ? Subset::working : Subset::duplicated;
-    rec.verdict = release ? Verdict::kept : Verdict::duplicated;
-    rec.operator_override = action;
-    if (rec.subset == to) {
-        index.put(rec, /*sync=*/true); // already where it belongs: only the decision changes
+    // The override is an entry of the decision stream: the core changes the
+    // decision, the decider journals the move (synced) before the file moves.
+    Decisions decisions(index, relocator);
+    Applied applied = decisions.submit(index::OperatorOverride{seq, action});
+    if (applied.outcome.refused) {
+        throw OverrideError(*applied.outcome.refused);
+    }
+    rec = std::move(applied.records.front());
+    if (rec.state != RouteState::planned) { // already where it belongs: only the decision changes
         log_info(command_name(action), ": ", what, " stays at ", rec.location);
         return rec;
     }
-    rec.subset = to;
-    rec.previous_location = rec.location;
-    rec.location = relocator.plan(rec, to);
-    rec.state = RouteState::planned;
-    index.put(rec, /*sync=*/true); // journaled before the file moves
     if (relocator.execute(rec) == RelocateOutcome::vanished) {
         throw OverrideError(what + " was no longer at " + rec.previous_location + "; recorded as vanished");
     }

@@ -46,6 +46,7 @@ std::size_t in_flight_bound(std::size_t wanted, unsigned workers)
 
 Pipeline::Pipeline(boost::asio::io_context& io, PipelineOptions options, index::HashIndex& index, Relocator& relocator)
     : io_(io), opt_(std::move(options)), index_(index), relocator_(relocator),
+      decisions_(std::make_unique<Decisions>(index, relocator, rules())),
       pool_(std::make_unique<boost::asio::thread_pool>(std::max(1U, opt_.workers))), retry_timer_(io), resume_timer_(io)
 {
 }
@@ -53,6 +54,12 @@ Pipeline::Pipeline(boost::asio::io_context& io, PipelineOptions options, index::
 Pipeline::~Pipeline()
 {
     pool_->join();
+}
+
+index::Rules Pipeline::rules() const
+{
+    // compat: datumaro is what turns the exact-copy rule off (config.hpp).
+    return {opt_.rule, opt_.exact_copy_rule, opt_.exact_copy_rule ? index::Compat::off : index::Compat::datumaro};
 }
 
 void Pipeline::reconfigure(index::MatchRule rule, bool exact_copy_rule, std::uint64_t max_file_size, unsigned workers,
@@ -332,72 +339,30 @@ std::optional<ItemRecord> Pipeline::decide(HashResult& r)
         return std::nullopt;
     }
 
-    ItemRecord rec;
-    rec.seq = index_.next_seq();
-    rec.source = r.source;
-    rec.size = static_cast<std::uint64_t>(now->size);
-    rec.device = now->dev;
-    rec.inode = now->ino;
-    rec.ingested_ms = index::unix_ms_now();
-    rec.digest = r.digest;
-    std::optional<ItemRecord> original;
     if (r.kind == HashResult::Kind::hashed && r.copy_of == 0) {
         // A worker finds an earlier copy only if it was committed in time;
         // here, in order, the answer no longer depends on timing. Taking the
-        // stored feature whenever a copy is indexed makes the decision the
-        // same whether or not the worker skipped the decode.
-        original = take_indexed_copy(index_, index_.params().grid, r);
-    } else if (r.copy_of != 0 && opt_.exact_copy_rule) {
-        // The worker read the original earlier, on its own thread: read it
-        // again now, in order, as the decision must see it.
-        original = index_.get(r.copy_of);
+        // stored feature whenever a copy is indexed makes the entry the same
+        // whether or not the worker skipped the decode.
+        (void)take_indexed_copy(index_, index_.params().grid, r);
     }
     if (r.copy_of != 0) {
         log_debug(r.source, " is byte-identical to item ", r.copy_of, ": decided with its stored feature");
     }
-    if (!opt_.exact_copy_rule) {
-        original.reset(); // compat: a copy is judged by its key like any file
-    }
+    const auto size = static_cast<std::uint64_t>(now->size);
+    index::EntryBody entry;
     if (r.kind == HashResult::Kind::rejected) {
-        rec.verdict = Verdict::rejected;
-        rec.subset = Subset::rejected;
-        rec.reason = r.reason;
-    } else if (original) {
-        // Same bytes, same image: a duplicate of what the original stands
-        // for, whatever became of the original itself (Datumaro would judge
-        // the copy by key, and keep it when no kept item holds that key).
-        rec.verdict = Verdict::duplicated;
-        rec.subset = Subset::duplicated;
-        rec.key = r.key;
-        rec.feature.assign(r.feature.values.begin(), r.feature.values.end());
-        rec.degenerate = r.feature.degenerate;
-        rec.exact_copy = true;
-        if (original->verdict == Verdict::duplicated && original->matched_seq != 0) {
-            rec.matched_seq = original->matched_seq; // its kept representative
-            rec.best_similarity = original->best_similarity;
-            rec.matched_variant = original->matched_variant;
-        } else {
-            rec.matched_seq = original->seq;
-            rec.best_similarity = 1.0;
-        }
+        entry = index::RejectedItem{r.digest, size, r.source, r.reason};
     } else {
-        const auto d = index_.judge(r.feature, r.key, opt_.rule);
-        rec.verdict = d.duplicate ? Verdict::duplicated : Verdict::kept;
-        rec.subset = d.duplicate ? Subset::duplicated : Subset::working;
-        rec.key = r.key;
-        rec.feature.assign(r.feature.values.begin(), r.feature.values.end());
-        rec.degenerate = r.feature.degenerate;
-        rec.best_similarity = d.best_similarity;
-        rec.matched_seq = d.matched_seq;
-        rec.matched_variant = d.duplicate ? d.variant : std::nullopt;
+        entry =
+            index::HashedItem{r.digest, r.key, index::stored_values(r.feature), r.feature.degenerate, size, r.source};
     }
-    // Locations already promised to earlier members of the group are not
-    // on disk yet; the move re-plans if a name turns out taken.
-    rec.location = relocator_.plan(rec, rec.subset);
-    rec.state = RouteState::planned;
-    // Durable before the file moves: route_group() syncs the journal first.
-    index_.put(rec, /*sync=*/false);
-    return rec;
+    // A reload's new rules enter the stream before the first entry they
+    // judge (and again after a write the index refused).
+    decisions_->set_rules(rules());
+    Applied applied = decisions_->submit(std::move(entry), HostFacts{now->dev, now->ino});
+    // Written unsynced: route_group() syncs the journal before the file moves.
+    return std::move(applied.records.front());
 }
 
 void Pipeline::retry(ItemRecord& rec)

@@ -1,6 +1,7 @@
-// The ingest pipeline: files are hashed in parallel on a worker pool, but
-// decided, recorded and moved strictly in submission order on the event loop,
-// so the outcome never depends on the number of workers. Every move is
+// The ingest pipeline: files are hashed in parallel on a worker pool, and
+// each becomes an entry of the decision stream in submission order on the
+// event loop (the pure core decides it), so the outcome never depends on the
+// number of workers. Every move is
 // journaled in the index (a synced "planned" record) before the file moves;
 // the Relocator's recover() must have run before the first submit, so a file
 // already decided is never decided twice.
@@ -25,6 +26,7 @@
 #include <boost/asio/thread_pool.hpp>
 
 #include "daemon/ingest/hasher.hpp"
+#include "daemon/route/decisions.hpp"
 #include "daemon/route/relocator.hpp"
 #include "index/store/hash_index.hpp"
 
@@ -121,6 +123,10 @@ private:
     PipelineOptions opt_;
     index::HashIndex& index_;
     Relocator& relocator_;
+    // The matching rules the options ask for, as the stream records them.
+    [[nodiscard]] index::Rules rules() const;
+
+    std::unique_ptr<Decisions> decisions_;
     std::unique_ptr<boost::asio::thread_pool> pool_;
     boost::asio::steady_timer retry_timer_;
     boost::asio::steady_timer resume_timer_;

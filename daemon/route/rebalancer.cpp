@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <unordered_set>
 
+#include "daemon/route/decisions.hpp"
 #include "daemon/telemetry/json.hpp"
 #include "daemon/telemetry/logger.hpp"
 
@@ -73,70 +74,26 @@ RebalanceReport Rebalancer::run()
         report.target = policy_.num_cut;
         return report;
     }
-    // Only settled items take part: a planned one is still on its way.
-    // Operators' overrides are not the policy's to change: a released item
-    // stays in the working subset (and counts towards num_cut), a marked
-    // duplicate stays out.
-    std::vector<index::SampleItem> items;
-    std::vector<index::SampleItem> pool;
-    std::vector<std::uint64_t> released;
-    std::unordered_set<std::uint64_t> in_working;
-    index_.for_each([&](const ItemRecord& r) {
-        if (r.state != RouteState::done || r.verdict == Verdict::rejected) {
-            return true;
-        }
-        const index::SampleItem item{r.seq, r.verdict == Verdict::kept, r.key, r.best_similarity.value_or(0.0)};
-        items.push_back(item);
-        if (r.operator_override == index::Override::released) {
-            released.push_back(r.seq);
-        } else if (r.operator_override == index::Override::none) {
-            pool.push_back(item);
-        }
-        if (r.subset == Subset::working) {
-            in_working.insert(r.seq);
-        }
-        return true;
-    });
-    std::optional<std::uint64_t> pool_target = policy_.num_cut;
-    if (pool_target) {
-        *pool_target = *pool_target > released.size() ? *pool_target - released.size() : 0;
-    }
-    auto sel = index::select_working(pool, pool_target, policy_.over, policy_.under, policy_.seed);
-    std::unordered_set<std::uint64_t> target(sel.working.begin(), sel.working.end());
-    target.insert(released.begin(), released.end());
-
+    // The rebalance is an entry of the decision stream: the core selects the
+    // working subset from the index at this position, the decider journals
+    // every move in one synced batch before any file moves.
+    Decisions decisions(index_, relocator_);
+    Applied applied =
+        decisions.submit(index::RebalanceRequest{policy_.num_cut, policy_.over, policy_.under, policy_.seed});
     RebalanceReport report;
-    report.working_before = in_working.size();
+    report.working_before = applied.outcome.working_before;
     report.target = policy_.num_cut;
-    report.short_of_target = sel.short_of_target;
-    if (sel.short_of_target && !warned_short_) {
-        log_info("rebalance: only ", items.size(), " images in all, fewer than num_cut ", *policy_.num_cut,
+    report.short_of_target = applied.outcome.short_of_target;
+    if (report.short_of_target && !warned_short_) {
+        log_info("rebalance: fewer images in all than num_cut ", *policy_.num_cut,
                  "; the working subset holds everything until more arrive");
         warned_short_ = true;
     }
-
-    // The plan: every record to move, with its new location, in one batch.
     std::vector<ItemRecord> plan;
-    std::unordered_set<std::string> reserved;
-    for (const auto& it : items) {
-        const bool wanted = target.contains(it.seq);
-        if (wanted == in_working.contains(it.seq)) {
-            continue;
+    for (auto& rec : applied.records) {
+        if (rec.state == RouteState::planned) {
+            plan.push_back(std::move(rec));
         }
-        auto rec = index_.get(it.seq);
-        if (!rec) {
-            continue;
-        }
-        const Subset to = wanted ? Subset::working : Subset::duplicated;
-        rec->previous_location = rec->location;
-        rec->location = relocator_.plan(*rec, to, &reserved);
-        rec->subset = to;
-        rec->state = RouteState::planned;
-        reserved.insert(rec->location);
-        plan.push_back(std::move(*rec));
-    }
-    if (!plan.empty()) {
-        index_.put_batch(plan, /*sync=*/true);
     }
 
     const auto abort_after = abort_after_moves();

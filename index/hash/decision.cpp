@@ -6,7 +6,12 @@
 
 namespace ndrd::index {
 
-double similarity(std::span<const double> feature, bool degenerate, const KeptCandidate& kept)
+std::vector<float> stored_values(const Feature& feature)
+{
+    return {feature.values.begin(), feature.values.end()};
+}
+
+double similarity(std::span<const float> feature, bool degenerate, const KeptCandidate& kept)
 {
     if (degenerate || kept.degenerate) {
         return degenerate && kept.degenerate ? 1.0 : 0.0;
@@ -16,16 +21,17 @@ double similarity(std::span<const double> feature, bool degenerate, const KeptCa
     }
     double dot = 0.0;
     for (std::size_t i = 0; i < feature.size(); ++i) {
-        dot += feature[i] * static_cast<double>(kept.feature[i]);
+        dot += static_cast<double>(feature[i]) * static_cast<double>(kept.feature[i]);
     }
     return std::pow(dot, 50);
 }
 
-Decision decide(const Feature& feature, std::span<const KeptCandidate> candidates, double sim_threshold)
+Decision decide(std::span<const float> feature, bool degenerate, std::span<const KeptCandidate> candidates,
+                double sim_threshold)
 {
     Decision d;
     for (const KeptCandidate& c : candidates) {
-        const double s = similarity(feature.values, feature.degenerate, c);
+        const double s = similarity(feature, degenerate, c);
         if (!d.best_similarity || s > *d.best_similarity) {
             d.best_similarity = s;
             d.matched_seq = c.seq;

@@ -1,6 +1,8 @@
 // The near-duplicate rule of Datumaro's NDR: among the kept items sharing the
 // new item's key, similarity = max dot^50; >= sim_threshold means duplicate.
-// Pure and deterministic: the same candidates in the same order, the same answer.
+// Pure and deterministic: the same candidates in the same order, the same
+// answer. Both sides are judged as the index stores them (float32), so a
+// replay of stored entries reaches the same decision bit for bit.
 #pragma once
 
 #include <cstdint>
@@ -35,15 +37,21 @@ struct MatchRule {
     double sim_threshold = 0.5;
     int probe_radius = 0;          // kept keys within this Hamming distance are candidates
     std::vector<Variant> variants; // also tried, in this order, after the image as it is
+    friend bool operator==(const MatchRule&, const MatchRule&) = default;
 };
 
-// dot(a, b)^50. The exponent is even, so strongly opposite vectors count as
-// similar too, as in Datumaro. Two degenerate (all-black) features are
-// identical content: similarity 1. A degenerate and a normal feature: 0.
-double similarity(std::span<const double> feature, bool degenerate, const KeptCandidate& kept);
+// The feature's values as the index stores them.
+[[nodiscard]] std::vector<float> stored_values(const Feature& feature);
+
+// dot(a, b)^50, summed in double over the float32 values. The exponent is
+// even, so strongly opposite vectors count as similar too, as in Datumaro.
+// Two degenerate (all-black) features are identical content: similarity 1.
+// A degenerate and a normal feature: 0.
+double similarity(std::span<const float> feature, bool degenerate, const KeptCandidate& kept);
 
 // The first candidate reaching the maximum wins ties, so candidate order (the
 // index's key-then-sequence order) makes the result reproducible.
-Decision decide(const Feature& feature, std::span<const KeptCandidate> candidates, double sim_threshold);
+Decision decide(std::span<const float> feature, bool degenerate, std::span<const KeptCandidate> candidates,
+                double sim_threshold);
 
 } // namespace ndrd::index

@@ -4,7 +4,10 @@
 //   items  : be64(seq) -> ItemRecord::encode()
 //   by_key : key bytes + be64(seq) -> degenerate flag (schema 1: + the feature);
 //            scanned at open into the in-memory key set, which answers lookups
-//   meta   : "schema", "params", "projection", "next_seq", "counts"
+//   meta   : "schema", "params", "projection", "next_seq", "counts";
+//            "applied_entry" (the last stream entry applied), "rules" (the
+//            last rules entry's), "entry/" + be64(entry) -> be64(next item
+//            then) + the control entry (rules, override, rebalance)
 //   by_digest : XXH3-128 of the file -> be64(seq) of the earliest item with
 //               those bytes (byte-identical copies; schema 2: digest + be64(seq) -> "")
 // Every put writes the record, its by_key entry and the meta counters in one
@@ -32,8 +35,8 @@
 #include <rocksdb/table.h>
 #include <rocksdb/write_batch.h>
 
+#include "index/hash/codec.hpp"
 #include "index/hash/key.hpp"
-#include "index/store/codec.hpp"
 #include "index/store/digest_filter.hpp"
 #include "index/store/storage_log.hpp"
 
@@ -53,6 +56,9 @@ constexpr std::string_view schema_tag_v2 = "ndrd-index-2";
 constexpr std::string_view schema_tag_v1 = "ndrd-index-1";
 // In meta while by_digest holds entries of schema 2 (an upgrade under way).
 constexpr std::string_view upgrade_marker = "upgrading_digest_keys";
+constexpr std::string_view meta_applied_entry = "applied_entry";
+constexpr std::string_view meta_rules = "rules";
+constexpr std::string_view meta_entry_prefix = "entry/";
 constexpr std::size_t cf_items = 1;
 constexpr std::size_t cf_by_key = 2;
 constexpr std::size_t cf_meta = 3;
@@ -489,6 +495,65 @@ void HashIndex::load_meta()
         check(upgrading, "reading its upgrade marker");
     }
     digest_keys_with_seq_ = tag != schema_tag || upgrading.ok();
+    load_stream_meta();
+}
+
+// Indexes written before the decision stream have neither key: they start
+// with no applied entry and no recorded rules.
+void HashIndex::load_stream_meta()
+{
+    auto* meta = h_->cfs[cf_meta];
+    std::string v;
+    if (const auto s = h_->db->Get(rocksdb::ReadOptions(), meta, meta_applied_entry, &v); !s.IsNotFound()) {
+        check(s, "reading the last applied stream entry");
+        applied_entry_ = decode_be64(v);
+    }
+    if (const auto s = h_->db->Get(rocksdb::ReadOptions(), meta, meta_rules, &v); !s.IsNotFound()) {
+        check(s, "reading the matching rules");
+        try {
+            rules_ = std::get<RulesChange>(decode_control(v)).rules;
+        } catch (const std::exception& e) {
+            throw IndexError("index " + dir_.string() + ": its matching rules are corrupt: " + e.what());
+        }
+    }
+}
+
+std::vector<Entry> HashIndex::entries() const
+{
+    // Control entries in stream order, each with the number of the first
+    // item after it; items fill the places between them.
+    struct Control {
+        std::uint64_t next_item;
+        EntryBody body;
+    };
+    std::vector<Control> controls;
+    std::unique_ptr<rocksdb::Iterator> it(h_->db->NewIterator(rocksdb::ReadOptions(), h_->cfs[cf_meta]));
+    for (it->Seek(meta_entry_prefix); it->Valid() && it->key().starts_with(meta_entry_prefix); it->Next()) {
+        const auto value = it->value().ToStringView();
+        if (value.size() < 8) {
+            throw IndexError("index " + dir_.string() + ": a stream entry is truncated");
+        }
+        controls.push_back({decode_be64(value.substr(0, 8)), decode_control(value.substr(8))});
+    }
+    check(it->status(), "reading the stream's control entries");
+    std::vector<Entry> out;
+    std::size_t next_control = 0;
+    const auto flush_controls = [&](std::uint64_t before_item) {
+        for (; next_control < controls.size() && controls[next_control].next_item <= before_item; ++next_control) {
+            out.push_back({out.size() + 1, std::move(controls[next_control].body)});
+        }
+    };
+    for_each([&](const ItemRecord& r) {
+        flush_controls(r.seq);
+        if (r.verdict == Verdict::rejected) {
+            out.push_back({out.size() + 1, RejectedItem{r.digest, r.size, r.source, r.reason}});
+        } else {
+            out.push_back({out.size() + 1, HashedItem{r.digest, r.key, r.feature, r.degenerate, r.size, r.source}});
+        }
+        return true;
+    });
+    flush_controls(std::numeric_limits<std::uint64_t>::max());
+    return out;
 }
 
 std::vector<KeptItem> HashIndex::kept_with_key(const Key& key) const
@@ -573,6 +638,11 @@ Decision HashIndex::judge(const Feature& feature, const Key& key, double sim_thr
     return judge(feature, key, MatchRule{sim_threshold, 0, {}});
 }
 
+Decision HashIndex::judge(const Feature& feature, const Key& key, const MatchRule& rule) const
+{
+    return index::judge(stored_values(feature), feature.degenerate, key, rule, *this, projection_, params_.grid);
+}
+
 std::vector<KeptItem> HashIndex::candidates_near(const Key& key, int radius) const
 {
     if (radius == 0 && !reference_keys_) {
@@ -596,29 +666,6 @@ std::vector<KeySet::Ref> HashIndex::refs_with_key(const Key& key) const
     }
     check(it->status(), "reading the references of key " + key.hex());
     return refs;
-}
-
-Decision HashIndex::judge(const Feature& feature, const Key& key, const MatchRule& rule) const
-{
-    const auto judge_one = [&](const Feature& f, const Key& k) {
-        const auto kept = candidates_near(k, rule.probe_radius);
-        std::vector<KeptCandidate> candidates;
-        candidates.reserve(kept.size());
-        for (const auto& item : kept) {
-            candidates.push_back(item.candidate());
-        }
-        return decide(f, candidates, rule.sim_threshold);
-    };
-    Decision best = judge_one(feature, key);
-    for (const Variant v : rule.variants) {
-        const Feature f = transformed(feature, params_.grid, v);
-        Decision d = judge_one(f, compute_key(f, projection_));
-        if (d.best_similarity && (!best.best_similarity || *d.best_similarity > *best.best_similarity)) {
-            best = d;
-            best.variant = v;
-        }
-    }
-    return best;
 }
 
 const KeySet& HashIndex::reference_keys() const
@@ -679,21 +726,38 @@ std::optional<ItemRecord> HashIndex::get(std::uint64_t seq) const
     return ItemRecord::decode(seq, v);
 }
 
-void HashIndex::put(const ItemRecord& rec, bool sync)
+namespace {
+
+// The entry and what it produced are one atomic write: a restart resumes
+// after the last entry whose records are there. A control entry is kept
+// whole, with the number of the first item after it.
+void stage_stream_position(rocksdb::WriteBatch& batch, rocksdb::ColumnFamilyHandle* meta, StreamPosition at,
+                           std::uint64_t next_item)
 {
-    put_batch(std::span(&rec, 1), sync);
+    if (at.entry != 0) {
+        batch.Put(meta, meta_applied_entry, encode_be64(at.entry));
+    }
+    if (at.control != nullptr) {
+        const std::string encoded = encode_control(*at.control);
+        batch.Put(meta, std::string(meta_entry_prefix) + encode_be64(at.entry), encode_be64(next_item) + encoded);
+        if (std::holds_alternative<RulesChange>(*at.control)) {
+            batch.Put(meta, meta_rules, encoded);
+        }
+    }
 }
 
-void HashIndex::put_batch(std::span<const ItemRecord> recs, bool sync)
+} // namespace
+
+void HashIndex::put(const ItemRecord& rec, bool sync, StreamPosition at)
+{
+    put_batch(std::span(&rec, 1), sync, at);
+}
+
+void HashIndex::put_batch(std::span<const ItemRecord> recs, bool sync, StreamPosition at)
 {
     IndexCounts counts = counts_;
     std::uint64_t next = next_seq_;
     rocksdb::WriteBatch batch;
-    struct KeyChange {
-        Key key;
-        std::uint64_t seq;
-        bool added;
-    };
     std::vector<KeyChange> key_changes;        // applied to reference_keys_ once the batch is written
     std::uint64_t added_bytes = 0;             // records that did not exist before
     std::vector<std::string_view> new_digests; // added to digests_ once the batch is written
@@ -731,6 +795,7 @@ void HashIndex::put_batch(std::span<const ItemRecord> recs, bool sync)
     }
     batch.Put(h_->cfs[cf_meta], "next_seq", encode_be64(next));
     batch.Put(h_->cfs[cf_meta], "counts", encode_counts(counts));
+    stage_stream_position(batch, h_->cfs[cf_meta], at, next_seq_);
     check_space();
     rocksdb::WriteOptions wo;
     wo.sync = sync;
@@ -746,8 +811,20 @@ void HashIndex::put_batch(std::span<const ItemRecord> recs, bool sync)
     }
     counts_ = counts;
     next_seq_ = next;
+    if (at.entry != 0) {
+        applied_entry_ = at.entry;
+    }
+    if (const auto* r = at.control != nullptr ? std::get_if<RulesChange>(at.control) : nullptr) {
+        rules_ = r->rules;
+    }
     item_bytes_ += added_bytes;
     cache_item_reads();
+    note_written(key_changes, new_digests);
+}
+
+// The in-memory mirrors follow a batch once RocksDB has it.
+void HashIndex::note_written(std::span<const KeyChange> key_changes, std::span<const std::string_view> new_digests)
+{
     if (digests_) {
         for (const auto d : new_digests) {
             digests_->add(d);

@@ -14,10 +14,12 @@
 #include <vector>
 
 #include "index/hash/decision.hpp"
+#include "index/hash/decision_core.hpp"
+#include "index/hash/entry.hpp"
 #include "index/hash/feature.hpp"
 #include "index/hash/projection.hpp"
+#include "index/hash/record.hpp"
 #include "index/store/key_set.hpp"
-#include "index/store/record.hpp"
 
 namespace rocksdb {
 class DB;
@@ -81,15 +83,15 @@ struct IndexCounts {
     std::uint64_t marked_duplicate = 0; // and kept items made duplicates
 };
 
-// A kept item's reference data, owned (the span in KeptCandidate points here).
-struct KeptItem {
-    std::uint64_t seq = 0;
-    std::vector<float> feature;
-    bool degenerate = false;
-    [[nodiscard]] KeptCandidate candidate() const { return {seq, feature, degenerate}; }
+// Where a batch stands in the decision stream: the entry it applies, written
+// in the same batch as the records it produced (a control entry is kept
+// whole; an item entry is kept as its item's record).
+struct StreamPosition {
+    std::uint64_t entry = 0;            // 0: no entry (a move's bookkeeping)
+    const EntryBody* control = nullptr; // a rules, override or rebalance entry
 };
 
-class HashIndex {
+class HashIndex final : public IndexView {
 public:
     // Opens the index in `dir`, creating it when the directory holds none; a
     // new index stores `params` and the projection `make_projection` returns.
@@ -108,7 +110,7 @@ public:
     HashIndex& operator=(const HashIndex&) = delete;
     HashIndex(HashIndex&&) noexcept;
     HashIndex& operator=(HashIndex&&) noexcept;
-    ~HashIndex();
+    ~HashIndex() override;
 
     [[nodiscard]] const IndexParams& params() const { return params_; }
     [[nodiscard]] const Projection& projection() const { return projection_; }
@@ -124,13 +126,32 @@ public:
     // has not built it seeks by_key), their records are read.
     [[nodiscard]] std::vector<KeptItem> kept_with_key(const Key& key) const;
 
-    // The decision rule applied to this index's references for `key`.
+    // The decision core's judge (index/hash/decision_core.hpp) on this
+    // index's references, for a feature as computed (judged as stored, float32).
     [[nodiscard]] Decision judge(const Feature& feature, const Key& key, double sim_threshold) const;
-    // The same with Hamming-radius probing and flip/rotation variants: the
-    // candidates are the references whose key is within rule.probe_radius of
-    // the key (of each variant's key, for the variants), in key-then-ingest
-    // order; the highest similarity wins, the image as it is on ties.
     [[nodiscard]] Decision judge(const Feature& feature, const Key& key, const MatchRule& rule) const;
+
+    // IndexView, for the decision core.
+    [[nodiscard]] std::vector<KeptItem> kept_near(const Key& key, int radius) const override
+    {
+        return candidates_near(key, radius);
+    }
+    [[nodiscard]] std::optional<ItemRecord> first_with_digest(std::string_view digest) const override
+    {
+        return find_by_digest(digest);
+    }
+    [[nodiscard]] std::optional<ItemRecord> item(std::uint64_t seq) const override { return get(seq); }
+    void each_item(const std::function<bool(const ItemRecord&)>& fn) const override { for_each(fn); }
+    [[nodiscard]] std::uint64_t next_item() const override { return next_seq_; }
+
+    // The last stream entry applied to this index (0: none), and the rules
+    // the last rules entry set (nullopt: none yet).
+    [[nodiscard]] std::uint64_t applied_entry() const { return applied_entry_; }
+    [[nodiscard]] const std::optional<Rules>& rules() const { return rules_; }
+    // The stream of entries this index has applied, in order: its items'
+    // entries rebuilt from their records, the control entries as written.
+    // Numbered from 1 in stream order.
+    [[nodiscard]] std::vector<Entry> entries() const;
 
     // The distinct keys of the references, in memory (built when the index
     // opens; read-only indexes build it on first use).
@@ -140,9 +161,10 @@ public:
     // counters, in one atomic batch. `sync` makes it durable before return
     // (the journal entry must be, before a file moves). Throws IndexWriteError
     // when the write fails for a reason that may pass (the batch is not applied).
-    void put(const ItemRecord& rec, bool sync);
-    // Several records in one atomic batch (a rebalance plan).
-    void put_batch(std::span<const ItemRecord> recs, bool sync);
+    void put(const ItemRecord& rec, bool sync, StreamPosition at = {});
+    // Several records in one atomic batch (a rebalance plan), with the
+    // stream entry that produced them.
+    void put_batch(std::span<const ItemRecord> recs, bool sync, StreamPosition at = {});
     // Makes every write so far durable with one fsync of the write-ahead log:
     // a group of unsynced journal entries, before any of their files moves.
     // Throws IndexWriteError when the sync fails.
@@ -182,6 +204,14 @@ private:
     HashIndex(std::filesystem::path dir, std::unique_ptr<Handles> handles);
     void check(const rocksdb::Status& s, const std::string& what) const;
     void load_meta();
+    void load_stream_meta();
+    // A change to the key set that a batch makes (applied once it is written).
+    struct KeyChange {
+        Key key;
+        std::uint64_t seq;
+        bool added;
+    };
+    void note_written(std::span<const KeyChange> key_changes, std::span<const std::string_view> new_digests);
     void upgrade_digest_keys();
     void check_space() const;
     void measure_item_bytes();
@@ -199,6 +229,8 @@ private:
     [[nodiscard]] std::vector<KeptItem> fetch(std::span<const KeySet::Ref> refs) const;
 
     std::uint64_t next_seq_ = 1;
+    std::uint64_t applied_entry_ = 0;
+    std::optional<Rules> rules_;
     IndexCounts counts_;
     std::uint64_t min_free_ = 0;
     std::uint64_t cache_bytes_ = 0; // the block cache's capacity

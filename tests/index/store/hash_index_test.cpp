@@ -13,9 +13,9 @@
 
 #include <rocksdb/db.h>
 
+#include "index/hash/codec.hpp"
 #include "index/hash/invariance.hpp"
 #include "index/hash/key.hpp"
-#include "index/store/codec.hpp"
 #include "index/store/hash_index.hpp"
 #include "reference_data.hpp"
 
@@ -691,7 +691,7 @@ BOOST_AUTO_TEST_CASE(judge_reproduces_decide_on_the_stored_references)
     // decide() over the same float32 candidates gives the same answer, to the bit.
     const auto stored = as_floats(original);
     const std::vector<index::KeptCandidate> cands{{1, stored, false}};
-    const auto expected = index::decide(copy, cands, 0.5);
+    const auto expected = index::decide(index::stored_values(copy), copy.degenerate, cands, 0.5);
     BOOST_TEST(d.duplicate == expected.duplicate);
     BOOST_TEST(d.matched_seq == expected.matched_seq);
     BOOST_TEST(*d.best_similarity == *expected.best_similarity);

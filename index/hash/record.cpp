@@ -1,12 +1,12 @@
 // Item records and their encoding (see record.hpp).
-#include "index/store/record.hpp"
+#include "index/hash/record.hpp"
 
 #include <chrono>
 #include <cmath>
 #include <iterator>
 #include <limits>
 
-#include "index/store/codec.hpp"
+#include "index/hash/codec.hpp"
 
 namespace ndrd::index {
 

@@ -1,5 +1,5 @@
 // Byte encodings for the index (see codec.hpp).
-#include "index/store/codec.hpp"
+#include "index/hash/codec.hpp"
 
 #include <bit>
 #include <cstring>

@@ -7,8 +7,8 @@
 #include <cstring>
 #include <limits>
 
-#include "index/store/codec.hpp"
-#include "index/store/record.hpp"
+#include "index/hash/codec.hpp"
+#include "index/hash/record.hpp"
 
 using namespace ndrd;
 using index::CorruptRecord;

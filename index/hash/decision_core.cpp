@@ -1,0 +1,235 @@
+// The pure decision core (see decision_core.hpp).
+#include "index/hash/decision_core.hpp"
+
+#include <type_traits>
+#include <unordered_set>
+
+#include "index/hash/invariance.hpp"
+#include "index/hash/sampling.hpp"
+
+namespace ndrd::index {
+
+namespace {
+
+// The indexed item whose bytes `digest` names, when the exact-copy rule can
+// use it. Rejected items have no feature (and limits may have changed
+// since): a copy of one is judged like any file.
+std::optional<ItemRecord> copied_original(std::string_view digest, const IndexView& view, Grid grid)
+{
+    if (digest.empty()) {
+        return std::nullopt;
+    }
+    auto original = view.first_with_digest(digest);
+    if (!original || original->verdict == Verdict::rejected ||
+        original->feature.size() != static_cast<std::size_t>(grid.feature_dim())) {
+        return std::nullopt;
+    }
+    return original;
+}
+
+// Same bytes, same image: a duplicate of what the original stands for,
+// whatever became of the original itself (Datumaro would judge the copy by
+// key, and keep it when no kept item holds that key).
+void judge_as_copy(ItemRecord& rec, const ItemRecord& original)
+{
+    rec.verdict = Verdict::duplicated;
+    rec.subset = Subset::duplicated;
+    rec.exact_copy = true;
+    if (original.verdict == Verdict::duplicated && original.matched_seq != 0) {
+        rec.matched_seq = original.matched_seq; // its kept representative
+        rec.best_similarity = original.best_similarity;
+        rec.matched_variant = original.matched_variant;
+    } else {
+        rec.matched_seq = original.seq;
+        rec.best_similarity = 1.0;
+    }
+}
+
+} // namespace
+
+Decision judge(std::span<const float> feature, bool degenerate, const Key& key, const MatchRule& rule,
+               const IndexView& view, const Projection& projection, Grid grid)
+{
+    const auto judge_one = [&](std::span<const float> f, const Key& k) {
+        const auto kept = view.kept_near(k, rule.probe_radius);
+        std::vector<KeptCandidate> candidates;
+        candidates.reserve(kept.size());
+        for (const auto& item : kept) {
+            candidates.push_back(item.candidate());
+        }
+        return decide(f, degenerate, candidates, rule.sim_threshold);
+    };
+    Decision best = judge_one(feature, key);
+    if (rule.variants.empty()) {
+        return best;
+    }
+    // A flip or rotation permutes the values and flips signs: exact on the
+    // stored float32 values, so every variant is judged at stored precision too.
+    Feature stored;
+    stored.values.assign(feature.begin(), feature.end());
+    stored.degenerate = degenerate;
+    for (const Variant v : rule.variants) {
+        const Feature f = transformed(stored, grid, v);
+        const std::vector<float> values = stored_values(f);
+        Decision d = judge_one(values, compute_key(f, projection));
+        if (d.best_similarity && (!best.best_similarity || *d.best_similarity > *best.best_similarity)) {
+            best = d;
+            best.variant = v;
+        }
+    }
+    return best;
+}
+
+DecisionCore::DecisionCore(Rules rules, const Projection& projection, Grid grid)
+    : rules_(std::move(rules)), projection_(&projection), grid_(grid)
+{
+}
+
+Outcome DecisionCore::apply(const Entry& entry, const IndexView& view)
+{
+    return std::visit(
+        [&](const auto& body) -> Outcome {
+            using T = std::decay_t<decltype(body)>;
+            if constexpr (std::is_same_v<T, HashedItem>) {
+                return hashed(body, view);
+            } else if constexpr (std::is_same_v<T, RejectedItem>) {
+                return rejected(body, view);
+            } else if constexpr (std::is_same_v<T, RulesChange>) {
+                rules_ = body.rules;
+                return {};
+            } else if constexpr (std::is_same_v<T, OperatorOverride>) {
+                return overridden(body, view);
+            } else {
+                return rebalanced(body, view);
+            }
+        },
+        entry.body);
+}
+
+Outcome DecisionCore::hashed(const HashedItem& h, const IndexView& view) const
+{
+    ItemRecord rec;
+    rec.seq = view.next_item();
+    rec.source = h.source;
+    rec.size = h.size;
+    rec.digest = h.digest;
+    rec.key = h.key;
+    rec.feature = h.feature;
+    rec.degenerate = h.degenerate;
+    const std::optional<ItemRecord> original =
+        rules_.exact_copy ? copied_original(h.digest, view, grid_) : std::nullopt;
+    if (original) {
+        judge_as_copy(rec, *original);
+    } else {
+        const Decision d = judge(h.feature, h.degenerate, h.key, rules_.match, view, *projection_, grid_);
+        rec.verdict = d.duplicate ? Verdict::duplicated : Verdict::kept;
+        rec.subset = d.duplicate ? Subset::duplicated : Subset::working;
+        rec.best_similarity = d.best_similarity;
+        rec.matched_seq = d.matched_seq;
+        rec.matched_variant = d.duplicate ? d.variant : std::nullopt;
+    }
+    Outcome out;
+    out.records.push_back(std::move(rec));
+    return out;
+}
+
+Outcome DecisionCore::rejected(const RejectedItem& r, const IndexView& view)
+{
+    ItemRecord rec;
+    rec.seq = view.next_item();
+    rec.source = r.source;
+    rec.size = r.size;
+    rec.digest = r.digest;
+    rec.verdict = Verdict::rejected;
+    rec.subset = Subset::rejected;
+    rec.reason = r.reason;
+    Outcome out;
+    out.records.push_back(std::move(rec));
+    return out;
+}
+
+std::optional<std::string> DecisionCore::override_refusal(const OperatorOverride& o, const IndexView& view)
+{
+    const auto rec = view.item(o.item);
+    if (!rec) {
+        return "no item " + std::to_string(o.item) + " in the index";
+    }
+    const std::string what = "item " + std::to_string(o.item) + " (" + rec->source + ")";
+    if (rec->verdict == Verdict::rejected) {
+        return what + " was rejected (" + rec->reason + "): it has no feature to keep or compare";
+    }
+    if (rec->state == RouteState::vanished) {
+        return what + " vanished before it could be moved";
+    }
+    if (o.action != Override::released && o.action != Override::marked_duplicate) {
+        return "an override must release or mark a duplicate";
+    }
+    return std::nullopt;
+}
+
+Outcome DecisionCore::overridden(const OperatorOverride& o, const IndexView& view)
+{
+    Outcome out;
+    if (auto why = override_refusal(o, view)) {
+        out.refused = std::move(why);
+        return out;
+    }
+    ItemRecord rec = *view.item(o.item);
+    const bool release = o.action == Override::released;
+    rec.verdict = release ? Verdict::kept : Verdict::duplicated;
+    rec.subset = release ? Subset::working : Subset::duplicated;
+    rec.operator_override = o.action;
+    out.records.push_back(std::move(rec));
+    return out;
+}
+
+// NDR's selection over every decided item: rejected and vanished items take
+// no part. Operators' overrides are not the policy's to change: a released
+// item stays in the working subset (and counts towards num_cut), a marked
+// duplicate stays out.
+Outcome DecisionCore::rebalanced(const RebalanceRequest& r, const IndexView& view)
+{
+    std::vector<SampleItem> items;
+    std::vector<SampleItem> pool;
+    std::vector<std::uint64_t> released;
+    std::unordered_set<std::uint64_t> in_working;
+    view.each_item([&](const ItemRecord& rec) {
+        if (rec.verdict == Verdict::rejected || rec.state == RouteState::vanished) {
+            return true;
+        }
+        const SampleItem item{rec.seq, rec.verdict == Verdict::kept, rec.key, rec.best_similarity.value_or(0.0)};
+        items.push_back(item);
+        if (rec.operator_override == Override::released) {
+            released.push_back(rec.seq);
+        } else if (rec.operator_override == Override::none) {
+            pool.push_back(item);
+        }
+        if (rec.subset == Subset::working) {
+            in_working.insert(rec.seq);
+        }
+        return true;
+    });
+    std::optional<std::uint64_t> pool_target = r.num_cut;
+    if (pool_target) {
+        *pool_target = *pool_target > released.size() ? *pool_target - released.size() : 0;
+    }
+    const Selection sel = select_working(pool, pool_target, r.over, r.under, r.seed);
+    std::unordered_set<std::uint64_t> target(sel.working.begin(), sel.working.end());
+    target.insert(released.begin(), released.end());
+
+    Outcome out;
+    out.working_before = in_working.size();
+    out.short_of_target = sel.short_of_target;
+    for (const auto& it : items) {
+        const bool wanted = target.contains(it.seq);
+        if (wanted == in_working.contains(it.seq)) {
+            continue;
+        }
+        ItemRecord rec = *view.item(it.seq);
+        rec.subset = wanted ? Subset::working : Subset::duplicated;
+        out.records.push_back(std::move(rec));
+    }
+    return out;
+}
+
+} // namespace ndrd::index

@@ -1,0 +1,112 @@
+// The decision stream's entries and the encoding of control entries (see entry.hpp).
+#include "index/hash/entry.hpp"
+
+#include <stdexcept>
+
+#include "index/hash/codec.hpp"
+#include "index/hash/invariance.hpp"
+
+namespace ndrd::index {
+
+namespace {
+
+// One byte of kind first, so that a later kind is refused by an older reader.
+enum class ControlKind : std::uint8_t { rules = 1, override_item = 2, rebalance = 3 };
+
+void encode_rules(Writer& w, const Rules& r)
+{
+    w.f64(r.match.sim_threshold);
+    w.varint(static_cast<std::uint64_t>(r.match.probe_radius));
+    w.varint(r.match.variants.size());
+    for (const Variant v : r.match.variants) {
+        w.u8(static_cast<std::uint8_t>(v));
+    }
+    w.u8(r.exact_copy ? 1 : 0);
+    w.u8(static_cast<std::uint8_t>(r.compat));
+}
+
+Rules decode_rules(Reader& r)
+{
+    Rules rules;
+    rules.match.sim_threshold = r.f64();
+    rules.match.probe_radius = static_cast<int>(r.varint());
+    const std::uint64_t n = r.varint();
+    for (std::uint64_t i = 0; i < n; ++i) {
+        const std::uint8_t v = r.u8();
+        if (v > static_cast<std::uint8_t>(Variant::transverse)) {
+            throw CorruptRecord("unknown variant " + std::to_string(v) + " in a rules entry");
+        }
+        rules.match.variants.push_back(static_cast<Variant>(v));
+    }
+    rules.exact_copy = r.u8() != 0;
+    rules.compat = r.u8() == 0 ? Compat::off : Compat::datumaro;
+    return rules;
+}
+
+} // namespace
+
+bool makes_item(const EntryBody& body)
+{
+    return std::holds_alternative<HashedItem>(body) || std::holds_alternative<RejectedItem>(body);
+}
+
+std::string_view kind_name(const EntryBody& body)
+{
+    constexpr std::string_view names[] = {"hashed", "rejected", "rules", "override", "rebalance"};
+    return names[body.index()];
+}
+
+std::string encode_control(const EntryBody& body)
+{
+    Writer w;
+    if (const auto* rules = std::get_if<RulesChange>(&body)) {
+        w.u8(static_cast<std::uint8_t>(ControlKind::rules));
+        encode_rules(w, rules->rules);
+    } else if (const auto* o = std::get_if<OperatorOverride>(&body)) {
+        w.u8(static_cast<std::uint8_t>(ControlKind::override_item));
+        w.varint(o->item);
+        w.u8(static_cast<std::uint8_t>(o->action));
+    } else if (const auto* rb = std::get_if<RebalanceRequest>(&body)) {
+        w.u8(static_cast<std::uint8_t>(ControlKind::rebalance));
+        w.u8(rb->num_cut ? 1 : 0);
+        w.varint(rb->num_cut.value_or(0));
+        w.u8(static_cast<std::uint8_t>(rb->over));
+        w.u8(static_cast<std::uint8_t>(rb->under));
+        w.varint(rb->seed);
+    } else {
+        throw std::invalid_argument("an item entry is stored as its record, not as a control entry");
+    }
+    return w.take();
+}
+
+EntryBody decode_control(std::string_view bytes)
+{
+    Reader r(bytes);
+    const auto kind = static_cast<ControlKind>(r.u8());
+    switch (kind) {
+    case ControlKind::rules: return RulesChange{decode_rules(r)};
+    case ControlKind::override_item: {
+        OperatorOverride o;
+        o.item = r.varint();
+        const std::uint8_t action = r.u8();
+        if (action > static_cast<std::uint8_t>(Override::marked_duplicate)) {
+            throw CorruptRecord("unknown override action " + std::to_string(action));
+        }
+        o.action = static_cast<Override>(action);
+        return o;
+    }
+    case ControlKind::rebalance: {
+        RebalanceRequest rb;
+        const bool has_cut = r.u8() != 0;
+        const std::uint64_t cut = r.varint();
+        if (has_cut) rb.num_cut = cut;
+        rb.over = r.u8() == 0 ? OverSample::random : OverSample::similarity;
+        rb.under = r.u8() == 0 ? UnderSample::uniform : UnderSample::inverse;
+        rb.seed = r.varint();
+        return rb;
+    }
+    }
+    throw CorruptRecord("unknown control entry kind " + std::to_string(static_cast<int>(kind)));
+}
+
+} // namespace ndrd::index
