@@ -85,6 +85,13 @@ Sample parse_sample(std::string_view line)
     return s;
 }
 
+std::string num(double v)
+{
+    std::ostringstream out;
+    out << v;
+    return out.str();
+}
+
 std::string describe(const std::map<std::string, std::string>& labels)
 {
     std::string out = "{";
@@ -139,10 +146,10 @@ std::vector<std::string> histogram_problems(const std::vector<Sample>& samples, 
         for (std::size_t i = 1; i < series.buckets.size(); ++i) {
             const auto& [le, n] = series.buckets[i];
             const auto& [prev_le, prev_n] = series.buckets[i - 1];
-            if (!(le > prev_le)) problems.push_back(child + ": le bounds do not increase at le=" + std::to_string(le));
+            if (!(le > prev_le)) problems.push_back(child + ": le bounds do not increase at le=" + num(le));
             if (n < prev_n) {
-                problems.push_back(child + ": bucket le=" + std::to_string(le) + " holds " + std::to_string(n) +
-                                   ", fewer than the " + std::to_string(prev_n) + " of the bucket before");
+                problems.push_back(child + ": bucket le=" + num(le) + " holds " + num(n) +
+                                   ", fewer than the " + num(prev_n) + " of the bucket before");
             }
         }
         const auto& [last_le, last_n] = series.buckets.back();
@@ -150,8 +157,8 @@ std::vector<std::string> histogram_problems(const std::vector<Sample>& samples, 
         if (!series.count) {
             problems.push_back(child + " has no _count");
         } else if (*series.count != last_n) {
-            problems.push_back(child + ": le=\"+Inf\" holds " + std::to_string(last_n) + " but _count is " +
-                               std::to_string(*series.count));
+            problems.push_back(child + ": le=\"+Inf\" holds " + num(last_n) + " but _count is " +
+                               num(*series.count));
         }
     }
     return problems;

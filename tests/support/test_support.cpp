@@ -37,6 +37,16 @@ void write_file(const std::filesystem::path& p, std::string_view content)
     }
 }
 
+std::vector<std::string> reference_image_names()
+{
+    std::vector<std::string> names;
+    for (const auto& e : std::filesystem::directory_iterator(reference() / "images")) {
+        names.push_back(e.path().filename().string());
+    }
+    std::sort(names.begin(), names.end());
+    return names;
+}
+
 void copy_reference_image(const std::string& name, const std::filesystem::path& to)
 {
     std::filesystem::create_directories(to.parent_path());
@@ -129,6 +139,19 @@ std::vector<CsvRow> parse_csv_rows(std::string_view text)
         rows.push_back(std::move(row));
     }
     return rows;
+}
+
+std::string mismatches(const CsvRow& row, const CsvRow& expected)
+{
+    std::string out;
+    for (const auto& [column, value] : expected) {
+        const auto it = row.find(column);
+        const std::string actual = it == row.end() ? "<no such column>" : it->second;
+        if (actual != value) {
+            out += (out.empty() ? "" : "; ") + column + ": '" + actual + "', expected '" + value + "'";
+        }
+    }
+    return out;
 }
 
 std::vector<std::string> entries_under(const std::filesystem::path& root)

@@ -26,6 +26,9 @@ inline std::filesystem::path reference_image(const std::string& name)
     return reference() / "images" / name;
 }
 
+// The names of every file in reference/images, sorted.
+std::vector<std::string> reference_image_names();
+
 std::string read_file(const std::filesystem::path& p);
 std::vector<std::byte> read_bytes(const std::filesystem::path& p);
 // Creates the parent directories too.
@@ -46,6 +49,10 @@ std::vector<std::vector<std::string>> read_csv(const std::filesystem::path& p);
 // whose field count differs from the header's.
 using CsvRow = std::map<std::string, std::string>;
 std::vector<CsvRow> parse_csv_rows(std::string_view text);
+// The fields of `row` that differ from `expected` (only the columns
+// `expected` names), as "column: 'actual', expected 'value'" joined by "; ";
+// empty when all match. For BOOST_TEST(mismatches(row, {...}).empty(), ...).
+std::string mismatches(const CsvRow& row, const CsvRow& expected);
 
 // Every non-directory entry below `root` (symlinks not followed) as a path
 // relative to root, sorted; empty when root does not exist.

@@ -5,7 +5,7 @@
 #include <sys/stat.h>
 
 #include "daemon/ingest/hasher.hpp"
-#include "test_support.hpp"
+#include "reference_data.hpp"
 
 using namespace ndrd;
 using daemon::HashResult;
@@ -15,8 +15,7 @@ namespace {
 
 const index::Projection& projection()
 {
-    static const auto p = index::Projection::parse_text(test::read_file(test::reference() / "projection_768x32.txt"),
-                                                        768, 32, "projection_768x32.txt");
+    static const auto p = test::golden_projection(32);
     return p;
 }
 
@@ -45,8 +44,7 @@ BOOST_AUTO_TEST_CASE(images_get_datumaros_keys_and_their_identity)
     int checked = 0;
     for (const auto& row : test::read_csv(test::reference() / "keys.csv")) {
         if (row.at(1) == "nan" || checked >= 8) continue;
-        fs::create_directories(dir / "in/sub");
-        fs::copy_file(test::reference() / "images" / row.at(0), dir / "in/sub" / row.at(0));
+        test::copy_reference_image(row.at(0), dir / "in/sub" / row.at(0));
         const auto r = hash(dir / "in", "sub/" + row.at(0));
         BOOST_TEST(kind(r.kind) == "hashed", row.at(0));
         BOOST_TEST(r.source == "sub/" + row.at(0));
@@ -64,7 +62,7 @@ BOOST_AUTO_TEST_CASE(images_get_datumaros_keys_and_their_identity)
 BOOST_AUTO_TEST_CASE(all_black_image_is_hashed_as_degenerate_with_the_zero_key)
 {
     test::TempDir dir;
-    fs::copy_file(test::reference() / "images/synth_black.png", dir / "black.png");
+    test::copy_reference_image("synth_black.png", dir / "black.png");
     const auto r = hash(dir.path(), "black.png");
     BOOST_TEST(kind(r.kind) == "hashed");
     BOOST_TEST(r.feature.degenerate);
@@ -88,7 +86,7 @@ BOOST_AUTO_TEST_CASE(undecodable_files_are_rejected_with_a_reason)
 BOOST_AUTO_TEST_CASE(too_large_is_rejected_and_missing_or_special_files_are_skipped)
 {
     test::TempDir dir;
-    fs::copy_file(test::reference() / "images/coffee.png", dir / "coffee.png");
+    test::copy_reference_image("coffee.png", dir / "coffee.png");
     fs::create_symlink(dir / "coffee.png", dir / "link.png");
     BOOST_TEST_REQUIRE(::mkfifo((dir / "fifo.png").c_str(), 0600) == 0);
     const auto big = hash(dir.path(), "coffee.png", 100);

@@ -21,9 +21,8 @@
 #include "daemon/route/pipeline.hpp"
 #include "daemon/route/relocator.hpp"
 #include "daemon/route/router.hpp"
-#include "index/hash/feature.hpp"
 #include "index/hash/key.hpp"
-#include "index/image/decode.hpp"
+#include "index_fixtures.hpp"
 #include "test_support.hpp"
 
 using namespace ndrd;
@@ -40,20 +39,8 @@ using Paths = std::vector<std::string>;
 
 namespace {
 
-const index::IndexParams params{"gradient", {8, 8}, 32};
-
-fs::path image(const std::string& name)
-{
-    return test::reference() / "images" / name;
-}
-
-HashIndex open_index(const fs::path& dir)
-{
-    return HashIndex::open(dir, params, [] {
-        return index::Projection::parse_text(test::read_file(test::reference() / "projection_768x32.txt"), 768, 32,
-                                             "projection_768x32.txt");
-    });
-}
+using test::open_index;
+using test::reference_image;
 
 struct Env {
     test::TempDir tmp;
@@ -78,9 +65,7 @@ struct Env {
 
     void add(const std::string& name, const std::string& as = {}) const
     {
-        const fs::path dst = ingest / (as.empty() ? name : as);
-        fs::create_directories(dst.parent_path());
-        fs::copy_file(image(name), dst);
+        test::copy_reference_image(name, ingest / (as.empty() ? name : as));
     }
 };
 
@@ -124,20 +109,10 @@ daemon::PipelineStats run(const Env& env, HashIndex& idx, const PipelineOptions&
     return stack.pipeline.stats();
 }
 
-std::vector<ItemRecord> records(const HashIndex& idx)
-{
-    std::vector<ItemRecord> out;
-    idx.for_each([&](const ItemRecord& r) {
-        out.push_back(r);
-        return true;
-    });
-    return out;
-}
-
 std::vector<ItemRecord> records_of(const HashIndex& idx, const std::string& source)
 {
     std::vector<ItemRecord> out;
-    for (auto& r : records(idx)) {
+    for (auto& r : test::all_records(idx)) {
         if (r.source == source) out.push_back(std::move(r));
     }
     return out;
@@ -146,7 +121,7 @@ std::vector<ItemRecord> records_of(const HashIndex& idx, const std::string& sour
 // One line per record, with the matched item named by its source.
 Paths describe(const HashIndex& idx)
 {
-    const auto recs = records(idx);
+    const auto recs = test::all_records(idx);
     std::map<std::uint64_t, std::string> source_of;
     for (const auto& r : recs)
         source_of[r.seq] = r.source;
@@ -159,16 +134,6 @@ Paths describe(const HashIndex& idx)
                       r.location + " key=" + r.key.hex() + " best=" + best +
                       " match=" + (r.matched_seq == 0 ? std::string("-") : source_of[r.matched_seq]));
     }
-    return out;
-}
-
-Paths tree(const fs::path& root)
-{
-    Paths out;
-    for (const auto& e : fs::recursive_directory_iterator(root)) {
-        if (!e.is_directory()) out.push_back(e.path().lexically_relative(root).string());
-    }
-    std::sort(out.begin(), out.end());
     return out;
 }
 
@@ -190,21 +155,15 @@ struct stat stat_of(const fs::path& p)
     return st;
 }
 
-// A kept record in state planned, as commit() journals it before the move.
+// A kept record in state planned, as commit() journals it before the move
+// (with coffee.png's key and feature).
 ItemRecord planned_record(const HashIndex& idx, std::uint64_t seq, const std::string& source,
                           const std::string& location, const struct stat& st)
 {
-    ItemRecord r;
-    r.seq = seq;
+    auto r = test::make_record(seq, "00000000", Verdict::kept, RouteState::planned);
     r.source = source;
     r.location = location;
-    r.verdict = Verdict::kept;
-    r.subset = Subset::working;
-    r.state = RouteState::planned;
-    const auto bytes = test::read_bytes(image("coffee.png"));
-    const auto f = index::compute_feature(index::decode_image(bytes), params.grid);
-    r.key = index::compute_key(f, idx.projection());
-    r.feature.assign(f.values.begin(), f.values.end());
+    test::hash_reference_image(r, "coffee.png", idx.projection());
     r.size = static_cast<std::uint64_t>(st.st_size);
     r.device = st.st_dev;
     r.inode = st.st_ino;
@@ -231,9 +190,9 @@ BOOST_AUTO_TEST_CASE(decisions_are_identical_with_one_and_four_workers)
         const auto stats = run(env, idx, env.options(workers), names);
         BOOST_TEST(stats.routed() == 30U, "workers " << workers);
         BOOST_TEST(stats.skipped == 0U);
-        BOOST_TEST(tree(env.ingest).empty(), "workers " << workers << ": files left in ingest");
+        BOOST_TEST(test::entries_under(env.ingest).empty(), "workers " << workers << ": files left in ingest");
         described[run_no] = describe(idx);
-        trees[run_no] = tree(env.output);
+        trees[run_no] = test::entries_under(env.output);
         BOOST_TEST(idx.counts().planned == 0U);
         ++run_no;
     }
@@ -279,7 +238,8 @@ BOOST_AUTO_TEST_CASE(changing_workers_while_files_are_hashed_changes_no_decision
     BOOST_TEST(applied == (std::vector<unsigned>{4U, 2U, 1U}), boost::test_tools::per_element());
     BOOST_TEST(stack.pipeline.stats().routed() == 30U);
     BOOST_TEST(describe(idx) == describe(reference_idx), boost::test_tools::per_element());
-    BOOST_TEST(tree(env.output) == tree(reference_env.output), boost::test_tools::per_element());
+    BOOST_TEST(test::entries_under(env.output) == test::entries_under(reference_env.output),
+               boost::test_tools::per_element());
 }
 
 BOOST_AUTO_TEST_CASE(decisions_match_datumaro_for_the_first_30_of_the_reference_sequence)
@@ -294,7 +254,7 @@ BOOST_AUTO_TEST_CASE(decisions_match_datumaro_for_the_first_30_of_the_reference_
         env.add(n);
     auto idx = open_index(env.index_dir);
     const auto stats = run(env, idx, env.options(4), names);
-    const auto recs = records(idx);
+    const auto recs = test::all_records(idx);
     BOOST_TEST_REQUIRE(recs.size() == 30U);
     std::map<std::uint64_t, std::string> source_of;
     for (const auto& r : recs)
@@ -329,8 +289,8 @@ BOOST_AUTO_TEST_CASE(duplicate_record_points_to_its_kept_original)
     Env env;
     env.add("chelsea__jpeg_q40.jpg", "cats/original.jpg");
     env.add("chelsea.png", "cats/copy.png");
-    const auto original_bytes = test::read_file(image("chelsea__jpeg_q40.jpg"));
-    const auto copy_bytes = test::read_file(image("chelsea.png"));
+    const auto original_bytes = test::read_file(reference_image("chelsea__jpeg_q40.jpg"));
+    const auto copy_bytes = test::read_file(reference_image("chelsea.png"));
     auto idx = open_index(env.index_dir);
     run(env, idx, env.options(2), {"cats/original.jpg", "cats/copy.png"});
 
@@ -384,7 +344,7 @@ BOOST_AUTO_TEST_CASE(taken_output_name_gets_a_suffix_and_the_other_file_is_untou
     BOOST_TEST_REQUIRE(r.size() == 1U);
     BOOST_TEST(r[0].location == "train/coffee~1.png");
     BOOST_TEST(test::read_file(env.output / "train/coffee.png") == "someone else's file");
-    BOOST_TEST(test::read_file(env.output / "train/coffee~1.png") == test::read_file(image("coffee.png")));
+    BOOST_TEST(test::read_file(env.output / "train/coffee~1.png") == test::read_file(reference_image("coffee.png")));
 }
 
 BOOST_AUTO_TEST_SUITE_END()
@@ -448,10 +408,10 @@ BOOST_AUTO_TEST_CASE(missing_paths_symlinks_and_fifos_are_skipped_and_left_alone
     const auto stats = run(env, idx, env.options(2), {"missing.png", "link.png", "pipe.png", "real.png"});
     BOOST_TEST(stats.skipped == 3U);
     BOOST_TEST(stats.kept == 1U);
-    BOOST_TEST(records(idx).size() == 1U);
+    BOOST_TEST(test::all_records(idx).size() == 1U);
     BOOST_TEST(fs::is_symlink(env.ingest / "link.png"));
     BOOST_TEST(fs::is_fifo(env.ingest / "pipe.png"));
-    BOOST_TEST(tree(env.output) == Paths({"train/real.png"}), boost::test_tools::per_element());
+    BOOST_TEST(test::entries_under(env.output) == Paths({"train/real.png"}), boost::test_tools::per_element());
 }
 
 BOOST_AUTO_TEST_SUITE_END()
@@ -477,7 +437,7 @@ BOOST_AUTO_TEST_CASE(same_path_submitted_twice_while_queued_is_processed_once)
     BOOST_TEST(stats.routed() == 6U);
     BOOST_TEST(stats.skipped == 0U);
     BOOST_TEST(records_of(idx, "horse.png").size() == 1U);
-    BOOST_TEST(records(idx).size() == 6U);
+    BOOST_TEST(test::all_records(idx).size() == 6U);
     BOOST_TEST(idx.next_seq() == 7U);
 }
 
@@ -502,7 +462,7 @@ BOOST_AUTO_TEST_CASE(a_burst_over_the_queue_cap_is_fully_processed_through_resca
     stack.run(names);
     BOOST_TEST(rescans >= 1);
     BOOST_TEST(stack.pipeline.stats().routed() == names.size());
-    BOOST_TEST(records(idx).size() == names.size());
+    BOOST_TEST(test::all_records(idx).size() == names.size());
     BOOST_TEST(fs::is_empty(env.ingest));
 }
 
@@ -514,8 +474,8 @@ BOOST_AUTO_TEST_CASE(same_path_submitted_again_while_in_flight_is_recorded_once)
     const auto stats = run(env, idx, env.options(1), {"coffee.png", "coffee.png", "coffee.png"});
     BOOST_TEST(stats.kept == 1U);
     BOOST_TEST(records_of(idx, "coffee.png").size() == 1U);
-    BOOST_TEST(records(idx).size() == 1U);
-    BOOST_TEST(tree(env.output) == Paths({"train/coffee.png"}), boost::test_tools::per_element());
+    BOOST_TEST(test::all_records(idx).size() == 1U);
+    BOOST_TEST(test::entries_under(env.output) == Paths({"train/coffee.png"}), boost::test_tools::per_element());
 }
 
 BOOST_AUTO_TEST_CASE(a_path_submitted_after_it_was_routed_is_a_new_file)
@@ -553,7 +513,7 @@ BOOST_AUTO_TEST_CASE(planned_record_is_moved_and_marked_done_by_recover)
     BOOST_TEST(!fs::exists(env.ingest / "r/cat.png"));
     BOOST_TEST_REQUIRE(fs::exists(env.output / "train/r/cat.png"));
     BOOST_TEST(stat_of(env.output / "train/r/cat.png").st_ino == st.st_ino);
-    BOOST_TEST(test::read_file(env.output / "train/r/cat.png") == test::read_file(image("coffee.png")));
+    BOOST_TEST(test::read_file(env.output / "train/r/cat.png") == test::read_file(reference_image("coffee.png")));
     const auto after = idx.get(1);
     BOOST_TEST_REQUIRE(after.has_value());
     BOOST_TEST((after->state == RouteState::done));
@@ -577,9 +537,9 @@ BOOST_AUTO_TEST_CASE(planned_record_already_moved_is_marked_done_without_moving_
     Stack stack(env, idx, env.options());
     BOOST_TEST(stack.relocator.recover() == 1U);
 
-    BOOST_TEST(tree(env.output) == Paths({"train/cat.png"}), boost::test_tools::per_element());
+    BOOST_TEST(test::entries_under(env.output) == Paths({"train/cat.png"}), boost::test_tools::per_element());
     BOOST_TEST(stat_of(env.output / "train/cat.png").st_ino == st.st_ino);
-    BOOST_TEST(tree(env.ingest).empty());
+    BOOST_TEST(test::entries_under(env.ingest).empty());
     const auto after = idx.get(1);
     BOOST_TEST_REQUIRE(after.has_value());
     BOOST_TEST((after->state == RouteState::done));
@@ -609,7 +569,7 @@ BOOST_AUTO_TEST_CASE(planned_record_with_source_and_destination_missing_becomes_
     BOOST_TEST(idx.counts().vanished == 1U);
     BOOST_TEST(idx.counts().kept == 0U);
     BOOST_TEST(idx.counts().planned == 0U);
-    BOOST_TEST(tree(env.output).empty());
+    BOOST_TEST(test::entries_under(env.output).empty());
 }
 
 BOOST_AUTO_TEST_CASE(new_file_under_a_planned_source_name_is_not_moved_by_recovery)
@@ -627,8 +587,8 @@ BOOST_AUTO_TEST_CASE(new_file_under_a_planned_source_name_is_not_moved_by_recove
     Stack stack(env, idx, env.options());
     BOOST_TEST(stack.relocator.recover() == 1U);
 
-    BOOST_TEST(test::read_file(env.ingest / "cat.png") == test::read_file(image("camera.png")));
-    BOOST_TEST(tree(env.output).empty());
+    BOOST_TEST(test::read_file(env.ingest / "cat.png") == test::read_file(reference_image("camera.png")));
+    BOOST_TEST(test::entries_under(env.output).empty());
     BOOST_TEST((idx.get(1)->state == RouteState::vanished));
 }
 
@@ -649,7 +609,7 @@ BOOST_AUTO_TEST_CASE(planned_record_whose_destination_was_taken_moves_to_a_free_
     BOOST_TEST((after->state == RouteState::done));
     BOOST_TEST(after->location == "train/cat~1.png");
     BOOST_TEST(test::read_file(env.output / "train/cat.png") == "another file took the name");
-    BOOST_TEST(test::read_file(env.output / "train/cat~1.png") == test::read_file(image("coffee.png")));
+    BOOST_TEST(test::read_file(env.output / "train/cat~1.png") == test::read_file(reference_image("coffee.png")));
     BOOST_TEST(!fs::exists(env.ingest / "cat.png"));
 }
 
@@ -668,15 +628,15 @@ BOOST_AUTO_TEST_CASE(planned_record_whose_cross_device_copy_finished_removes_the
     BOOST_TEST(stack.relocator.recover() == 1U);
 
     BOOST_TEST(!fs::exists(env.ingest / "cat.png"));
-    BOOST_TEST(test::read_file(env.output / "train/cat.png") == test::read_file(image("coffee.png")));
-    BOOST_TEST(tree(env.output) == Paths({"train/cat.png"}), boost::test_tools::per_element());
+    BOOST_TEST(test::read_file(env.output / "train/cat.png") == test::read_file(reference_image("coffee.png")));
+    BOOST_TEST(test::entries_under(env.output) == Paths({"train/cat.png"}), boost::test_tools::per_element());
     BOOST_TEST((idx.get(1)->state == RouteState::done));
 }
 
 BOOST_AUTO_TEST_CASE(planned_rebalance_move_is_completed_by_recover)
 {
     Env env;
-    test::write_file(env.output / "train/a/cat.png", test::read_file(image("coffee.png")));
+    test::write_file(env.output / "train/a/cat.png", test::read_file(reference_image("coffee.png")));
     const auto st = stat_of(env.output / "train/a/cat.png");
     auto idx = open_index(env.index_dir);
     auto rec = planned_record(idx, 1, "a/cat.png", "duplicated/a/cat.png", st);
@@ -687,7 +647,7 @@ BOOST_AUTO_TEST_CASE(planned_rebalance_move_is_completed_by_recover)
     Stack stack(env, idx, env.options());
     BOOST_TEST(stack.relocator.recover() == 1U);
 
-    BOOST_TEST(tree(env.output) == Paths({"duplicated/a/cat.png"}), boost::test_tools::per_element());
+    BOOST_TEST(test::entries_under(env.output) == Paths({"duplicated/a/cat.png"}), boost::test_tools::per_element());
     BOOST_TEST(stat_of(env.output / "duplicated/a/cat.png").st_ino == st.st_ino);
     const auto after = idx.get(1);
     BOOST_TEST_REQUIRE(after.has_value());
@@ -700,7 +660,7 @@ BOOST_AUTO_TEST_CASE(planned_rebalance_move_is_completed_by_recover)
 BOOST_AUTO_TEST_CASE(planned_rebalance_move_already_done_is_only_marked_done)
 {
     Env env;
-    test::write_file(env.output / "duplicated/cat.png", test::read_file(image("coffee.png")));
+    test::write_file(env.output / "duplicated/cat.png", test::read_file(reference_image("coffee.png")));
     const auto st = stat_of(env.output / "duplicated/cat.png");
     auto idx = open_index(env.index_dir);
     auto rec = planned_record(idx, 1, "cat.png", "duplicated/cat.png", st);
@@ -713,8 +673,8 @@ BOOST_AUTO_TEST_CASE(planned_rebalance_move_already_done_is_only_marked_done)
     Stack stack(env, idx, env.options());
     BOOST_TEST(stack.relocator.recover() == 1U);
 
-    BOOST_TEST(tree(env.output) == Paths({"duplicated/cat.png"}), boost::test_tools::per_element());
-    BOOST_TEST(tree(env.ingest) == Paths({"cat.png"}), boost::test_tools::per_element());
+    BOOST_TEST(test::entries_under(env.output) == Paths({"duplicated/cat.png"}), boost::test_tools::per_element());
+    BOOST_TEST(test::entries_under(env.ingest) == Paths({"cat.png"}), boost::test_tools::per_element());
     BOOST_TEST((idx.get(1)->state == RouteState::done));
     BOOST_TEST(idx.get(1)->previous_location.empty());
 }
@@ -726,10 +686,7 @@ BOOST_AUTO_TEST_CASE(recovered_reference_judges_later_submissions)
     const auto st = stat_of(env.ingest / "first.jpg");
     auto idx = open_index(env.index_dir);
     auto rec = planned_record(idx, 1, "first.jpg", "train/first.jpg", st);
-    const auto f =
-        index::compute_feature(index::decode_image(test::read_bytes(image("chelsea__jpeg_q40.jpg"))), params.grid);
-    rec.key = index::compute_key(f, idx.projection());
-    rec.feature.assign(f.values.begin(), f.values.end());
+    test::hash_reference_image(rec, "chelsea__jpeg_q40.jpg", idx.projection());
     idx.put(rec, true);
 
     env.add("chelsea.png", "second.png");
