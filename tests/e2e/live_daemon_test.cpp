@@ -18,6 +18,7 @@
 #include <tuple>
 
 #include "live.hpp"
+#include "preconditions.hpp"
 
 using namespace ndrd;
 using namespace ndrd::e2e;
@@ -43,28 +44,6 @@ std::string prefixed(int position, const std::string& file)
     std::snprintf(buf, sizeof buf, "%03d_", position);
     return buf + file;
 }
-
-// A temporary directory on another file system (removed with its contents).
-class ForeignDir {
-public:
-    explicit ForeignDir(const fs::path& base)
-    {
-        std::string tmpl = (base / "ndrd-e2e-XXXXXX").string();
-        if (::mkdtemp(tmpl.data()) == nullptr) throw std::runtime_error("mkdtemp failed in " + base.string());
-        path_ = tmpl;
-    }
-    ForeignDir(const ForeignDir&) = delete;
-    ForeignDir& operator=(const ForeignDir&) = delete;
-    ~ForeignDir()
-    {
-        std::error_code ec;
-        fs::remove_all(path_, ec);
-    }
-    [[nodiscard]] const fs::path& path() const { return path_; }
-
-private:
-    fs::path path_;
-};
 
 } // namespace
 
@@ -254,21 +233,12 @@ BOOST_AUTO_TEST_CASE(sigint_stops_cleanly_too)
     BOOST_CHECK(live.log().find("SIGINT") != std::string::npos);
 }
 
-BOOST_AUTO_TEST_CASE(output_on_another_file_system)
+BOOST_AUTO_TEST_CASE(output_on_another_file_system,
+                     *boost::unit_test::precondition(test::another_file_system_at_dev_shm))
 {
     // Ingest on the temp directory's file system, output on /dev/shm: every
     // move is a copy + fsync + link + unlink instead of a rename.
-    std::error_code ec;
-    const auto dev = [](const fs::path& p) {
-        struct stat st {};
-        return ::stat(p.c_str(), &st) == 0 ? st.st_dev : dev_t(0);
-    };
-    if (!fs::is_directory("/dev/shm", ec) || ::access("/dev/shm", W_OK) != 0 ||
-        dev("/dev/shm") == dev(fs::temp_directory_path())) {
-        BOOST_TEST_MESSAGE("no writable second file system at /dev/shm: cross-device moves not tested");
-        return;
-    }
-    ForeignDir shm("/dev/shm");
+    const test::TempDir shm("/dev/shm");
     const std::string backlog = image("camera.png");
     Live live(ConfigOptions{}, shm.path() / "output");
     test::write_file(live.ingest("sub/camera.png"), backlog);

@@ -10,6 +10,7 @@
 #include <unordered_set>
 
 #include "daemon/route/router.hpp"
+#include "preconditions.hpp"
 #include "test_support.hpp"
 
 using namespace ndrd;
@@ -72,31 +73,6 @@ std::string random_bytes(std::size_t n, unsigned seed)
     for (char& c : s)
         c = static_cast<char>(gen() & 0xffU);
     return s;
-}
-
-// A unique directory of our own on /dev/shm, removed at the end.
-struct ShmDir {
-    fs::path path;
-    ShmDir()
-    {
-        std::random_device rd;
-        path = fs::path("/dev/shm") / ("ndrd-unit-" + std::to_string(::getpid()) + "-" + std::to_string(rd()));
-        fs::create_directory(path);
-    }
-    ShmDir(const ShmDir&) = delete;
-    ShmDir& operator=(const ShmDir&) = delete;
-    ~ShmDir()
-    {
-        std::error_code ec;
-        fs::remove_all(path, ec);
-    }
-};
-
-bool shm_is_another_file_system()
-{
-    std::error_code ec;
-    if (!fs::is_directory("/dev/shm", ec)) return false;
-    return device_of("/dev/shm") != device_of(fs::temp_directory_path());
 }
 
 } // namespace
@@ -292,64 +268,52 @@ BOOST_AUTO_TEST_CASE(source_and_output_paths_join_the_trees)
 
 BOOST_AUTO_TEST_SUITE_END()
 
-BOOST_AUTO_TEST_SUITE(router_cross_filesystem)
+BOOST_AUTO_TEST_SUITE(router_cross_filesystem, *boost::unit_test::precondition(test::another_file_system_at_dev_shm))
 
 BOOST_AUTO_TEST_CASE(move_across_file_systems_copies_exactly_and_removes_the_source)
 {
-    if (!shm_is_another_file_system()) {
-        BOOST_TEST_MESSAGE("skipped: /dev/shm is on the same file system as " << fs::temp_directory_path());
-        return;
-    }
-    ShmDir shm;
+    const test::TempDir shm("/dev/shm");
     test::TempDir out;
-    const Router router(shm.path / "ingest", out / "output");
+    const Router router(shm / "ingest", out / "output");
     // Larger than the 64 KiB copy buffer, and not a multiple of it.
     const std::string content = random_bytes(200'003, 7);
-    test::write_file(shm.path / "ingest/sub/big.jpg", content);
-    test::write_file(shm.path / "ingest/empty.jpg", "");
-    BOOST_TEST_REQUIRE(device_of(shm.path) != device_of(out.path()));
+    test::write_file(shm / "ingest/sub/big.jpg", content);
+    test::write_file(shm / "ingest/empty.jpg", "");
+    BOOST_TEST_REQUIRE(device_of(shm.path()) != device_of(out.path()));
 
     BOOST_TEST(name(router.move("sub/big.jpg", "train/sub/big.jpg")) == "moved");
-    BOOST_TEST(!fs::exists(shm.path / "ingest/sub/big.jpg"));
+    BOOST_TEST(!fs::exists(shm / "ingest/sub/big.jpg"));
     BOOST_TEST_REQUIRE(fs::exists(out / "output/train/sub/big.jpg"));
     BOOST_TEST((test::read_file(out / "output/train/sub/big.jpg") == content));
 
     BOOST_TEST(name(router.move("empty.jpg", "train/empty.jpg")) == "moved");
-    BOOST_TEST(!fs::exists(shm.path / "ingest/empty.jpg"));
+    BOOST_TEST(!fs::exists(shm / "ingest/empty.jpg"));
     BOOST_TEST(fs::file_size(out / "output/train/empty.jpg") == 0U);
 
     BOOST_TEST(files_named(out.path(), ".ndrd-partial-").empty());
-    BOOST_TEST(files_named(shm.path, ".ndrd-partial-").empty());
+    BOOST_TEST(files_named(shm.path(), ".ndrd-partial-").empty());
 }
 
 BOOST_AUTO_TEST_CASE(move_across_file_systems_never_overwrites)
 {
-    if (!shm_is_another_file_system()) {
-        BOOST_TEST_MESSAGE("skipped: /dev/shm is on the same file system as " << fs::temp_directory_path());
-        return;
-    }
-    ShmDir shm;
+    const test::TempDir shm("/dev/shm");
     test::TempDir out;
-    const Router router(shm.path / "ingest", out / "output");
-    test::write_file(shm.path / "ingest/cat.jpg", "source bytes");
+    const Router router(shm / "ingest", out / "output");
+    test::write_file(shm / "ingest/cat.jpg", "source bytes");
     const auto loc = router.plan("train", "cat.jpg");
     test::write_file(out / "output" / loc, "already there");
     BOOST_TEST(name(router.move("cat.jpg", loc)) == "destination_taken");
-    BOOST_TEST(test::read_file(shm.path / "ingest/cat.jpg") == "source bytes");
+    BOOST_TEST(test::read_file(shm / "ingest/cat.jpg") == "source bytes");
     BOOST_TEST(test::read_file(out / "output" / loc) == "already there");
     BOOST_TEST(files_named(out.path(), ".ndrd-partial-").empty());
 }
 
 BOOST_AUTO_TEST_CASE(move_across_file_systems_of_a_missing_source_reports_source_missing)
 {
-    if (!shm_is_another_file_system()) {
-        BOOST_TEST_MESSAGE("skipped: /dev/shm is on the same file system as " << fs::temp_directory_path());
-        return;
-    }
-    ShmDir shm;
+    const test::TempDir shm("/dev/shm");
     test::TempDir out;
-    fs::create_directories(shm.path / "ingest");
-    const Router router(shm.path / "ingest", out / "output");
+    fs::create_directories(shm / "ingest");
+    const Router router(shm / "ingest", out / "output");
     BOOST_TEST(name(router.move("gone.jpg", "train/gone.jpg")) == "source_missing");
     BOOST_TEST(!fs::exists(out / "output/train/gone.jpg"));
     BOOST_TEST(files_named(out.path(), ".ndrd-partial-").empty());
@@ -357,14 +321,10 @@ BOOST_AUTO_TEST_CASE(move_across_file_systems_of_a_missing_source_reports_source
 
 BOOST_AUTO_TEST_CASE(move_across_file_systems_replaces_a_stale_partial_file)
 {
-    if (!shm_is_another_file_system()) {
-        BOOST_TEST_MESSAGE("skipped: /dev/shm is on the same file system as " << fs::temp_directory_path());
-        return;
-    }
-    ShmDir shm;
+    const test::TempDir shm("/dev/shm");
     test::TempDir out;
-    const Router router(shm.path / "ingest", out / "output");
-    test::write_file(shm.path / "ingest/cat.jpg", "complete");
+    const Router router(shm / "ingest", out / "output");
+    test::write_file(shm / "ingest/cat.jpg", "complete");
     // A crash mid-copy left this behind.
     test::write_file(out / "output/train/.ndrd-partial-cat.jpg", "compl");
     BOOST_TEST(name(router.move("cat.jpg", "train/cat.jpg")) == "moved");
