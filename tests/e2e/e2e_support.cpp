@@ -76,33 +76,6 @@ void write_config(const Layout& layout, const ConfigOptions& options)
     test::write_file(layout.config, config_text(layout, options));
 }
 
-std::vector<std::string> entries_under(const fs::path& root)
-{
-    std::vector<std::string> out;
-    std::error_code ec;
-    if (!fs::exists(root, ec)) return out;
-    for (auto it = fs::recursive_directory_iterator(root); it != fs::recursive_directory_iterator(); ++it) {
-        if (it->is_symlink() || !it->is_directory()) {
-            out.push_back(it->path().lexically_relative(root).string());
-        }
-    }
-    std::sort(out.begin(), out.end());
-    return out;
-}
-
-std::map<std::string, std::string> files_under(const fs::path& root)
-{
-    std::map<std::string, std::string> out;
-    std::error_code ec;
-    if (!fs::exists(root, ec)) return out;
-    for (auto it = fs::recursive_directory_iterator(root); it != fs::recursive_directory_iterator(); ++it) {
-        if (it->is_regular_file() && !it->is_symlink()) {
-            out[it->path().lexically_relative(root).string()] = test::read_file(it->path());
-        }
-    }
-    return out;
-}
-
 bool file_has(const fs::path& p, const std::string& content)
 {
     std::error_code ec;
@@ -147,7 +120,7 @@ bool eventually(const std::function<bool()>& pred, std::chrono::milliseconds tim
 
 std::string image(const std::string& name)
 {
-    return test::read_file(test::reference() / "images" / name);
+    return test::read_file(test::reference_image(name));
 }
 std::string undecodable()
 {
@@ -233,159 +206,18 @@ std::vector<std::string> lines_of(const std::string& text)
     return out;
 }
 
-namespace {
-
-class JsonReader {
-public:
-    explicit JsonReader(std::string_view s) : s_(s) {}
-
-    JsonLine object()
-    {
-        JsonLine out;
-        expect('{');
-        skip_ws();
-        if (peek() == '}') {
-            ++pos_;
-            return finish(out);
-        }
-        while (true) {
-            const std::string key = string();
-            expect(':');
-            skip_ws();
-            const char c = peek();
-            if (c == '"') {
-                out.strings[key] = string();
-            } else if (c == 't' || c == 'f') {
-                out.booleans[key] = literal_bool();
-            } else if (c == '[') {
-                out.arrays[key] = array();
-            } else if (c == 'n') {
-                if (s_.substr(pos_, 4) != "null") fail("expected null");
-                pos_ += 4;
-                out.nulls.insert(key);
-            } else {
-                out.numbers[key] = number();
-            }
-            skip_ws();
-            if (peek() == ',') {
-                ++pos_;
-                continue;
-            }
-            expect('}');
-            return finish(out);
-        }
-    }
-
-private:
-    JsonLine& finish(JsonLine& out)
-    {
-        skip_ws();
-        if (pos_ != s_.size()) fail("trailing characters");
-        return out;
-    }
-    [[noreturn]] void fail(const std::string& what) const
-    {
-        throw std::runtime_error("bad JSON line (" + what + " at " + std::to_string(pos_) + "): " + std::string(s_));
-    }
-    void skip_ws()
-    {
-        while (pos_ < s_.size() && (s_[pos_] == ' ' || s_[pos_] == '\t'))
-            ++pos_;
-    }
-    char peek() const { return pos_ < s_.size() ? s_[pos_] : '\0'; }
-    void expect(char c)
-    {
-        skip_ws();
-        if (peek() != c) fail(std::string("expected '") + c + "'");
-        ++pos_;
-    }
-    std::string string()
-    {
-        expect('"');
-        std::string out;
-        while (true) {
-            if (pos_ >= s_.size()) fail("unterminated string");
-            const char c = s_[pos_++];
-            if (c == '"') return out;
-            if (c != '\\') {
-                out += c;
-                continue;
-            }
-            const char e = peek();
-            ++pos_;
-            switch (e) {
-            case '"': out += '"'; break;
-            case '\\': out += '\\'; break;
-            case '/': out += '/'; break;
-            case 'n': out += '\n'; break;
-            case 't': out += '\t'; break;
-            case 'r': out += '\r'; break;
-            case 'b': out += '\b'; break;
-            case 'f': out += '\f'; break;
-            case 'u': {
-                if (pos_ + 4 > s_.size()) fail("short \\u escape");
-                const unsigned v = static_cast<unsigned>(std::stoul(std::string(s_.substr(pos_, 4)), nullptr, 16));
-                pos_ += 4;
-                if (v >= 0x80) fail("non-ASCII \\u escape");
-                out += static_cast<char>(v);
-                break;
-            }
-            default: fail("bad escape");
-            }
-        }
-    }
-    bool literal_bool()
-    {
-        if (s_.substr(pos_, 4) == "true") {
-            pos_ += 4;
-            return true;
-        }
-        if (s_.substr(pos_, 5) == "false") {
-            pos_ += 5;
-            return false;
-        }
-        fail("expected true/false");
-    }
-    double number()
-    {
-        skip_ws();
-        const std::string rest(s_.substr(pos_, 64));
-        char* end = nullptr;
-        const double v = std::strtod(rest.c_str(), &end);
-        if (end == rest.c_str()) fail("expected a number");
-        pos_ += static_cast<std::size_t>(end - rest.c_str());
-        return v;
-    }
-    std::vector<double> array()
-    {
-        expect('[');
-        std::vector<double> out;
-        skip_ws();
-        if (peek() == ']') {
-            ++pos_;
-            return out;
-        }
-        while (true) {
-            out.push_back(number());
-            skip_ws();
-            if (peek() == ',') {
-                ++pos_;
-                continue;
-            }
-            expect(']');
-            return out;
-        }
-    }
-
-    std::string_view s_;
-    std::size_t pos_ = 0;
-};
-
-} // namespace
-
-JsonLine parse_json_line(std::string_view line)
+nlohmann::json parse_json_line(std::string_view line)
 {
-    return JsonReader(line).object();
+    nlohmann::json value;
+    try {
+        value = nlohmann::json::parse(line);
+    } catch (const nlohmann::json::parse_error& e) {
+        throw std::runtime_error("not a JSON line (" + std::string(e.what()) + "): " + std::string(line));
+    }
+    if (!value.is_object()) {
+        throw std::runtime_error("not a JSON object: " + std::string(line));
+    }
+    return value;
 }
 
 } // namespace ndrd::e2e

@@ -2,7 +2,7 @@
 // deployment (ingest/output/index + config file, absolute paths), the ndrd
 // binary, polling with a deadline, snapshots of directory trees, the
 // reference data (sequence, decisions, keys, features) and a reader for the
-// JSON lines `ndrd hash` prints.
+// JSON lines ndrd prints.
 #pragma once
 
 #include <chrono>
@@ -11,10 +11,11 @@
 #include <map>
 #include <memory>
 #include <optional>
-#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include <nlohmann/json.hpp>
 
 #include "process.hpp"
 #include "test_support.hpp"
@@ -58,11 +59,8 @@ std::string config_text(const Layout& layout, const ConfigOptions& options);
 
 // ------------------------------------------------------------ filesystem
 
-// Every non-directory entry below `root` (symlinks not followed) as a path
-// relative to root, sorted.
-std::vector<std::string> entries_under(const fs::path& root);
-// Every regular file below `root`: relative path -> content.
-std::map<std::string, std::string> files_under(const fs::path& root);
+using test::entries_under;
+using test::files_under;
 bool file_has(const fs::path& p, const std::string& content);
 
 // Writes `content` to `p` through one file descriptor in `parts` write()
@@ -108,20 +106,10 @@ struct Summary {
 // unless `text` holds exactly one such line.
 std::optional<Summary> parse_summary(const std::string& text);
 
-// A flat JSON object as `ndrd hash` prints it: strings, booleans, numbers,
-// null and arrays of numbers. Throws std::runtime_error on anything else.
-struct JsonLine {
-    std::map<std::string, std::string> strings;
-    std::map<std::string, bool> booleans;
-    std::map<std::string, double> numbers;
-    std::map<std::string, std::vector<double>> arrays;
-    std::set<std::string> nulls;
-    [[nodiscard]] bool has(const std::string& k) const
-    {
-        return strings.count(k) || booleans.count(k) || numbers.count(k) || arrays.count(k) || nulls.count(k);
-    }
-};
-JsonLine parse_json_line(std::string_view line);
+// One line of ndrd's JSON output (`hash`, `query`, `export --format jsonl`,
+// the answers of `status --json`, `rebalance`, `release`...). Throws
+// std::runtime_error, quoting the line, unless it is exactly one JSON object.
+nlohmann::json parse_json_line(std::string_view line);
 std::vector<std::string> lines_of(const std::string& text);
 
 // -------------------------------------------------------------- the binary

@@ -13,9 +13,9 @@ using namespace ndrd::e2e;
 
 namespace {
 
-// `once` over `files` (name -> bytes), then the export's rows (header dropped).
-std::vector<std::string> once_rows(const fs::path& root, const ConfigOptions& o,
-                                   const std::vector<std::pair<std::string, std::string>>& files)
+// `once` over `files` (name -> bytes), then the export's rows.
+std::vector<test::CsvRow> once_rows(const fs::path& root, const ConfigOptions& o,
+                                    const std::vector<std::pair<std::string, std::string>>& files)
 {
     const Layout l = make_layout(root);
     write_config(l, o);
@@ -26,9 +26,7 @@ std::vector<std::string> once_rows(const fs::path& root, const ConfigOptions& o,
     BOOST_TEST_REQUIRE(r.code() == 0, r.err);
     const auto csv = run_ndrd({"export", "--config", l.config.string()});
     BOOST_TEST_REQUIRE(csv.code() == 0, csv.err);
-    auto rows = lines_of(csv.out);
-    rows.erase(rows.begin());
-    return rows;
+    return test::parse_csv_rows(csv.out);
 }
 
 ConfigOptions ndrd_mode()
@@ -37,11 +35,6 @@ ConfigOptions ndrd_mode()
     o.compat = "off";
     o.projection.reset(); // the generated one: nothing here compares with Datumaro's keys
     return o;
-}
-
-bool has(const std::string& row, const std::string& part)
-{
-    return row.find(part) != std::string::npos;
 }
 
 } // namespace
@@ -57,12 +50,21 @@ BOOST_AUTO_TEST_CASE(hflip_is_caught_with_invariance_on_and_not_with_it_off)
     on.invariance = "[hflip, rot90]";
     const auto with = once_rows(dir / "on", on, files);
     BOOST_TEST_REQUIRE(with.size() == 2U);
-    BOOST_TEST(has(with[1], "b_chelsea_flipped.png,duplicated/b_chelsea_flipped.png,duplicated,duplicated,done,"),
-               with[1]);
-    BOOST_TEST(has(with[1], ",hflip,"), with[1]); // the variant that matched is recorded
+    // The variant that matched is recorded.
+    const auto flipped = test::mismatches(with[1], {{"source", "b_chelsea_flipped.png"},
+                                                    {"location", "duplicated/b_chelsea_flipped.png"},
+                                                    {"decision", "duplicated"},
+                                                    {"state", "done"},
+                                                    {"matched_item", "1"},
+                                                    {"match", "hflip"}});
+    BOOST_TEST(flipped.empty(), flipped);
     const auto without = once_rows(dir / "off", ndrd_mode(), files);
     BOOST_TEST_REQUIRE(without.size() == 2U);
-    BOOST_TEST(has(without[1], "b_chelsea_flipped.png,train/b_chelsea_flipped.png,working,kept,done,"), without[1]);
+    const auto kept = test::mismatches(without[1], {{"source", "b_chelsea_flipped.png"},
+                                                    {"location", "train/b_chelsea_flipped.png"},
+                                                    {"decision", "kept"},
+                                                    {"state", "done"}});
+    BOOST_TEST(kept.empty(), kept);
 }
 
 BOOST_AUTO_TEST_CASE(exact_copy_of_a_removed_item_is_a_duplicate_of_its_kept_original)
@@ -72,12 +74,25 @@ BOOST_AUTO_TEST_CASE(exact_copy_of_a_removed_item_is_a_duplicate_of_its_kept_ori
     const auto rows = once_rows(dir / "r", ndrd_mode(),
                                 {{"a_chelsea.png", image("chelsea.png")}, {"b_near.jpg", near}, {"c_copy.jpg", near}});
     BOOST_TEST_REQUIRE(rows.size() == 3U);
-    BOOST_TEST(has(rows[0], "1,a_chelsea.png,train/a_chelsea.png,working,kept,"), rows[0]);
-    BOOST_TEST(has(rows[1], "2,b_near.jpg,duplicated/b_near.jpg,duplicated,duplicated,"), rows[1]);
+    const auto original = test::mismatches(
+        rows[0],
+        {{"item", "1"}, {"source", "a_chelsea.png"}, {"location", "train/a_chelsea.png"}, {"decision", "kept"}});
+    BOOST_TEST(original.empty(), original);
+    const auto near_dup = test::mismatches(rows[1], {{"item", "2"},
+                                                     {"source", "b_near.jpg"},
+                                                     {"location", "duplicated/b_near.jpg"},
+                                                     {"decision", "duplicated"},
+                                                     {"matched_item", "1"}});
+    BOOST_TEST(near_dup.empty(), near_dup);
     // The copy points at item 1, the kept representative, not at item 2.
-    BOOST_TEST(has(rows[2], "3,c_copy.jpg,duplicated/c_copy.jpg,duplicated,duplicated,done,"), rows[2]);
-    BOOST_TEST(has(rows[2], ",,1,"), rows[2]);
-    BOOST_TEST(has(rows[2], ",exact_copy,"), rows[2]);
+    const auto copy = test::mismatches(rows[2], {{"item", "3"},
+                                                 {"source", "c_copy.jpg"},
+                                                 {"location", "duplicated/c_copy.jpg"},
+                                                 {"decision", "duplicated"},
+                                                 {"state", "done"},
+                                                 {"matched_item", "1"},
+                                                 {"match", "exact_copy"}});
+    BOOST_TEST(copy.empty(), copy);
 }
 
 BOOST_AUTO_TEST_CASE(copy_rule_holds_where_similarity_never_would_and_compat_datumaro_drops_it)
@@ -91,12 +106,16 @@ BOOST_AUTO_TEST_CASE(copy_rule_holds_where_similarity_never_would_and_compat_dat
     ours.sim_threshold = 1.5;
     const auto with_rule = once_rows(dir / "ndrd", ours, files);
     BOOST_TEST_REQUIRE(with_rule.size() == 2U);
-    BOOST_TEST(has(with_rule[1], "b_copy.png,duplicated/b_copy.png,duplicated,duplicated,"), with_rule[1]);
+    const auto duplicate = test::mismatches(
+        with_rule[1], {{"source", "b_copy.png"}, {"location", "duplicated/b_copy.png"}, {"decision", "duplicated"}});
+    BOOST_TEST(duplicate.empty(), duplicate);
     auto datumaro = ours;
     datumaro.compat = "datumaro";
     const auto as_datumaro = once_rows(dir / "datumaro", datumaro, files);
     BOOST_TEST_REQUIRE(as_datumaro.size() == 2U);
-    BOOST_TEST(has(as_datumaro[1], "b_copy.png,train/b_copy.png,working,kept,"), as_datumaro[1]);
+    const auto kept = test::mismatches(
+        as_datumaro[1], {{"source", "b_copy.png"}, {"location", "train/b_copy.png"}, {"decision", "kept"}});
+    BOOST_TEST(kept.empty(), kept);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

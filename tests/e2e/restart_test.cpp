@@ -186,10 +186,10 @@ BOOST_AUTO_TEST_CASE(refused_first_start_leaves_no_broken_index)
     // Before any successful start there is no index: `hash` uses the
     // configuration's projection (the golden one, so Datumaro's key).
     const auto before =
-        run_ndrd({"hash", "--config", layout.config.string(), (test::reference() / "images/coins.png").string()});
+        run_ndrd({"hash", "--config", layout.config.string(), test::reference_image("coins.png").string()});
     BOOST_CHECK_MESSAGE(before.code() == 0, "hash exit " << before.code() << ": " << before.err);
     if (before.code() == 0) {
-        BOOST_CHECK_EQUAL(parse_json_line(lines_of(before.out).at(0)).strings["key"],
+        BOOST_CHECK_EQUAL(parse_json_line(lines_of(before.out).at(0)).value("key", ""),
                           reference_keys().at("coins.png").key32);
     }
     const auto fixed = run_ndrd({"once", "--config", layout.config.string()});
@@ -198,11 +198,10 @@ BOOST_AUTO_TEST_CASE(refused_first_start_leaves_no_broken_index)
     const auto status = run_ndrd({"status", "--config", layout.config.string()});
     BOOST_CHECK_MESSAGE(status.code() == 0, "status exit " << status.code() << ": " << status.err);
     // And hash now reads the index's projection: the golden one too.
-    const auto h =
-        run_ndrd({"hash", "--config", layout.config.string(), (test::reference() / "images/coins.png").string()});
+    const auto h = run_ndrd({"hash", "--config", layout.config.string(), test::reference_image("coins.png").string()});
     BOOST_CHECK_EQUAL(h.code(), 0);
     if (h.code() == 0) {
-        BOOST_CHECK_EQUAL(parse_json_line(lines_of(h.out).at(0)).strings["key"],
+        BOOST_CHECK_EQUAL(parse_json_line(lines_of(h.out).at(0)).value("key", ""),
                           reference_keys().at("coins.png").key32);
     }
 }

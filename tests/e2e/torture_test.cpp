@@ -46,11 +46,7 @@ struct Item {
 
 std::vector<Item> make_stream(int n)
 {
-    std::vector<std::string> pool;
-    for (const auto& e : fs::directory_iterator(test::reference() / "images")) {
-        pool.push_back(e.path().filename().string());
-    }
-    std::sort(pool.begin(), pool.end());
+    const auto pool = test::reference_image_names();
     std::mt19937 rng(2026);
     std::vector<Item> items;
     for (int i = 0; i < n; ++i) {
