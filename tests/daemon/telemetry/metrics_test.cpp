@@ -1,8 +1,10 @@
 // The metrics registry: the exact Prometheus text (0.0.4) for every metric
-// type, escaping, name validation, and exact sums under concurrent updates.
+// type, histogram buckets that are cumulative (also while other threads
+// observe), escaping, name validation, and exact sums under concurrent updates.
 #define BOOST_TEST_MODULE metrics
 #include <boost/test/unit_test.hpp>
 
+#include <algorithm>
 #include <atomic>
 #include <cmath>
 #include <cstdlib>
@@ -13,8 +15,23 @@
 #include <vector>
 
 #include "daemon/telemetry/metrics.hpp"
+#include "prometheus_text.hpp"
 
 using namespace ndrd::daemon;
+
+namespace {
+
+// The rendered buckets of `family`, read back: each child's counts never
+// decrease from one le to the next, and +Inf equals _count. Fails the test
+// for every problem.
+void check_cumulative(const std::string& text, const std::string& family)
+{
+    for (const auto& problem : ndrd::test::histogram_problems(ndrd::test::parse_exposition(text), family)) {
+        BOOST_ERROR(problem << "\n" << text);
+    }
+}
+
+} // namespace
 
 BOOST_AUTO_TEST_SUITE(metrics)
 
@@ -180,6 +197,72 @@ BOOST_AUTO_TEST_CASE(a_nan_observation_counts_in_inf_only)
     BOOST_TEST(s.count == 1U);
     BOOST_TEST(std::isnan(s.sum));
     BOOST_TEST(r.render().find("ndrd_h_sum NaN\n") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(rendered_buckets_are_cumulative_and_inf_equals_the_count)
+{
+    MetricsRegistry r;
+    const std::vector<double> bounds{0.01, 0.1, 1, 10};
+    auto& family = r.histogram_family("ndrd_stage_seconds", "Time per stage.", bounds, {"stage"});
+    // Observations in every bucket, on the bounds, above them all, and NaN.
+    const std::vector<double> hash{0.005, 0.01, 0.05, 0.1, 0.1, 0.5, 1, 5, 10, 50, 1e9};
+    const std::vector<double> move{0.2, 0.3, std::numeric_limits<double>::quiet_NaN(), 20};
+    for (const double v : hash) {
+        family.with({"hash"}).observe(v);
+    }
+    for (const double v : move) {
+        family.with({"move"}).observe(v);
+    }
+
+    const std::string text = r.render();
+
+    check_cumulative(text, "ndrd_stage_seconds");
+    // And each bucket holds exactly the observations at or below its bound.
+    const auto samples = ndrd::test::parse_exposition(text);
+    for (const auto& [stage, values] : {std::pair{"hash", hash}, std::pair{"move", move}}) {
+        for (const auto& s : samples) {
+            if (s.name != "ndrd_stage_seconds_bucket" || s.labels.at("stage") != stage) continue;
+            const std::string& le = s.labels.at("le");
+            const double bound = le == "+Inf" ? std::numeric_limits<double>::infinity() : std::stod(le);
+            const auto expected = std::count_if(
+                values.begin(), values.end(), [&](double v) { return v <= bound || (std::isnan(v) && le == "+Inf"); });
+            BOOST_TEST(s.value == static_cast<double>(expected), stage << " le=" << le);
+        }
+    }
+}
+
+BOOST_AUTO_TEST_CASE(buckets_rendered_while_other_threads_observe_stay_cumulative)
+{
+    MetricsRegistry r;
+    auto& h = r.histogram("ndrd_hash_seconds", "h", exponential_buckets(0.001, 4, 6));
+    std::atomic<bool> done{false};
+    std::vector<std::string> scrapes;
+    // Renders all along, kept for checking on this thread afterwards (Boost.Test
+    // assertions are not thread-safe).
+    std::thread scraper([&] {
+        while (!done.load()) {
+            scrapes.push_back(r.render());
+        }
+        scrapes.push_back(r.render());
+    });
+    std::vector<std::thread> workers;
+    for (int t = 0; t < 3; ++t) {
+        workers.emplace_back([&h, t] {
+            for (int i = 0; i < 20'000; ++i) {
+                h.observe(0.0005 * static_cast<double>((i * 7 + t) % 4000)); // 0 to 2 s: every bucket
+            }
+        });
+    }
+    for (auto& w : workers) {
+        w.join();
+    }
+    done = true;
+    scraper.join();
+    BOOST_TEST_REQUIRE(!scrapes.empty());
+    for (const auto& text : scrapes) {
+        check_cumulative(text, "ndrd_hash_seconds");
+    }
+    BOOST_TEST(scrapes.back().find("ndrd_hash_seconds_count 60000\n") != std::string::npos, scrapes.back());
 }
 
 BOOST_AUTO_TEST_CASE(bucket_helpers_make_the_usual_bounds_and_refuse_nonsense)
