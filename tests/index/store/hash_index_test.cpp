@@ -17,6 +17,7 @@
 #include "index/hash/invariance.hpp"
 #include "index/hash/key.hpp"
 #include "index/store/hash_index.hpp"
+#include "index_fixtures.hpp"
 #include "reference_data.hpp"
 
 using namespace ndrd;
@@ -24,26 +25,22 @@ using index::HashIndex;
 using index::IndexCounts;
 using index::IndexError;
 using index::IndexMismatch;
-using index::IndexParams;
 using index::ItemRecord;
 using index::Key;
 using index::Projection;
 using index::RouteState;
 using index::Subset;
 using index::Verdict;
+using test::make_record;
+using test::open_index;
+using test::unit_feature;
 
 namespace {
 
-const IndexParams default_params{"gradient", {8, 8}, 32};
-
+// A projection other than the golden one test::open_index uses.
 Projection seeded()
 {
     return Projection::generate(11, 768, 32);
-}
-
-HashIndex open_index(const std::filesystem::path& dir)
-{
-    return HashIndex::open(dir, default_params, seeded);
 }
 
 // A factory that fails the test if the index asks for it.
@@ -53,33 +50,6 @@ std::function<Projection()> must_not_be_called(int& calls)
         ++calls;
         return Projection::generate(999, 768, 32);
     };
-}
-
-std::vector<float> unit_feature(std::size_t hot, float value = 1.0F)
-{
-    std::vector<float> f(768, 0.0F);
-    f[hot] = value;
-    return f;
-}
-
-ItemRecord make_record(std::uint64_t seq, const std::string& key_hex, Verdict verdict,
-                       RouteState state = RouteState::done, std::vector<float> feature = {})
-{
-    ItemRecord r;
-    r.seq = seq;
-    r.source = "src/" + std::to_string(seq) + ".jpg";
-    r.verdict = verdict;
-    r.subset = verdict == Verdict::kept         ? Subset::working
-               : verdict == Verdict::duplicated ? Subset::duplicated
-                                                : Subset::rejected;
-    r.location = std::string(index::to_string(r.subset)) + "/" + std::to_string(seq) + ".jpg";
-    r.state = state;
-    r.key = Key::from_hex(key_hex);
-    r.feature = feature.empty() ? unit_feature(seq % 768) : std::move(feature);
-    r.size = 1000 + seq;
-    r.device = 42;
-    r.inode = 1000 + seq;
-    return r;
 }
 
 std::vector<std::uint64_t> seqs(const std::vector<index::KeptItem>& items)
@@ -128,12 +98,12 @@ BOOST_AUTO_TEST_CASE(new_index_stores_params_and_projection)
     BOOST_TEST(!HashIndex::exists(dir / "idx"));
     int made = 0;
     {
-        auto idx = HashIndex::open(dir / "idx", default_params, [&] {
+        auto idx = HashIndex::open(dir / "idx", test::default_params(), [&] {
             ++made;
             return seeded();
         });
         BOOST_TEST(made == 1);
-        BOOST_TEST((idx.params() == default_params));
+        BOOST_TEST((idx.params() == test::default_params()));
         BOOST_TEST((idx.projection() == seeded()));
         BOOST_TEST(idx.next_seq() == 1U);
         BOOST_TEST(as_vector(idx.counts()) == counts(0, 0, 0, 0, 0, 0, 0, 0), boost::test_tools::per_element());
@@ -146,13 +116,13 @@ BOOST_AUTO_TEST_CASE(reopening_returns_the_stored_projection_without_calling_the
     test::TempDir dir;
     const auto original = seeded();
     {
-        auto idx = HashIndex::open(dir / "idx", default_params, [&] { return original; });
+        auto idx = HashIndex::open(dir / "idx", test::default_params(), [&] { return original; });
     }
     int calls = 0;
-    auto idx = HashIndex::open(dir / "idx", default_params, must_not_be_called(calls));
+    auto idx = HashIndex::open(dir / "idx", test::default_params(), must_not_be_called(calls));
     BOOST_TEST(calls == 0);
     BOOST_TEST(idx.projection().serialize() == original.serialize());
-    BOOST_TEST((idx.params() == default_params));
+    BOOST_TEST((idx.params() == test::default_params()));
 }
 
 BOOST_AUTO_TEST_CASE(reopening_with_a_different_hash_dim_throws_mismatch_naming_hash_dim)
@@ -212,7 +182,7 @@ BOOST_AUTO_TEST_CASE(a_mismatch_releases_the_database_for_the_next_open)
     }
     BOOST_CHECK_THROW((void)HashIndex::open(dir / "idx", {"gradient", {8, 8}, 16}, seeded), IndexMismatch);
     int calls = 0;
-    BOOST_CHECK_NO_THROW((void)HashIndex::open(dir / "idx", default_params, must_not_be_called(calls)));
+    BOOST_CHECK_NO_THROW((void)HashIndex::open(dir / "idx", test::default_params(), must_not_be_called(calls)));
 }
 
 BOOST_AUTO_TEST_CASE(a_second_writer_on_the_same_directory_is_refused)
@@ -226,7 +196,7 @@ BOOST_AUTO_TEST_CASE(projection_of_the_wrong_shape_is_a_mismatch)
 {
     test::TempDir dir;
     BOOST_CHECK_THROW(
-        (void)HashIndex::open(dir / "idx", default_params, [] { return Projection::generate(1, 768, 16); }),
+        (void)HashIndex::open(dir / "idx", test::default_params(), [] { return Projection::generate(1, 768, 16); }),
         IndexMismatch);
 }
 
@@ -236,10 +206,10 @@ BOOST_AUTO_TEST_CASE(projection_of_the_wrong_shape_is_a_mismatch)
 void check_index_can_be_created_after(const std::function<Projection()>& failing_factory)
 {
     test::TempDir dir;
-    BOOST_CHECK_THROW((void)HashIndex::open(dir / "idx", default_params, failing_factory), std::exception);
+    BOOST_CHECK_THROW((void)HashIndex::open(dir / "idx", test::default_params(), failing_factory), std::exception);
     try {
         auto idx = open_index(dir / "idx");
-        BOOST_TEST((idx.projection() == seeded()));
+        BOOST_TEST((idx.projection() == test::golden_projection(32)));
         BOOST_TEST(idx.next_seq() == 1U);
     } catch (const std::exception& e) {
         BOOST_ERROR("the index cannot be created after a failed first attempt: " << e.what());
@@ -601,8 +571,8 @@ BOOST_AUTO_TEST_CASE(open_read_only_sees_the_data_of_a_closed_index)
         idx.put(make_record(2, "5c1172d0", Verdict::duplicated, RouteState::planned), false);
     }
     auto ro = HashIndex::open_read_only(dir / "idx");
-    BOOST_TEST((ro.params() == default_params));
-    BOOST_TEST((ro.projection() == seeded()));
+    BOOST_TEST((ro.params() == test::default_params()));
+    BOOST_TEST((ro.projection() == test::golden_projection(32)));
     BOOST_TEST(ro.next_seq() == 3U);
     BOOST_TEST(as_vector(ro.counts()) == counts(1, 1, 0, 0, 1, 1, 0, 1), boost::test_tools::per_element());
     BOOST_TEST(seqs(ro.kept_with_key(Key::from_hex("5c1172d0"))) == std::vector<std::uint64_t>({1}),
@@ -672,8 +642,7 @@ BOOST_AUTO_TEST_SUITE(hash_index_judge)
 BOOST_AUTO_TEST_CASE(judge_reproduces_decide_on_the_stored_references)
 {
     test::TempDir dir;
-    const auto projection = test::golden_projection(32);
-    auto idx = HashIndex::open(dir / "idx", default_params, [&] { return projection; });
+    auto idx = open_index(dir / "idx");
     // Datumaro's h32_t0.5: chelsea__jpeg_q40 kept, chelsea.png its duplicate at 0.99362752290379175.
     const auto original = test::feature_of("chelsea__jpeg_q40.jpg");
     const auto copy = test::feature_of("chelsea.png");
@@ -770,8 +739,7 @@ BOOST_AUTO_TEST_CASE(reference_keys_follow_puts_and_survive_reopen)
 BOOST_AUTO_TEST_CASE(a_flipped_feature_matches_only_with_its_variant)
 {
     test::TempDir dir;
-    const auto projection = test::golden_projection(32);
-    auto idx = HashIndex::open(dir / "idx", default_params, [&] { return projection; });
+    auto idx = open_index(dir / "idx");
     const auto original = test::feature_of("chelsea.png");
     const auto key = index::compute_key(original, idx.projection());
     idx.put(make_record(1, key.hex(), Verdict::kept, RouteState::done, as_floats(original)), false);
