@@ -20,7 +20,8 @@
 #include "daemon/route/rebalancer.hpp"
 #include "daemon/route/relocator.hpp"
 #include "daemon/route/router.hpp"
-#include "test_support.hpp"
+#include "index_fixtures.hpp"
+#include "reference_data.hpp"
 
 using namespace ndrd;
 using namespace std::chrono_literals;
@@ -30,14 +31,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-const index::IndexParams params{"gradient", {8, 8}, 32};
 const daemon::Areas areas{"train", "duplicated", "rejected"};
-
-index::Projection reference_projection()
-{
-    return index::Projection::parse_text(test::read_file(test::reference() / "projection_768x32.txt"), 768, 32,
-                                         "projection_768x32.txt");
-}
 
 // A host: ingest and output trees, an index, and the route room's parts.
 struct Host {
@@ -50,7 +44,7 @@ struct Host {
 
     explicit Host(const index::Projection& projection)
         : index((fs::create_directories(tmp / "ingest"), fs::create_directories(tmp / "output"),
-                 HashIndex::open(tmp / "index", params, [&] { return projection; }))),
+                 HashIndex::open(tmp / "index", test::default_params(), [&] { return projection; }))),
           router(ingest, output), relocator(index, router, areas)
     {
     }
@@ -59,11 +53,7 @@ struct Host {
 // Every reference image, in a fixed order, split into three arrivals.
 std::vector<std::string> arrival(int part)
 {
-    std::vector<std::string> names;
-    for (const auto& e : fs::directory_iterator(test::reference() / "images")) {
-        names.push_back(e.path().filename().string());
-    }
-    std::sort(names.begin(), names.end());
+    const auto names = test::reference_image_names();
     const std::size_t third = names.size() / 3;
     const auto from = names.begin() + static_cast<std::ptrdiff_t>(third * static_cast<std::size_t>(part));
     const auto to = part == 2 ? names.end() : from + static_cast<std::ptrdiff_t>(third);
@@ -196,7 +186,7 @@ BOOST_AUTO_TEST_SUITE(decision_stream_replay)
 
 BOOST_AUTO_TEST_CASE(a_replayed_stream_decides_every_item_bit_for_bit_at_1_and_4_workers)
 {
-    const index::Projection projection = reference_projection();
+    const index::Projection projection = test::golden_projection(32);
     std::optional<Host> first;
     for (const unsigned workers : {1U, 4U}) {
         BOOST_TEST_CONTEXT("workers " << workers)
@@ -225,7 +215,7 @@ BOOST_AUTO_TEST_CASE(a_replayed_stream_decides_every_item_bit_for_bit_at_1_and_4
 
 BOOST_AUTO_TEST_CASE(an_entry_the_index_refuses_keeps_its_number_for_the_next)
 {
-    const index::Projection projection = reference_projection();
+    const index::Projection projection = test::golden_projection(32);
     Host host(projection);
     daemon::Decider decider(host.index, host.relocator, index::Rules{});
     daemon::InProcessStream stream(host.index);
