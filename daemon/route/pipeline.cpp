@@ -69,6 +69,16 @@ void Pipeline::reconfigure(index::MatchRule rule, bool exact_copy_rule, std::uin
     opt_.exact_copy_rule = exact_copy_rule;
     opt_.reduced_decode = reduced_decode;
     opt_.max_file_size = max_file_size;
+    try {
+        // The rules entry goes into the stream now, at the reload's place;
+        // every file decided from here on is judged by it.
+        if (decisions_->set_rules(rules())) {
+            log_info("matching rules recorded in the decision stream as entry ", index_.applied_entry());
+        }
+    } catch (const index::IndexWriteError& e) {
+        // decide() appends it before the next file, once the index takes writes.
+        log_warning("the new matching rules wait for the index: ", e.what());
+    }
     if (std::max(1U, workers) != std::max(1U, opt_.workers)) {
         // Jobs already posted to the old pool still run and post their
         // results to the loop. The old pool is joined from the new one: on
