@@ -14,15 +14,6 @@
 
 namespace ndrd::test {
 
-// Root bypasses permission checks, so a test of a refused permission cannot
-// see the refusal.
-inline boost::test_tools::assertion_result not_root(boost::unit_test::test_unit_id /*unused*/)
-{
-    boost::test_tools::assertion_result r(::geteuid() != 0);
-    r.message() << "root bypasses permission checks";
-    return r;
-}
-
 // /dev/shm, writable and on another file system than the temp directory:
 // where moves become copies (EXDEV) instead of renames.
 inline boost::test_tools::assertion_result another_file_system_at_dev_shm(boost::unit_test::test_unit_id /*unused*/)
