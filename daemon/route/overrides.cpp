@@ -14,7 +14,6 @@ namespace fs = std::filesystem;
 using index::ItemRecord;
 using index::Override;
 using index::RouteState;
-using index::Subset;
 using index::Verdict;
 
 std::optional<Override> parse_override_action(std::string_view command)

@@ -12,8 +12,6 @@ namespace ndrd::daemon {
 
 namespace fs = std::filesystem;
 using index::ItemRecord;
-using index::RouteState;
-using index::Subset;
 using index::Verdict;
 
 namespace {

@@ -3,7 +3,6 @@
 
 #include <algorithm>
 #include <cstdlib>
-#include <unordered_set>
 
 #include "daemon/route/decisions.hpp"
 #include "daemon/telemetry/json.hpp"
@@ -14,7 +13,6 @@ namespace ndrd::daemon {
 using index::ItemRecord;
 using index::RouteState;
 using index::Subset;
-using index::Verdict;
 
 namespace {
 
