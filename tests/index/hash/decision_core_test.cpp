@@ -1,0 +1,231 @@
+// The pure decision core over an in-memory view of the index (no RocksDB):
+// Datumaro's ordered decisions, rules entries, the exact-copy rule,
+// overrides and rebalances, each a function of the entries and the view.
+#define BOOST_TEST_MODULE decision_core
+#include <boost/test/unit_test.hpp>
+
+#include <algorithm>
+#include <bit>
+#include <map>
+
+#include "index/hash/decision_core.hpp"
+#include "index/hash/key.hpp"
+#include "reference_data.hpp"
+
+using namespace ndrd;
+using index::ItemRecord;
+using index::Verdict;
+
+namespace {
+
+int hamming_distance(const index::Key& a, const index::Key& b)
+{
+    int d = 0;
+    for (std::size_t i = 0; i < a.bytes.size() && i < b.bytes.size(); ++i) {
+        d += std::popcount(static_cast<unsigned>(static_cast<unsigned char>(a.bytes[i] ^ b.bytes[i])));
+    }
+    return d;
+}
+
+// The index as the core sees it, kept in memory: records by number, the
+// kept ones found by exact key or by Hamming distance.
+class MemoryView final : public index::IndexView {
+public:
+    [[nodiscard]] std::vector<index::KeptItem> kept_near(const index::Key& key, int radius) const override
+    {
+        std::vector<std::pair<std::string, index::KeptItem>> found; // key-then-item order
+        for (const auto& [seq, r] : items_) {
+            if (r.verdict == Verdict::kept && r.state != index::RouteState::vanished &&
+                hamming_distance(r.key, key) <= radius) {
+                found.push_back({r.key.bytes, {seq, r.feature, r.degenerate}});
+            }
+        }
+        std::stable_sort(found.begin(), found.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+        std::vector<index::KeptItem> out;
+        for (auto& f : found) {
+            out.push_back(std::move(f.second));
+        }
+        return out;
+    }
+    [[nodiscard]] std::optional<ItemRecord> first_with_digest(std::string_view digest) const override
+    {
+        for (const auto& [seq, r] : items_) {
+            if (r.digest == digest) return r;
+        }
+        return std::nullopt;
+    }
+    [[nodiscard]] std::optional<ItemRecord> item(std::uint64_t seq) const override
+    {
+        const auto it = items_.find(seq);
+        return it == items_.end() ? std::nullopt : std::optional(it->second);
+    }
+    void each_item(const std::function<bool(const ItemRecord&)>& fn) const override
+    {
+        for (const auto& [seq, r] : items_) {
+            if (!fn(r)) return;
+        }
+    }
+    [[nodiscard]] std::uint64_t next_item() const override { return items_.size() + 1; }
+
+    // What a host does with an outcome here: write its records.
+    void write(const index::Outcome& out)
+    {
+        for (auto rec : out.records) {
+            rec.state = index::RouteState::done;
+            items_[rec.seq] = std::move(rec);
+        }
+    }
+
+private:
+    std::map<std::uint64_t, ItemRecord> items_;
+};
+
+struct Core {
+    index::Projection projection = test::golden_projection(32);
+    index::DecisionCore core{index::Rules{}, projection, index::Grid{}};
+    MemoryView view;
+    std::uint64_t next_entry = 1;
+
+    index::Outcome apply(index::EntryBody body)
+    {
+        auto out = core.apply({next_entry++, std::move(body)}, view);
+        view.write(out);
+        return out;
+    }
+
+    index::Outcome hash(const std::string& image, std::string digest = {})
+    {
+        const auto f = test::feature_of(image);
+        return apply(index::HashedItem{std::move(digest), index::compute_key(f, projection), index::stored_values(f),
+                                       f.degenerate, 1, image});
+    }
+};
+
+} // namespace
+
+BOOST_AUTO_TEST_SUITE(decision_core)
+
+BOOST_AUTO_TEST_CASE(datumaro_ordered_decisions_without_a_store)
+{
+    Core c;
+    c.apply(index::RulesChange{{index::MatchRule{0.5, 0, {}}, false, index::Compat::datumaro}});
+    std::map<std::uint64_t, std::string> file_of;
+    int rows = 0;
+    for (const auto& row : test::read_csv(test::reference() / "decisions.csv")) {
+        if (row.at(0) != "h32_t0.5") continue;
+        ++rows;
+        const auto out = c.hash(row.at(4));
+        BOOST_TEST_REQUIRE(out.records.size() == 1U);
+        const ItemRecord& r = out.records.front();
+        file_of[r.seq] = r.source;
+        BOOST_TEST((r.verdict == Verdict::kept) == (row.at(6) == "kept"), row.at(4));
+        if (row.size() > 8 && !row.at(8).empty()) {
+            BOOST_TEST(file_of[r.matched_seq] == row.at(8), row.at(4));
+        }
+    }
+    BOOST_TEST(rows == 64);
+}
+
+BOOST_AUTO_TEST_CASE(a_rules_entry_changes_the_decisions_after_it_only)
+{
+    Core c;
+    BOOST_TEST((c.hash("chelsea.png").records.front().verdict == Verdict::kept));
+    BOOST_TEST((c.hash("chelsea__jpeg_q95.jpg").records.front().verdict == Verdict::duplicated));
+    const auto rules_out = c.apply(index::RulesChange{{index::MatchRule{1.0, 0, {}}, false, index::Compat::off}});
+    BOOST_TEST(rules_out.records.empty());
+    BOOST_TEST(c.core.rules().match.sim_threshold == 1.0);
+    // Similar but not identical: kept under a threshold of 1; the earlier
+    // decision stands.
+    BOOST_TEST((c.hash("chelsea__jpeg_q70.jpg").records.front().verdict == Verdict::kept));
+    BOOST_TEST((c.view.item(2)->verdict == Verdict::duplicated));
+}
+
+BOOST_AUTO_TEST_CASE(the_exact_copy_rule_follows_the_rules_entry)
+{
+    Core c;
+    c.apply(index::RulesChange{{index::MatchRule{0.5, 0, {}}, true, index::Compat::off}});
+    (void)c.hash("rocket.jpg", "digest-a");
+    const auto copy = c.hash("rocket.jpg", "digest-a").records.front();
+    BOOST_TEST(copy.exact_copy);
+    BOOST_TEST(copy.matched_seq == 1U);
+    BOOST_TEST(*copy.best_similarity == 1.0);
+
+    c.apply(index::RulesChange{{index::MatchRule{0.5, 0, {}}, false, index::Compat::datumaro}});
+    const auto judged = c.hash("rocket.jpg", "digest-a").records.front();
+    BOOST_TEST(!judged.exact_copy, "with the copy rule off a copy is judged by its key");
+    BOOST_TEST((judged.verdict == Verdict::duplicated));
+}
+
+BOOST_AUTO_TEST_CASE(overrides_apply_or_are_refused_alike_on_every_replica)
+{
+    Core c;
+    (void)c.hash("coins.png");
+    (void)c.hash("coins__jpeg_q70.jpg");
+    (void)c.apply(index::RejectedItem{"", 5, "junk.jpg", "not a decodable image"});
+    BOOST_TEST(c.apply(index::OperatorOverride{9, index::Override::released}).refused.has_value());
+    const auto rejected = c.apply(index::OperatorOverride{3, index::Override::released});
+    BOOST_TEST_REQUIRE(rejected.refused.has_value());
+    BOOST_TEST(rejected.refused->find("rejected") != std::string::npos);
+    BOOST_TEST(rejected.records.empty());
+
+    const auto released = c.apply(index::OperatorOverride{2, index::Override::released});
+    BOOST_TEST_REQUIRE(released.records.size() == 1U);
+    BOOST_TEST((released.records.front().verdict == Verdict::kept));
+    BOOST_TEST((released.records.front().subset == index::Subset::working));
+}
+
+BOOST_AUTO_TEST_CASE(a_rebalance_keeps_released_items_and_cuts_to_num_cut)
+{
+    Core c;
+    for (const char* image : {"astronaut.png", "camera.png", "coffee.png", "horse.png", "moon.png", "brick.png"}) {
+        (void)c.hash(image);
+    }
+    (void)c.hash("chelsea.png");
+    (void)c.hash("chelsea__jpeg_q95.jpg"); // item 8, a duplicate
+    (void)c.apply(index::OperatorOverride{8, index::Override::released});
+    const auto out = c.apply(index::RebalanceRequest{3, index::OverSample::random, index::UnderSample::uniform, 5});
+    BOOST_TEST(out.working_before == 8U);
+    std::size_t working = 0;
+    c.view.each_item([&](const ItemRecord& r) {
+        working += r.subset == index::Subset::working ? 1 : 0;
+        return true;
+    });
+    BOOST_TEST(working == 3U);
+    BOOST_TEST((c.view.item(8)->subset == index::Subset::working), "a released item is not the policy's to cut");
+    BOOST_TEST(out.records.size() == 5U);
+
+    // The same request at the same position gives the same plan.
+    Core again;
+    for (const char* image : {"astronaut.png", "camera.png", "coffee.png", "horse.png", "moon.png", "brick.png"}) {
+        (void)again.hash(image);
+    }
+    (void)again.hash("chelsea.png");
+    (void)again.hash("chelsea__jpeg_q95.jpg");
+    (void)again.apply(index::OperatorOverride{8, index::Override::released});
+    const auto replay =
+        again.apply(index::RebalanceRequest{3, index::OverSample::random, index::UnderSample::uniform, 5});
+    BOOST_TEST_REQUIRE(replay.records.size() == out.records.size());
+    for (std::size_t i = 0; i < out.records.size(); ++i) {
+        BOOST_TEST(replay.records[i].seq == out.records[i].seq);
+    }
+}
+
+BOOST_AUTO_TEST_CASE(control_entries_survive_their_encoding)
+{
+    const index::EntryBody bodies[] = {
+        index::RulesChange{
+            {index::MatchRule{0.75, 2, {index::Variant::hflip, index::Variant::rot90}}, true, index::Compat::off}},
+        index::OperatorOverride{42, index::Override::marked_duplicate},
+        index::RebalanceRequest{std::nullopt, index::OverSample::similarity, index::UnderSample::inverse, 9},
+        index::RebalanceRequest{100, index::OverSample::random, index::UnderSample::uniform, 0},
+    };
+    for (const auto& body : bodies) {
+        const auto back = index::decode_control(index::encode_control(body));
+        BOOST_TEST(back.index() == body.index());
+        BOOST_TEST(index::encode_control(back) == index::encode_control(body));
+    }
+    BOOST_CHECK_THROW((void)index::encode_control(index::RejectedItem{}), std::invalid_argument);
+    BOOST_CHECK_THROW((void)index::decode_control(std::string("\x07", 1)), std::runtime_error);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
