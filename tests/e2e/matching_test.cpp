@@ -1,4 +1,4 @@
-// ndrd's matching beyond Datumaro's exact key (issue 8), end to end with the
+// ndrd's matching beyond Datumaro's exact key, end to end with the
 // real binary: a flipped photo is caught with gradient.invariance and not
 // without it; a byte-identical copy of any indexed item, even one that was
 // itself removed as a near-duplicate, is a duplicate of the kept original;

@@ -1,4 +1,4 @@
-// Operators' overrides (issue 8): `ndrd release` and `ndrd mark-duplicate`
+// Operators' overrides: `ndrd release` and `ndrd mark-duplicate`
 // move the file, are remembered in the index, survive a restart and a
 // rebalance, make a released item a reference for later images, and work
 // both through the running daemon and on a stopped one.

@@ -1,4 +1,4 @@
-// Flip and rotation invariance (issue 8): the feature of a transformed image,
+// Flip and rotation invariance: the feature of a transformed image,
 // computed from the transformed file, equals the signed permutation of the
 // original's feature.
 #define BOOST_TEST_MODULE invariance
