@@ -513,23 +513,9 @@ std::pair<int, YAML::Mark> count_documents(const std::string& text)
     return {counter.documents, counter.second};
 }
 
-} // namespace
-
-Config parse_config(const std::string& yaml_text, const std::string& origin)
+// The directories and the two subset names.
+void read_layout(const Parser& p, const Entries& top, Config& cfg)
 {
-    const Parser p(origin);
-    YAML::Node root;
-    try {
-        const auto [documents, second] = count_documents(yaml_text);
-        if (documents == 0) return Config{}; // empty or comments only: all defaults
-        if (documents > 1) p.fail(second, "expected one YAML document, found a second one here");
-        root = YAML::Load(yaml_text);
-    } catch (const YAML::Exception& e) {
-        p.fail(e.mark, "invalid YAML: " + e.msg);
-    }
-    Config cfg;
-    const Entries top = p.section(Entry{"", root, root.Mark()}, "", kTopKeys);
-
     auto directory = [&](std::string_view key, fs::path& out) {
         if (const Entry* e = find(top, key)) out = p.non_empty_text(*e, "a non-empty path");
     };
@@ -546,7 +532,11 @@ Config parse_config(const std::string& yaml_text, const std::string& origin)
         p.fail(e, "must differ from " + std::string(duplicated ? "working_subset" : "duplicated_subset") +
                       ", both are '" + cfg.working_subset + "'");
     }
+}
 
+// The algorithm, its gradient section and the compat mode that constrains it.
+void read_algorithm(const Parser& p, const Entries& top, Config& cfg)
+{
     if (const Entry* e = find(top, "algorithm")) {
         cfg.algorithm = p.text(*e, "\"gradient\"");
         if (cfg.algorithm != "gradient") {
@@ -575,6 +565,51 @@ Config parse_config(const std::string& yaml_text, const std::string& origin)
             cfg.gradient.probe_radius = 0;
         }
     }
+}
+
+// Sizes and limits: max_file_size, index_cache, index_min_free, max_pixels.
+void read_limits(const Parser& p, const Entries& top, Config& cfg)
+{
+    constexpr std::array<std::pair<std::string_view, std::uint64_t>, 3> size_units{
+        {{"KiB", 1ULL << 10}, {"MiB", 1ULL << 20}, {"GiB", 1ULL << 30}}};
+    if (const Entry* e = find(top, "max_file_size")) {
+        constexpr std::string_view what = "a positive size: bytes, or an integer with suffix KiB, MiB or GiB";
+        cfg.max_file_size = p.with_unit(*e, size_units, std::numeric_limits<std::uint64_t>::max(), what);
+        if (cfg.max_file_size == 0) p.expected(*e, what);
+    }
+    if (const Entry* e = find(top, "index_cache")) {
+        constexpr std::string_view what = "a size of at least 1MiB: bytes, or an integer with suffix KiB, MiB or GiB";
+        cfg.index_cache = p.with_unit(*e, size_units, std::numeric_limits<std::uint64_t>::max(), what);
+        if (cfg.index_cache < (1ULL << 20)) p.expected(*e, what);
+    }
+    if (const Entry* e = find(top, "index_min_free")) {
+        constexpr std::string_view what =
+            "a size: bytes, or an integer with suffix KiB, MiB or GiB (0 turns the check off)";
+        cfg.index_min_free = p.with_unit(*e, size_units, std::numeric_limits<std::uint64_t>::max(), what);
+    }
+    if (const Entry* e = find(top, "max_pixels")) {
+        cfg.max_pixels = static_cast<std::uint64_t>(p.integer(*e, 1, 1LL << 40, "an integer from 1 to 2^40"));
+    }
+}
+
+} // namespace
+
+Config parse_config(const std::string& yaml_text, const std::string& origin)
+{
+    const Parser p(origin);
+    YAML::Node root;
+    try {
+        const auto [documents, second] = count_documents(yaml_text);
+        if (documents == 0) return Config{}; // empty or comments only: all defaults
+        if (documents > 1) p.fail(second, "expected one YAML document, found a second one here");
+        root = YAML::Load(yaml_text);
+    } catch (const YAML::Exception& e) {
+        p.fail(e.mark, "invalid YAML: " + e.msg);
+    }
+    Config cfg;
+    const Entries top = p.section(Entry{"", root, root.Mark()}, "", kTopKeys);
+    read_layout(p, top, cfg);
+    read_algorithm(p, top, cfg);
     if (const Entry* e = find(top, "seed")) {
         cfg.seed = p.integer(*e, 0, std::numeric_limits<std::uint64_t>::max(), "a non-negative integer below 2^64");
     }
@@ -608,26 +643,7 @@ Config parse_config(const std::string& yaml_text, const std::string& origin)
         }
     }
 
-    constexpr std::array<std::pair<std::string_view, std::uint64_t>, 3> size_units{
-        {{"KiB", 1ULL << 10}, {"MiB", 1ULL << 20}, {"GiB", 1ULL << 30}}};
-    if (const Entry* e = find(top, "max_file_size")) {
-        constexpr std::string_view what = "a positive size: bytes, or an integer with suffix KiB, MiB or GiB";
-        cfg.max_file_size = p.with_unit(*e, size_units, std::numeric_limits<std::uint64_t>::max(), what);
-        if (cfg.max_file_size == 0) p.expected(*e, what);
-    }
-    if (const Entry* e = find(top, "index_cache")) {
-        constexpr std::string_view what = "a size of at least 1MiB: bytes, or an integer with suffix KiB, MiB or GiB";
-        cfg.index_cache = p.with_unit(*e, size_units, std::numeric_limits<std::uint64_t>::max(), what);
-        if (cfg.index_cache < (1ULL << 20)) p.expected(*e, what);
-    }
-    if (const Entry* e = find(top, "index_min_free")) {
-        constexpr std::string_view what =
-            "a size: bytes, or an integer with suffix KiB, MiB or GiB (0 turns the check off)";
-        cfg.index_min_free = p.with_unit(*e, size_units, std::numeric_limits<std::uint64_t>::max(), what);
-    }
-    if (const Entry* e = find(top, "max_pixels")) {
-        cfg.max_pixels = static_cast<std::uint64_t>(p.integer(*e, 1, 1LL << 40, "an integer from 1 to 2^40"));
-    }
+    read_limits(p, top, cfg);
     if (const Entry* e = find(top, "control_socket"); e && !e->value.IsNull()) {
         cfg.control_socket = p.non_empty_text(*e, "null or a non-empty path");
     }
