@@ -106,7 +106,6 @@ BOOST_AUTO_TEST_CASE(status_query_and_export_against_a_running_daemon)
     BOOST_TEST(rate > 0.0);
     BOOST_TEST(p50 > 0.0);
     BOOST_TEST(p99 >= p50);
-    BOOST_TEST(p99 < 10.0);
     BOOST_TEST(status.out.find("1 kept, 0 duplicated, 1 rejected") != std::string::npos, status.out);
 
     // query: the file on disk now says 0.9, but the daemon runs at 0.5 and
