@@ -107,8 +107,8 @@ struct Summary {
 std::optional<Summary> parse_summary(const std::string& text);
 
 // One line of ndrd's JSON output (`hash`, `query`, `export --format jsonl`,
-// the answers of `status --json`, `rebalance`, `release`...). Throws
-// std::runtime_error, quoting the line, unless it is exactly one JSON object.
+// `rebalance`, `release`, `mark-duplicate`). Throws std::runtime_error,
+// quoting the line, unless it is exactly one JSON object.
 nlohmann::json parse_json_line(std::string_view line);
 std::vector<std::string> lines_of(const std::string& text);
 
