@@ -760,14 +760,15 @@ BOOST_AUTO_TEST_CASE(threshold_equal_to_the_similarity_is_a_duplicate)
 {
     test::TempDir dir;
     auto idx = open_index(dir / "idx");
-    // a = e0, b = 0.99 e0 + sqrt(1 - 0.99^2) e1: dot = 0.99 (in float32).
+    // a = e0, b = 0.99 e0 + sqrt(1 - 0.99^2) e1: b is judged as the index
+    // stores it, so dot = 0.99 rounded to float32.
     const auto a = unit_feature(0);
     idx.put(make_record(1, "abcdef01", Verdict::kept, RouteState::done, a), false);
     index::Feature b;
     b.values.assign(768, 0.0);
     b.values[0] = 0.99;
     b.values[1] = std::sqrt(1 - 0.99 * 0.99);
-    const double sim = std::pow(0.99, 50);
+    const double sim = std::pow(static_cast<double>(0.99F), 50);
     const auto key = Key::from_hex("abcdef01");
     const auto at = idx.judge(b, key, sim);
     BOOST_TEST_REQUIRE(at.best_similarity.has_value());
