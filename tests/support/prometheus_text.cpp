@@ -148,8 +148,8 @@ std::vector<std::string> histogram_problems(const std::vector<Sample>& samples, 
             const auto& [prev_le, prev_n] = series.buckets[i - 1];
             if (!(le > prev_le)) problems.push_back(child + ": le bounds do not increase at le=" + num(le));
             if (n < prev_n) {
-                problems.push_back(child + ": bucket le=" + num(le) + " holds " + num(n) +
-                                   ", fewer than the " + num(prev_n) + " of the bucket before");
+                problems.push_back(child + ": bucket le=" + num(le) + " holds " + num(n) + ", fewer than the " +
+                                   num(prev_n) + " of the bucket before");
             }
         }
         const auto& [last_le, last_n] = series.buckets.back();
@@ -157,8 +157,7 @@ std::vector<std::string> histogram_problems(const std::vector<Sample>& samples, 
         if (!series.count) {
             problems.push_back(child + " has no _count");
         } else if (*series.count != last_n) {
-            problems.push_back(child + ": le=\"+Inf\" holds " + num(last_n) + " but _count is " +
-                               num(*series.count));
+            problems.push_back(child + ": le=\"+Inf\" holds " + num(last_n) + " but _count is " + num(*series.count));
         }
     }
     return problems;
