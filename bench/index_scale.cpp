@@ -316,6 +316,7 @@ int run(int argc, char** argv)
 
     for (const Sized& s : sized) {
         std::vector<double> ratios;
+        ratios.reserve(s.chunk_rates.size());
         for (std::size_t r = 0; r < s.chunk_rates.size(); ++r) {
             ratios.push_back(s.chunk_rates[r] / sized.front().chunk_rates[r]);
         }

@@ -81,7 +81,7 @@ public:
             if (n <= 0) {
                 continue;
             }
-            const std::lock_guard lock(arrivals.mutex);
+            const std::scoped_lock lock(arrivals.mutex);
             for (ssize_t off = 0; off < n;) {
                 const auto* ev = reinterpret_cast<const inotify_event*>(buf + off);
                 if (ev->len > 0) {
@@ -187,7 +187,7 @@ int run(int argc, char** argv)
         Clock::now() + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(timeout));
     while (Clock::now() < deadline) {
         {
-            const std::lock_guard lock(arrivals.mutex);
+            const std::scoped_lock lock(arrivals.mutex);
             if (arrivals.seen.size() >= names.size()) {
                 break;
             }

@@ -588,7 +588,7 @@ void read_limits(const Parser& p, const Entries& top, Config& cfg)
         cfg.index_min_free = p.with_unit(*e, size_units, std::numeric_limits<std::uint64_t>::max(), what);
     }
     if (const Entry* e = find(top, "max_pixels")) {
-        cfg.max_pixels = static_cast<std::uint64_t>(p.integer(*e, 1, 1LL << 40, "an integer from 1 to 2^40"));
+        cfg.max_pixels = p.integer(*e, 1, 1LL << 40, "an integer from 1 to 2^40");
     }
 }
 

@@ -370,7 +370,7 @@ void Service::apply_reload(const config::Config& fresh)
 
 void Service::wait_for_stop_signal()
 {
-    stop_signals_->async_wait([this](const boost::system::error_code& ec, int signal) {
+    stop_signals_.value().async_wait([this](const boost::system::error_code& ec, int signal) {
         if (ec) return;
         if (stopping_) {
             log_warning("second signal: files in flight stay in the ingest directory");
@@ -384,7 +384,7 @@ void Service::wait_for_stop_signal()
 
 void Service::wait_for_hup()
 {
-    hup_signal_->async_wait([this](const boost::system::error_code& ec, int) {
+    hup_signal_.value().async_wait([this](const boost::system::error_code& ec, int) {
         if (ec) return;
         if (config_file_.empty()) {
             log_warning("SIGHUP: no configuration file to reload");

@@ -6,6 +6,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <utility>
 
 #include "daemon/ingest/unique_fd.hpp"
 
@@ -81,7 +82,7 @@ SourceFile read_source(const std::filesystem::path& path, std::uint64_t max_size
     }
     SourceFile f;
     f.identity = identity_from(st);
-    if (static_cast<std::uint64_t>(st.st_size) > max_size) {
+    if (std::cmp_greater(st.st_size, max_size)) {
         f.status = SourceStatus::too_large;
         f.reason = "file is " + std::to_string(st.st_size) + " bytes, over max_file_size " + std::to_string(max_size);
         return f;

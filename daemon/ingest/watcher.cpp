@@ -94,7 +94,7 @@ void Watcher::drop_tree(int wd)
     if (it == dirs_.end()) return;
     const std::string prefix = it->second.rel + "/";
     for (auto d = dirs_.begin(); d != dirs_.end();) {
-        if (d->first == wd || d->second.rel.rfind(prefix, 0) == 0) {
+        if (d->first == wd || d->second.rel.starts_with(prefix)) {
             ::inotify_rm_watch(stream_.native_handle(), d->first);
             d = dirs_.erase(d);
         } else {

@@ -83,8 +83,9 @@ index::Projection projection_for(const config::Config& cfg, index::Grid& grid)
             const auto idx = index::HashIndex::open_read_only(cfg.index_dir);
             grid = idx.params().grid;
             return idx.projection();
-        } catch (const index::IndexMissing&) {
+        } catch (const index::IndexMissing& e) {
             // An empty database from a failed first start: use the configuration.
+            log_debug("index ", cfg.index_dir.string(), " holds no parameters yet (", e.what(), ")");
         }
     }
     grid = {cfg.gradient.grid_rows, cfg.gradient.grid_cols};

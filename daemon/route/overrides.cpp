@@ -32,6 +32,8 @@ std::uint64_t resolve_target(const index::HashIndex& index, const fs::path& outp
 {
     std::uint64_t seq = 0;
     const auto* end = target.data() + target.size();
+    // from_chars takes a [first, last) range: no terminator is read.
+    // NOLINTNEXTLINE(bugprone-suspicious-stringview-data-usage)
     if (const auto [ptr, ec] = std::from_chars(target.data(), end, seq); ec == std::errc() && ptr == end) {
         if (seq == 0 || !index.get(seq)) {
             throw OverrideError("no item " + std::string(target) + " in the index");

@@ -22,7 +22,7 @@ std::optional<std::uint64_t> abort_after_moves()
 {
     const char* fp = std::getenv("NDRD_FAILPOINT");
     constexpr std::string_view name = "rebalance_abort_after_moves:";
-    if (fp == nullptr || std::string_view(fp).rfind(name, 0) != 0) {
+    if (fp == nullptr || !std::string_view(fp).starts_with(name)) {
         return std::nullopt;
     }
     return std::strtoull(fp + name.size(), nullptr, 10);
@@ -83,7 +83,7 @@ RebalanceReport Rebalancer::run()
     report.target = policy_.num_cut;
     report.short_of_target = applied.outcome.short_of_target;
     if (report.short_of_target && !warned_short_) {
-        log_info("rebalance: fewer images in all than num_cut ", *policy_.num_cut,
+        log_info("rebalance: fewer images in all than num_cut ", policy_.num_cut.value(),
                  "; the working subset holds everything until more arrive");
         warned_short_ = true;
     }

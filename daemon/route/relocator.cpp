@@ -4,6 +4,7 @@
 #include <chrono>
 #include <fstream>
 #include <iterator>
+#include <utility>
 
 #include "daemon/ingest/source_file.hpp"
 #include "daemon/telemetry/logger.hpp"
@@ -142,7 +143,7 @@ RelocateOutcome Relocator::settle(ItemRecord rec)
                              "): " + ec.message());
         }
         sync_directory(src.parent_path());
-    } else if (!(is_ours(dst_id) || (dst_id && static_cast<std::uint64_t>(dst_id->size) == rec.size))) {
+    } else if (!(is_ours(dst_id) || (dst_id && std::cmp_equal(dst_id->size, rec.size)))) {
         log_warning("item ", rec.seq, " (", rec.source, ") is neither at ", src.string(), " nor at ", dst.string());
         rec.state = RouteState::vanished;
         index_.put(rec, true);

@@ -37,7 +37,7 @@ VerifyReport verify(const index::HashIndex& index, const config::Config& cfg)
                                        "items " + std::to_string(it->second) + " and " + std::to_string(r.seq)});
         }
         const std::string& area = areas.of(r.subset);
-        if (r.location.rfind(area + "/", 0) != 0) {
+        if (!r.location.starts_with(area + "/")) {
             report.problems.push_back(
                 {"wrong_area", r.location, "item " + std::to_string(r.seq) + " is recorded in subset " + area});
         }

@@ -148,7 +148,7 @@ template <class T> T field(const Json& request, std::string_view name)
 template <class T> T field_or(const Json& request, std::string_view name, T fallback)
 {
     const Json* value = find_field(request, name);
-    return value == nullptr ? fallback : FieldType<T>::read(*value, name);
+    return value == nullptr ? std::move(fallback) : FieldType<T>::read(*value, name);
 }
 
 template std::string field<std::string>(const Json&, std::string_view);

@@ -98,7 +98,7 @@ void log_line(LogLevel level, std::string_view message)
                       tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<int>(ms));
         line = std::string(stamp) + " " + std::string(level_name(level)) + " " + text + "\n";
     }
-    const std::lock_guard lock(output_mutex);
+    const std::scoped_lock lock(output_mutex);
     std::fwrite(line.data(), 1, line.size(), stderr);
     std::fflush(stderr);
 }

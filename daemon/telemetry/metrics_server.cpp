@@ -152,7 +152,7 @@ private:
                 log_debug("metrics: ", peer_, ": read failed: ", ec.message());
                 return;
             }
-            respond(parser_->get());
+            respond(parser_.value().get());
             write();
         } catch (const std::exception& e) {
             log_warning("metrics: ", peer_, ": ", e.what());
@@ -330,7 +330,8 @@ MetricsServer::~MetricsServer()
 {
     try {
         stop();
-    } catch (...) { // stop() only closes things; whatever it meets, a destructor must not throw
+    } catch (const std::exception& e) { // stop() only closes things; a destructor must not throw
+        log_debug("metrics: stopping: ", e.what());
     }
 }
 

@@ -174,7 +174,7 @@ Outcome DecisionCore::overridden(const OperatorOverride& o, const IndexView& vie
         out.refused = std::move(why);
         return out;
     }
-    ItemRecord rec = *view.item(o.item);
+    ItemRecord rec = view.item(o.item).value(); // override_refusal found it
     const bool release = o.action == Override::released;
     rec.verdict = release ? Verdict::kept : Verdict::duplicated;
     rec.subset = release ? Subset::working : Subset::duplicated;
@@ -225,7 +225,7 @@ Outcome DecisionCore::rebalanced(const RebalanceRequest& r, const IndexView& vie
         if (wanted == in_working.contains(it.seq)) {
             continue;
         }
-        ItemRecord rec = *view.item(it.seq);
+        ItemRecord rec = view.item(it.seq).value(); // listed by each_item just above
         rec.subset = wanted ? Subset::working : Subset::duplicated;
         out.records.push_back(std::move(rec));
     }

@@ -178,7 +178,7 @@ std::vector<AreaTap> area_taps(int ssize, int dsize)
             taps.push_back({s, d, static_cast<float>(1.0 / cell)});
         }
         if (f2 - s2 > 1e-3) {
-            taps.push_back({s2, d, static_cast<float>(std::min(std::min(f2 - s2, 1.0), cell) / cell)});
+            taps.push_back({s2, d, static_cast<float>(std::min({f2 - s2, 1.0, cell}) / cell)});
         }
     }
     return taps;

@@ -2,6 +2,7 @@
 #include "index/hash/key.hpp"
 
 #include <stdexcept>
+#include <utility>
 
 namespace ndrd::index {
 
@@ -40,7 +41,7 @@ Key compute_key(const Feature& feature, const Projection& projection)
 {
     const int dim = projection.rows();
     const int bits = projection.cols();
-    if (static_cast<int>(feature.values.size()) != dim) {
+    if (!std::cmp_equal(feature.values.size(), dim)) {
         throw std::invalid_argument("feature has " + std::to_string(feature.values.size()) +
                                     " dimensions, the projection expects " + std::to_string(dim));
     }

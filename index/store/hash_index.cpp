@@ -673,7 +673,7 @@ const KeySet& HashIndex::reference_keys() const
     if (!reference_keys_) {
         build_reference_keys();
     }
-    return *reference_keys_;
+    return reference_keys_.value();
 }
 
 // One pass over the by_key column family's keys (key + seq): about 13 bytes

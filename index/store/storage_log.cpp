@@ -14,9 +14,8 @@ namespace ndrd::index {
 namespace {
 
 std::mutex sink_mutex;
-std::function<void(std::string_view)> current_sink = [](std::string_view line) {
-    std::fprintf(stderr, "%.*s\n", static_cast<int>(line.size()), line.data());
-};
+// Empty until set_storage_log: RocksDB's lines then go to stderr.
+std::function<void(std::string_view)> current_sink;
 
 class SinkLogger : public rocksdb::Logger {
 public:
@@ -34,8 +33,12 @@ public:
         while (!line.empty() && (line.back() == '\n' || line.back() == ' ')) {
             line.pop_back();
         }
-        const std::lock_guard lock(sink_mutex);
-        current_sink(line);
+        const std::scoped_lock lock(sink_mutex);
+        if (current_sink) {
+            current_sink(line);
+        } else {
+            std::fprintf(stderr, "%s\n", line.c_str());
+        }
     }
 };
 
@@ -43,7 +46,7 @@ public:
 
 void set_storage_log(std::function<void(std::string_view)> sink)
 {
-    const std::lock_guard lock(sink_mutex);
+    const std::scoped_lock lock(sink_mutex);
     current_sink = std::move(sink);
 }
 

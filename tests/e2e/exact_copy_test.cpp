@@ -64,7 +64,7 @@ BOOST_AUTO_TEST_CASE(copies_are_duplicates_of_the_original_whatever_the_worker_c
     BOOST_TEST(original.empty(), original);
     int copies = 0;
     for (const auto& row : one) {
-        if (row.at("source").rfind("copy_", 0) != 0) continue;
+        if (!row.at("source").starts_with("copy_")) continue;
         ++copies;
         // Matched to item 1, the original, not to another copy.
         const auto copy = test::mismatches(

@@ -71,7 +71,7 @@ std::map<std::string, double> samples(const std::string& response)
     static const std::regex sample(R"(^([a-zA-Z_:][a-zA-Z0-9_:]*(\{[^}]*\})?) (\S+)$)");
     std::map<std::string, double> out;
     for (const auto& line : lines_of(response.substr(body_at + 4))) {
-        if (line.empty() || line.rfind("# HELP ", 0) == 0 || line.rfind("# TYPE ", 0) == 0) continue;
+        if (line.empty() || line.starts_with("# HELP ") || line.starts_with("# TYPE ")) continue;
         std::smatch m;
         BOOST_TEST_REQUIRE(std::regex_match(line, m, sample), "not a sample line: " << line);
         out[m[1]] = m[3] == "+Inf" ? std::numeric_limits<double>::infinity() : std::stod(m[3]);

@@ -5,7 +5,6 @@
 #define BOOST_TEST_MODULE e2e_operator
 #include <boost/test/unit_test.hpp>
 
-#include <cstdio>
 #include <regex>
 
 #include "live.hpp"
@@ -94,15 +93,14 @@ BOOST_AUTO_TEST_CASE(status_query_and_export_against_a_running_daemon)
     // Figures for a person: "up 9.1 s", not the JSON's "up 9.0526307690000003 s".
     BOOST_TEST(std::regex_search(status.out, std::regex(R"(running, up [0-9]+\.[0-9] s, queue)")), status.out);
     // Two files routed within the last minute: a rate and real latencies.
-    const auto last_minute = status.out.find("last minute:   ");
-    BOOST_TEST_REQUIRE(last_minute != std::string::npos, status.out);
-    double rate = -1;
-    double p50 = -1;
-    double p99 = -1;
-    BOOST_TEST_REQUIRE(std::sscanf(status.out.c_str() + last_minute,
-                                   "last minute: %lf files/s, event-to-routed latency p50 %lf s, p99 %lf s", &rate,
-                                   &p50, &p99) == 3,
+    std::smatch last_minute;
+    BOOST_TEST_REQUIRE(std::regex_search(status.out, last_minute,
+                                         std::regex(R"(last minute: +([0-9.e+-]+) files/s, event-to-routed latency )"
+                                                    R"(p50 ([0-9.e+-]+) s, p99 ([0-9.e+-]+) s)")),
                        status.out);
+    const double rate = std::stod(last_minute[1]);
+    const double p50 = std::stod(last_minute[2]);
+    const double p99 = std::stod(last_minute[3]);
     BOOST_TEST(rate > 0.0);
     BOOST_TEST(p50 > 0.0);
     BOOST_TEST(p99 >= p50);

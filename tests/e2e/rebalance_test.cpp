@@ -67,7 +67,7 @@ std::string decision_row_similarity(const std::string& scenario, const std::stri
 
 bool all_originals(const std::set<std::string>& files)
 {
-    return std::all_of(files.begin(), files.end(), [](const std::string& f) { return f.rfind("00_", 0) == 0; });
+    return std::all_of(files.begin(), files.end(), [](const std::string& f) { return f.starts_with("00_"); });
 }
 
 } // namespace

@@ -67,7 +67,7 @@ private:
 std::ptrdiff_t first(const std::vector<std::string>& m, const std::string& prefix, std::size_t from = 0)
 {
     for (std::size_t i = from; i < m.size(); ++i) {
-        if (m[i].rfind(prefix, 0) == 0) return static_cast<std::ptrdiff_t>(i);
+        if (m[i].starts_with(prefix)) return static_cast<std::ptrdiff_t>(i);
     }
     return -1;
 }

@@ -28,8 +28,8 @@ void populate(test::Deployment& d)
                                         Verdict::duplicated, Verdict::duplicated, Verdict::rejected};
     std::uint64_t seq = 0;
     for (const auto verdict : verdicts) {
-        auto rec =
-            test::make_record(++seq, verdict == Verdict::rejected ? "" : "0000000" + std::to_string(seq), verdict);
+        ++seq;
+        auto rec = test::make_record(seq, verdict == Verdict::rejected ? "" : "0000000" + std::to_string(seq), verdict);
         rec.source = "item_" + std::to_string(seq) + ".jpg";
         d.add_settled(rec);
     }
@@ -149,7 +149,7 @@ BOOST_AUTO_TEST_CASE(the_rendering_for_people_shows_the_same_counts)
     const auto line = [&](const std::string& label) {
         std::istringstream in(text);
         for (std::string l; std::getline(in, l);) {
-            if (l.rfind(label, 0) == 0) return l;
+            if (l.starts_with(label)) return l;
         }
         return std::string();
     };

@@ -429,8 +429,8 @@ BOOST_AUTO_TEST_CASE(same_path_submitted_twice_while_queued_is_processed_once)
     env.add("horse.png");
     auto idx = open_index(env.index_dir);
     Paths submissions = first;
-    submissions.push_back("horse.png");
-    submissions.push_back("horse.png");
+    submissions.emplace_back("horse.png");
+    submissions.emplace_back("horse.png");
     auto opt = env.options(1);
     opt.max_in_flight = 0;
     const auto stats = run(env, idx, opt, submissions);

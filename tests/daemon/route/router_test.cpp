@@ -61,7 +61,7 @@ std::vector<std::string> files_named(const fs::path& dir, const std::string& pre
 {
     std::vector<std::string> out;
     for (const auto& e : fs::recursive_directory_iterator(dir)) {
-        if (e.path().filename().string().rfind(prefix, 0) == 0) out.push_back(e.path().string());
+        if (e.path().filename().string().starts_with(prefix)) out.push_back(e.path().string());
     }
     return out;
 }

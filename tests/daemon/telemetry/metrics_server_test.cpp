@@ -316,7 +316,7 @@ BOOST_AUTO_TEST_CASE(a_client_that_sends_nothing_is_dropped_after_the_read_timeo
     Client c(s.port);
     // eof or reset: either way the server let go (the client gives up, and
     // throws, after 5 s of silence).
-    BOOST_CHECK_NO_THROW(c.read_until_closed());
+    BOOST_CHECK_NO_THROW(static_cast<void>(c.read_until_closed()));
 }
 
 BOOST_AUTO_TEST_CASE(a_client_trickling_a_request_is_dropped_at_the_deadline_not_kept_alive_by_each_byte)

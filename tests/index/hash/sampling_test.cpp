@@ -155,7 +155,7 @@ BOOST_AUTO_TEST_CASE(inverse_frequencies_match_datumaros_probabilities)
         const double c = key_of_item[i] + 1;
         const double p = (1.0 / c) / inv_sum / c;
         const double sd = std::sqrt(p * (1 - p) / seeds);
-        const double f = hits[i + 1] / double(seeds);
+        const double f = hits[i + 1] / static_cast<double>(seeds);
         BOOST_TEST(std::abs(f - p) < 5 * sd + 1e-4, "item " << i + 1 << " frequency " << f << " expected " << p);
     }
 }

@@ -13,6 +13,7 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "index/hash/split_mix64.hpp"
@@ -61,7 +62,7 @@ Key at_distance(const Key& from, int d, int hash_dim, SplitMix64& rng)
 {
     Key k = from;
     std::vector<int> bits;
-    while (static_cast<int>(bits.size()) < d) {
+    while (std::cmp_less(bits.size(), d)) {
         const int b = static_cast<int>(rng.below(static_cast<std::size_t>(hash_dim)));
         if (std::find(bits.begin(), bits.end(), b) == bits.end()) {
             bits.push_back(b);
