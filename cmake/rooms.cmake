@@ -8,6 +8,7 @@
 function(ndrd_room target)
   cmake_parse_arguments(ROOM "" "" "SOURCES;ROOMS;PUBLIC;PRIVATE" ${ARGN})
   add_library(${target} ${ROOM_SOURCES})
+  set_target_properties(${target} PROPERTIES UNITY_BUILD ${NDRD_UNITY_BUILD})
   target_include_directories(${target} PUBLIC ${PROJECT_SOURCE_DIR})
   target_link_libraries(${target} PUBLIC ${ROOM_ROOMS} ${ROOM_PUBLIC} PRIVATE ${ROOM_PRIVATE})
 

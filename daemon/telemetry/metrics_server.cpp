@@ -33,9 +33,14 @@ namespace http = boost::beast::http;
 namespace asio = boost::asio;
 using tcp = asio::ip::tcp;
 
-namespace {
-
+// A connection. Named outside the anonymous namespace: MetricsServer::State,
+// a member of the public class, holds pointers to it.
+namespace metrics_http {
 class Session;
+} // namespace metrics_http
+using metrics_http::Session;
+
+namespace {
 
 constexpr char exposition_type[] = "text/plain; version=0.0.4; charset=utf-8";
 // How long a refused request's remainder is read and dropped before closing.
@@ -81,6 +86,10 @@ struct MetricsServer::State {
 namespace {
 
 using State = MetricsServer::State;
+
+} // namespace
+
+namespace metrics_http {
 
 // One client connection: reads requests one at a time (keep-alive), answers
 // each, and ends on EOF, error, timeout or stop().
@@ -271,6 +280,12 @@ private:
     bool drain_after_write_ = false;
     std::array<char, 1024> scratch_{};
 };
+
+} // namespace metrics_http
+
+namespace {
+
+using metrics_http::Session;
 
 void on_accept(const std::shared_ptr<State>& state, beast::error_code ec, tcp::socket socket) noexcept;
 

@@ -545,10 +545,14 @@ std::vector<Entry> HashIndex::entries() const
     };
     for_each([&](const ItemRecord& r) {
         flush_controls(r.seq);
+        // Built in place: gcc 12 warns (wrongly) of uninitialised members when
+        // a temporary Entry's variant is moved into the vector.
+        Entry& e = out.emplace_back();
+        e.seq = out.size();
         if (r.verdict == Verdict::rejected) {
-            out.push_back({out.size() + 1, RejectedItem{r.digest, r.size, r.source, r.reason}});
+            e.body.emplace<RejectedItem>(RejectedItem{r.digest, r.size, r.source, r.reason});
         } else {
-            out.push_back({out.size() + 1, HashedItem{r.digest, r.key, r.feature, r.degenerate, r.size, r.source}});
+            e.body.emplace<HashedItem>(HashedItem{r.digest, r.key, r.feature, r.degenerate, r.size, r.source});
         }
         return true;
     });
