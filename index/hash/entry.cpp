@@ -12,6 +12,8 @@ namespace {
 
 // One byte of kind first, so that a later kind is refused by an older reader.
 enum class ControlKind : std::uint8_t { rules = 1, override_item = 2, rebalance = 3 };
+// The item kinds continue the numbering: one byte space for every entry.
+enum class ItemKind : std::uint8_t { hashed = 4, rejected = 5 };
 
 void encode_rules(Writer& w, const Rules& r)
 {
@@ -41,6 +43,48 @@ Rules decode_rules(Reader& r)
     rules.exact_copy = r.u8() != 0;
     rules.compat = r.u8() == 0 ? Compat::off : Compat::datumaro;
     return rules;
+}
+
+void encode_hashed(Writer& w, const HashedItem& h)
+{
+    w.u8(static_cast<std::uint8_t>(ItemKind::hashed));
+    w.bytes(h.digest);
+    w.bytes(h.key.bytes);
+    w.floats(h.feature);
+    w.u8(h.degenerate ? 1 : 0);
+    w.varint(h.size);
+    w.bytes(h.source);
+}
+
+HashedItem decode_hashed(Reader& r)
+{
+    HashedItem h;
+    h.digest = std::string(r.bytes());
+    h.key.bytes = std::string(r.bytes());
+    h.feature = r.floats();
+    h.degenerate = r.u8() != 0;
+    h.size = r.varint();
+    h.source = std::string(r.bytes());
+    return h;
+}
+
+void encode_rejected(Writer& w, const RejectedItem& x)
+{
+    w.u8(static_cast<std::uint8_t>(ItemKind::rejected));
+    w.bytes(x.digest);
+    w.varint(x.size);
+    w.bytes(x.source);
+    w.bytes(x.reason);
+}
+
+RejectedItem decode_rejected(Reader& r)
+{
+    RejectedItem x;
+    x.digest = std::string(r.bytes());
+    x.size = r.varint();
+    x.source = std::string(r.bytes());
+    x.reason = std::string(r.bytes());
+    return x;
 }
 
 } // namespace
@@ -107,6 +151,43 @@ EntryBody decode_control(std::string_view bytes)
     }
     }
     throw CorruptRecord("unknown control entry kind " + std::to_string(static_cast<int>(kind)));
+}
+
+std::string encode_entry(const EntryBody& body)
+{
+    if (const auto* h = std::get_if<HashedItem>(&body)) {
+        Writer w;
+        encode_hashed(w, *h);
+        return w.take();
+    }
+    if (const auto* x = std::get_if<RejectedItem>(&body)) {
+        Writer w;
+        encode_rejected(w, *x);
+        return w.take();
+    }
+    return encode_control(body);
+}
+
+EntryBody decode_entry(std::string_view bytes)
+{
+    if (bytes.empty()) {
+        throw CorruptRecord("an empty entry");
+    }
+    const auto kind = static_cast<std::uint8_t>(bytes.front());
+    if (kind != static_cast<std::uint8_t>(ItemKind::hashed) && kind != static_cast<std::uint8_t>(ItemKind::rejected)) {
+        return decode_control(bytes);
+    }
+    Reader r(bytes.substr(1));
+    EntryBody body;
+    if (kind == static_cast<std::uint8_t>(ItemKind::hashed)) {
+        body = decode_hashed(r);
+    } else {
+        body = decode_rejected(r);
+    }
+    if (!r.done()) {
+        throw CorruptRecord("trailing bytes after an item entry");
+    }
+    return body;
 }
 
 } // namespace ndrd::index

@@ -82,4 +82,11 @@ struct Entry {
 [[nodiscard]] std::string encode_control(const EntryBody& body);
 [[nodiscard]] EntryBody decode_control(std::string_view bytes);
 
+// The encoding of any entry, as hosts exchange it on a shared stream: the
+// control kinds as above, the item kinds with everything the core decides
+// from (the float32 feature bit for bit). Throws CorruptRecord on bytes that
+// are not a whole entry of a known kind.
+[[nodiscard]] std::string encode_entry(const EntryBody& body);
+[[nodiscard]] EntryBody decode_entry(std::string_view bytes);
+
 } // namespace ndrd::index
