@@ -9,6 +9,7 @@ pkg_check_modules(XXHASH REQUIRED IMPORTED_TARGET libxxhash)
 pkg_check_modules(SYSTEMD REQUIRED IMPORTED_TARGET libsystemd)
 pkg_check_modules(TURBOJPEG REQUIRED IMPORTED_TARGET libturbojpeg)
 pkg_check_modules(WEBP REQUIRED IMPORTED_TARGET libwebp) # the WebP header check OpenCV makes
+pkg_check_modules(NATS REQUIRED IMPORTED_TARGET libnats) # the JetStream client (daemon/cluster)
 
 # Debian splits OpenCV into per-module -dev packages; only libopencv-dev (which
 # pulls every module) ships OpenCVConfig.cmake. Use it when present, otherwise

@@ -1,0 +1,199 @@
+// The decision log on NATS JetStream (see jetstream_log.hpp), over nats.c.
+#include "daemon/cluster/jetstream_log.hpp"
+
+#include <nats/nats.h>
+
+#include <utility>
+
+namespace ndrd::daemon {
+
+// nats.c's objects, each released by its own destroy function. Named, not
+// anonymous: JetStreamLog::Connection holds two of them.
+namespace nats_handles {
+template <class T, void (*Destroy)(T*)> struct Deleter {
+    void operator()(T* p) const { Destroy(p); }
+};
+template <class T, void (*Destroy)(T*)> using Owned = std::unique_ptr<T, Deleter<T, Destroy>>;
+} // namespace nats_handles
+
+namespace {
+
+using nats_handles::Owned;
+using OptionsPtr = Owned<natsOptions, natsOptions_Destroy>;
+using ConnectionPtr = Owned<natsConnection, natsConnection_Destroy>;
+using ContextPtr = Owned<jsCtx, jsCtx_Destroy>;
+using MsgPtr = Owned<natsMsg, natsMsg_Destroy>;
+using PubAckPtr = Owned<jsPubAck, jsPubAck_Destroy>;
+using StreamInfoPtr = Owned<jsStreamInfo, jsStreamInfo_Destroy>;
+
+std::string joined(const std::vector<std::string>& servers)
+{
+    std::string out;
+    for (const auto& s : servers) {
+        out += (out.empty() ? "" : ",") + s;
+    }
+    return out;
+}
+
+// What nats.c writes to an error code when the server gave none: not one of
+// the enumerators.
+constexpr auto no_js_error = static_cast<jsErrCode>(0);
+
+// The library's own account of the last failure, with the JetStream error
+// code when the server gave one.
+std::string why(natsStatus s, jsErrCode code = no_js_error)
+{
+    std::string text = natsStatus_GetText(s);
+    if (const char* detail = nats_GetLastError(nullptr); detail != nullptr && *detail != '\0') {
+        text += ": ";
+        text += detail;
+    }
+    if (code != 0) {
+        text += " (JetStream error " + std::to_string(static_cast<int>(code)) + ")";
+    }
+    return text;
+}
+
+void check(natsStatus s, const std::string& what)
+{
+    if (s != NATS_OK) {
+        throw LogUnavailable(what + ": " + why(s));
+    }
+}
+
+} // namespace
+
+struct JetStreamLog::Connection {
+    JetStreamLogOptions options;
+    std::string subject;
+    ConnectionPtr nc;
+    ContextPtr js;
+};
+
+JetStreamLog::JetStreamLog(JetStreamLogOptions options) : c_(std::make_unique<Connection>())
+{
+    c_->options = std::move(options);
+    c_->subject = c_->options.stream + ".entries";
+    const std::string where = "NATS " + joined(c_->options.servers);
+
+    natsOptions* raw_opts = nullptr;
+    check(natsOptions_Create(&raw_opts), where);
+    const OptionsPtr opts(raw_opts);
+    std::vector<const char*> urls;
+    urls.reserve(c_->options.servers.size());
+    for (const auto& s : c_->options.servers) {
+        urls.push_back(s.c_str());
+    }
+    check(natsOptions_SetServers(opts.get(), urls.data(), static_cast<int>(urls.size())), where);
+    check(natsOptions_SetName(opts.get(), c_->options.client_name.c_str()), where);
+    check(natsOptions_SetTimeout(opts.get(), c_->options.timeout_ms), where);
+
+    natsConnection* raw_nc = nullptr;
+    check(natsConnection_Connect(&raw_nc, opts.get()), where + ": cannot connect");
+    c_->nc.reset(raw_nc);
+
+    jsOptions jo;
+    check(jsOptions_Init(&jo), where);
+    jo.Wait = c_->options.timeout_ms;
+    jsCtx* raw_js = nullptr;
+    check(natsConnection_JetStream(&raw_js, c_->nc.get(), &jo), where + ": no JetStream context");
+    c_->js.reset(raw_js);
+
+    jsStreamInfo* raw_si = nullptr;
+    jsErrCode code = no_js_error;
+    natsStatus s = js_GetStreamInfo(&raw_si, c_->js.get(), c_->options.stream.c_str(), nullptr, &code);
+    StreamInfoPtr si(raw_si);
+    if (s == NATS_NOT_FOUND || code == JSStreamNotFoundErr) {
+        jsStreamConfig cfg;
+        check(jsStreamConfig_Init(&cfg), where);
+        const char* subjects[] = {c_->subject.c_str()};
+        cfg.Name = c_->options.stream.c_str();
+        cfg.Subjects = subjects;
+        cfg.SubjectsLen = 1;
+        cfg.Storage = js_FileStorage;
+        cfg.Replicas = c_->options.replicas;
+        raw_si = nullptr;
+        s = js_AddStream(&raw_si, c_->js.get(), &cfg, nullptr, &code);
+        si.reset(raw_si);
+    }
+    if (s != NATS_OK) {
+        throw LogUnavailable(where + ": stream " + c_->options.stream + ": " + why(s, code));
+    }
+}
+
+JetStreamLog::JetStreamLog(JetStreamLog&&) noexcept = default;
+JetStreamLog& JetStreamLog::operator=(JetStreamLog&&) noexcept = default;
+JetStreamLog::~JetStreamLog() = default;
+
+const std::string& JetStreamLog::stream() const
+{
+    return c_->options.stream;
+}
+
+std::uint64_t JetStreamLog::append(std::string_view msg_id, std::string_view bytes)
+{
+    const std::string id(msg_id);
+    jsPubOptions po;
+    check(jsPubOptions_Init(&po), "stream " + stream());
+    po.MsgId = id.c_str();
+    po.ExpectStream = c_->options.stream.c_str();
+    jsPubAck* raw_ack = nullptr;
+    jsErrCode code = no_js_error;
+    const natsStatus s = js_Publish(&raw_ack, c_->js.get(), c_->subject.c_str(), bytes.data(),
+                                    static_cast<int>(bytes.size()), &po, &code);
+    const PubAckPtr ack(raw_ack);
+    if (s != NATS_OK) {
+        throw LogUnavailable("stream " + stream() + ": append " + id + ": " + why(s, code));
+    }
+    return ack->Sequence;
+}
+
+std::optional<std::string> JetStreamLog::read(std::uint64_t seq)
+{
+    natsMsg* raw = nullptr;
+    jsErrCode code = no_js_error;
+    const natsStatus s = js_GetMsg(&raw, c_->js.get(), stream().c_str(), seq, nullptr, &code);
+    const MsgPtr msg(raw);
+    if (s == NATS_NOT_FOUND || code == JSNoMessageFoundErr) {
+        return std::nullopt;
+    }
+    if (s != NATS_OK) {
+        throw LogUnavailable("stream " + stream() + ": read " + std::to_string(seq) + ": " + why(s, code));
+    }
+    return std::string(natsMsg_GetData(msg.get()), static_cast<std::size_t>(natsMsg_GetDataLength(msg.get())));
+}
+
+namespace {
+
+struct Held {
+    std::uint64_t messages = 0;
+    std::uint64_t first = 0;
+    std::uint64_t last = 0;
+};
+
+Held held_by(jsCtx* js, const std::string& stream)
+{
+    jsStreamInfo* raw = nullptr;
+    jsErrCode code = no_js_error;
+    const natsStatus s = js_GetStreamInfo(&raw, js, stream.c_str(), nullptr, &code);
+    const StreamInfoPtr si(raw);
+    if (s != NATS_OK) {
+        throw LogUnavailable("stream " + stream + ": " + why(s, code));
+    }
+    return {si->State.Msgs, si->State.FirstSeq, si->State.LastSeq};
+}
+
+} // namespace
+
+std::uint64_t JetStreamLog::first_sequence()
+{
+    const Held h = held_by(c_->js.get(), stream());
+    return h.messages == 0 ? 0 : h.first;
+}
+
+std::uint64_t JetStreamLog::last_sequence()
+{
+    return held_by(c_->js.get(), stream()).last;
+}
+
+} // namespace ndrd::daemon
