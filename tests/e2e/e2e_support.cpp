@@ -1,7 +1,10 @@
 // Helpers for the end-to-end tests (see e2e_support.hpp).
 #include "e2e_support.hpp"
 
+#include <arpa/inet.h>
 #include <fcntl.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -106,6 +109,27 @@ void write_then_rename(const fs::path& staging, const fs::path& p, const std::st
     fs::create_directories(staging.parent_path());
     test::write_file(staging, content);
     fs::rename(staging, p);
+}
+
+int free_loopback_port()
+{
+    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    if (fd < 0) {
+        throw std::runtime_error(std::string("socket(): ") + std::strerror(errno));
+    }
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof addr;
+    // NOLINTBEGIN(cppcoreguidelines-pro-type-reinterpret-cast): the sockets API
+    const bool ok = ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0 &&
+                    ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0;
+    // NOLINTEND(cppcoreguidelines-pro-type-reinterpret-cast)
+    ::close(fd);
+    if (!ok) {
+        throw std::runtime_error("cannot bind a loopback TCP socket to find a free port");
+    }
+    return ntohs(addr.sin_port);
 }
 
 bool eventually(const std::function<bool()>& pred, std::chrono::milliseconds timeout, std::chrono::milliseconds step)

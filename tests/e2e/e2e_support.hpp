@@ -70,6 +70,10 @@ void write_in_chunks(const fs::path& p, const std::string& content, int parts = 
 // Writes `content` under `staging` then rename()s it to `p` (same file system).
 void write_then_rename(const fs::path& staging, const fs::path& p, const std::string& content);
 
+// A loopback TCP port nothing listens on right now (bound to 0, read back,
+// closed). Throws std::runtime_error if no socket can be bound.
+int free_loopback_port();
+
 // Polls `pred` every `step` until it holds or `timeout` passes.
 bool eventually(const std::function<bool()>& pred, std::chrono::milliseconds timeout = std::chrono::seconds(10),
                 std::chrono::milliseconds step = std::chrono::milliseconds(20));

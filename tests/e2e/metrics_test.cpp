@@ -22,20 +22,6 @@ using namespace ndrd::e2e;
 
 namespace {
 
-// A TCP port nothing listens on right now (bound to 0, read back, closed).
-int free_port()
-{
-    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    BOOST_REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0); // NOLINT
-    socklen_t len = sizeof a;
-    ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len); // NOLINT
-    ::close(fd);
-    return ntohs(a.sin_port);
-}
-
 // GET /metrics with HTTP/1.0; the whole response, or "" if nobody listens.
 std::string scrape(int port)
 {
@@ -85,7 +71,7 @@ BOOST_AUTO_TEST_SUITE(metrics)
 
 BOOST_AUTO_TEST_CASE(scrape_counts_decisions_rejections_latency_and_follows_reload)
 {
-    const int port = free_port();
+    const int port = free_loopback_port();
     ConfigOptions opt;
     opt.extra = "metrics:\n  listen: 127.0.0.1:" + std::to_string(port) + "\n";
     Live live(opt);
@@ -131,7 +117,7 @@ BOOST_AUTO_TEST_CASE(scrape_counts_decisions_rejections_latency_and_follows_relo
     BOOST_TEST(samples(scrape(port)).at("ndrd_rebalances_total") == rebalances + 1);
 
     // Reload to another port: the old one goes quiet, the new one answers.
-    const int moved = free_port();
+    const int moved = free_loopback_port();
     opt.extra = "metrics:\n  listen: 127.0.0.1:" + std::to_string(moved) + "\n";
     write_config(live.layout(), opt);
     live.signal(SIGHUP);

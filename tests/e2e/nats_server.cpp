@@ -1,12 +1,10 @@
 // A nats-server for the tests (see nats_server.hpp).
 #include "nats_server.hpp"
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
+#include "e2e_support.hpp"
+
 #include <unistd.h>
 
-#include <array>
 #include <cstdlib>
 #include <stdexcept>
 #include <string_view>
@@ -14,32 +12,6 @@
 namespace ndrd::e2e {
 
 namespace fs = std::filesystem;
-
-namespace {
-
-// A port nothing listens on now: the kernel's pick for a socket bound to 0.
-int free_loopback_port()
-{
-    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-    if (fd < 0) {
-        throw std::runtime_error("socket() failed");
-    }
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t len = sizeof addr;
-    // NOLINTBEGIN(cppcoreguidelines-pro-type-reinterpret-cast): the sockets API
-    const bool ok = ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0 &&
-                    ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0;
-    // NOLINTEND(cppcoreguidelines-pro-type-reinterpret-cast)
-    ::close(fd);
-    if (!ok) {
-        throw std::runtime_error("cannot find a free loopback port");
-    }
-    return ntohs(addr.sin_port);
-}
-
-} // namespace
 
 fs::path nats_server_binary()
 {
