@@ -285,8 +285,6 @@ private:
 
 namespace {
 
-using metrics_http::Session;
-
 void on_accept(const std::shared_ptr<State>& state, beast::error_code ec, tcp::socket socket) noexcept;
 
 // Waits for the next connection. noexcept: it runs from handlers, and an
