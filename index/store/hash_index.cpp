@@ -33,6 +33,7 @@
 #include <rocksdb/merge_operator.h>
 #include <rocksdb/slice_transform.h>
 #include <rocksdb/table.h>
+#include <rocksdb/utilities/checkpoint.h>
 #include <rocksdb/write_batch.h>
 
 #include "index/hash/codec.hpp"
@@ -1027,6 +1028,37 @@ std::uint64_t HashIndex::disk_bytes() const
         }
     }
     return total;
+}
+
+// RocksDB's checkpoint: the live tables (hard links on the same file system),
+// a copy of the manifest and of the write-ahead log, fsynced, then renamed
+// into place, so that a half-made copy is never found at `dir`. No flush
+// (log_size_for_flush at its maximum): the copy takes the unflushed writes
+// from its copy of the log, replayed when it opens, and the index's directory
+// is not written, as a flush on a full disk trips an assertion in Debian's
+// RocksDB build (see open). Every write goes through the log, so nothing is
+// missed.
+void HashIndex::checkpoint(const fs::path& dir) const
+{
+    fs::path target = fs::absolute(dir).lexically_normal();
+    if (!target.has_filename()) { // "/srv/copy/": its parent is /srv
+        target = target.parent_path();
+    }
+    const std::string what = "making a checkpoint at " + target.string();
+    std::error_code ec;
+    if (fs::exists(fs::symlink_status(target, ec))) {
+        throw IndexError("index " + dir_.string() + ": " + what + " failed: it already exists (a checkpoint is a " +
+                         "new directory)");
+    }
+    const fs::path parent = target.parent_path();
+    if (!fs::is_directory(parent, ec)) {
+        throw IndexError("index " + dir_.string() + ": " + what + " failed: its parent " + parent.string() +
+                         " is not a directory");
+    }
+    rocksdb::Checkpoint* raw = nullptr;
+    check(rocksdb::Checkpoint::Create(h_->db.get(), &raw), what);
+    const std::unique_ptr<rocksdb::Checkpoint> cp(raw);
+    check(cp->CreateCheckpoint(target.string(), std::numeric_limits<std::uint64_t>::max()), what);
 }
 
 } // namespace ndrd::index

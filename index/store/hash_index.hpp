@@ -192,6 +192,17 @@ public:
     void for_each(const std::function<bool(const ItemRecord&)>& fn) const;
     [[nodiscard]] std::vector<ItemRecord> planned() const;
 
+    // Makes `dir` an openable copy of the index as it stands now, so that a
+    // new replica can start from it (and replay the rest of the stream) or it
+    // can be kept as a backup while the daemon, which holds the index
+    // exclusively, goes on. The copy is a normal index: open and
+    // open_read_only take it. Records and applied_entry() come from the same
+    // batches, so the copy is consistent. Tables are hard-linked when `dir` is
+    // on the index's file system, copied otherwise; nothing is flushed, so the
+    // index's own directory is not written. `dir` must not exist and its
+    // parent must. Works on a read-only index too. Throws IndexError naming `dir`.
+    void checkpoint(const std::filesystem::path& dir) const;
+
     // Size of the index directory's files, for status.
     [[nodiscard]] std::uint64_t disk_bytes() const;
     // Whether RocksDB still has flushes or compactions running or due (all

@@ -637,6 +637,109 @@ BOOST_AUTO_TEST_CASE(writing_through_a_read_only_index_throws_index_error)
 
 BOOST_AUTO_TEST_SUITE_END()
 
+// A checkpoint is what a new replica starts from (and a backup): it must
+// hold exactly the records, counters and applied entry of the moment it was
+// made, open like any index, and never overwrite a directory.
+BOOST_AUTO_TEST_SUITE(a_checkpoint_is_a_consistent_copy_that_opens_as_an_index)
+
+namespace {
+
+// Every record as (seq, encoded bytes): equal lists mean equal records.
+std::vector<std::pair<std::uint64_t, std::string>> encoded(const HashIndex& idx)
+{
+    std::vector<std::pair<std::uint64_t, std::string>> out;
+    for (const auto& r : test::all_records(idx))
+        out.emplace_back(r.seq, r.encode());
+    return out;
+}
+
+// The position of stream entry `n`, as the decider writes an item's.
+index::StreamPosition at_entry(std::uint64_t n)
+{
+    index::StreamPosition at;
+    at.entry = n;
+    return at;
+}
+
+} // namespace
+
+BOOST_AUTO_TEST_CASE(the_copy_of_a_live_index_holds_what_was_written_before_it_and_nothing_after)
+{
+    test::TempDir dir;
+    auto idx = open_index(dir / "idx");
+    // Unsynced writes too: the copy must take what is only in the log so far.
+    idx.put(make_record(1, "5c1172d0", Verdict::kept), true, at_entry(2));
+    idx.put(make_record(2, "5c1172d0", Verdict::duplicated), false, at_entry(3));
+    idx.put(make_record(3, "0000ffff", Verdict::rejected), false, at_entry(4));
+    const auto before = encoded(idx);
+    const auto counts_before = as_vector(idx.counts());
+
+    idx.checkpoint(dir / "copy");
+    idx.put(make_record(4, "5c1172d0", Verdict::kept), false, at_entry(5)); // after: not in the copy
+
+    BOOST_TEST(HashIndex::exists(dir / "copy"));
+    {
+        const auto copy = HashIndex::open_read_only(dir / "copy");
+        BOOST_TEST(copy.applied_entry() == 4U);
+        BOOST_TEST(copy.next_seq() == 4U);
+        BOOST_TEST(as_vector(copy.counts()) == counts_before, boost::test_tools::per_element());
+        BOOST_TEST((encoded(copy) == before));
+        BOOST_TEST((copy.projection() == idx.projection()));
+    }
+    // Read-write, it is a normal index, its own from now on.
+    auto copy = open_index(dir / "copy");
+    BOOST_TEST(seqs(copy.kept_with_key(Key::from_hex("5c1172d0"))) == std::vector<std::uint64_t>({1}),
+               boost::test_tools::per_element());
+    copy.put(make_record(4, "0000ffff", Verdict::duplicated), true, at_entry(5));
+    BOOST_TEST(copy.counts().duplicated == 2U);
+    BOOST_TEST(idx.counts().kept == 2U); // the original is untouched by the copy's writes
+    BOOST_TEST((idx.get(4)->verdict == Verdict::kept));
+}
+
+BOOST_AUTO_TEST_CASE(a_read_only_index_makes_a_checkpoint_too)
+{
+    // What `ndrd snapshot` does when no daemon holds the index.
+    test::TempDir dir;
+    {
+        auto idx = open_index(dir / "idx");
+        idx.put(make_record(1, "5c1172d0", Verdict::kept), false, at_entry(7));
+    }
+    const auto ro = HashIndex::open_read_only(dir / "idx");
+    ro.checkpoint(dir / "copy");
+    const auto copy = HashIndex::open_read_only(dir / "copy");
+    BOOST_TEST(copy.applied_entry() == 7U);
+    BOOST_TEST((encoded(copy) == encoded(ro)));
+}
+
+BOOST_AUTO_TEST_CASE(an_existing_directory_or_a_missing_parent_is_refused_with_its_name)
+{
+    test::TempDir dir;
+    auto idx = open_index(dir / "idx");
+    idx.put(make_record(1, "5c1172d0", Verdict::kept), false);
+    std::filesystem::create_directories(dir / "taken");
+    test::write_file(dir / "taken" / "keep.txt", "mine");
+    const auto refused = [](const std::function<void()>& fn, const std::filesystem::path& named) {
+        try {
+            fn();
+        } catch (const IndexError& e) {
+            BOOST_TEST(std::string(e.what()).find(named.string()) != std::string::npos, e.what());
+            return true;
+        }
+        return false;
+    };
+    BOOST_TEST(refused([&] { idx.checkpoint(dir / "taken"); }, dir / "taken"));
+    BOOST_TEST(refused([&] { idx.checkpoint(dir / "idx"); }, dir / "idx")); // not even onto itself
+    BOOST_TEST(refused([&] { idx.checkpoint(dir / "no" / "copy"); }, dir / "no"));
+    BOOST_TEST(test::read_file(dir / "taken" / "keep.txt") == "mine");
+    BOOST_TEST(std::distance(std::filesystem::directory_iterator(dir / "taken"), {}) == 1); // keep.txt alone
+    BOOST_TEST(!std::filesystem::exists(dir / "no"));
+    // The index goes on after a refusal.
+    idx.checkpoint(dir / "taken" / "copy");
+    BOOST_TEST(HashIndex::open_read_only(dir / "taken" / "copy").next_seq() == 2U);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
 BOOST_AUTO_TEST_SUITE(hash_index_judge)
 
 BOOST_AUTO_TEST_CASE(judge_reproduces_decide_on_the_stored_references)
