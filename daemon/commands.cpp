@@ -1,6 +1,7 @@
 // The one-shot commands (see commands.hpp).
 #include "daemon/commands.hpp"
 
+#include <filesystem>
 #include <iostream>
 #include <optional>
 #include <string_view>
@@ -225,6 +226,41 @@ int override_command(const config::Config& cfg, index::Override action, const st
         std::cout << json_text(labelled("target", target, answer)) << "\n";
     }
     return status;
+}
+
+int snapshot_command(const config::Config& cfg, const std::string& dir)
+{
+    // The daemon's working directory is not ours: it is given an absolute path.
+    const auto target = std::filesystem::absolute(dir).lexically_normal();
+    Json req = request("snapshot");
+    req["dir"] = target.string();
+    Json answer;
+    if (auto live = control_call(cfg.control_socket_path(), req)) {
+        answer = std::move(*live);
+        if (succeeded(answer) && !std::filesystem::exists(target)) {
+            // Under systemd the daemon has a /tmp of its own (PrivateTmp):
+            // the copy is there, and goes when the service stops.
+            answer = error_reply("the daemon made the snapshot at " + target.string() +
+                                 " but it is not visible here (the service has its own /tmp): choose a directory "
+                                 "under its state directory, e.g. /var/lib/ndrd, or one it may write "
+                                 "(ReadWritePaths)");
+        }
+    } else {
+        // No daemon: nothing writes the index, and RocksDB makes a checkpoint
+        // of an index opened read-only too.
+        const auto idx = index::HashIndex::open_read_only(cfg.index_dir);
+        try {
+            idx.checkpoint(target);
+            answer = Json{{"ok", true},
+                          {"dir", target.string()},
+                          {"applied_entry", idx.applied_entry()},
+                          {"items", idx.next_seq() - 1}};
+        } catch (const index::IndexError& e) { // the same answer as the daemon's
+            answer = error_reply(e.what());
+        }
+    }
+    std::cout << json_text(answer) << "\n";
+    return succeeded(answer) ? 0 : 1;
 }
 
 int export_command(const config::Config& cfg, ExportFormat format)

@@ -1,5 +1,5 @@
 // The one-shot commands beside the daemon: `hash`, `status`, `rebalance`,
-// `verify`, `query` and `export`.
+// `verify`, `query`, `export` and `snapshot`.
 #pragma once
 
 #include <string>
@@ -33,6 +33,12 @@ int override_command(const config::Config& cfg, index::Override action, const st
 
 // The index as CSV or JSON lines on stdout.
 int export_command(const config::Config& cfg, ExportFormat format);
+
+// A consistent copy of the index at `dir` (a new directory), to start a new
+// replica from or to keep as a backup: made by the running daemon, which
+// holds the index, or from the index opened read-only when none runs.
+// Prints {"ok", "dir", "applied_entry", "items"}; returns 1 if it failed.
+int snapshot_command(const config::Config& cfg, const std::string& dir);
 
 // Checks that the index and the disk agree; prints every discrepancy.
 // Returns 0 when clean, 1 otherwise. `repair` needs the daemon stopped.

@@ -209,6 +209,20 @@ const std::vector<Command>& commands()
         override_entry(index::Override::released),
         override_entry(index::Override::marked_duplicate),
         export_entry(),
+        {"snapshot", "--config FILE DIR", "a consistent copy of the index at DIR (a new replica's start, a backup)",
+         "Makes DIR (a new directory; its parent must exist) a consistent copy of the index, which a new instance\n"
+         "can start from, replaying the rest of the decision stream, or which serves as a backup. The running\n"
+         "daemon makes it (so DIR must be a directory it may write); with none running, it is made from the index\n"
+         "read-only. Prints {\"ok\", \"dir\", \"applied_entry\", \"items\"}; the exit code is 1 if it failed.",
+         positional("dir", "the new directory"),
+         [](const Arguments& a) {
+             const auto dirs = a.operands("dir", "DIR");
+             if (dirs.size() != 1) {
+                 throw Usage("ndrd snapshot: one DIR, not " + std::to_string(dirs.size()) +
+                             " (see 'ndrd snapshot --help')");
+             }
+             return daemon::snapshot_command(a.config(), dirs.front());
+         }},
     };
     return table;
 }

@@ -463,6 +463,10 @@ std::vector<Service::ControlCommand> Service::control_commands()
          }},
         override_entry(index::Override::released),
         override_entry(index::Override::marked_duplicate),
+        {"snapshot",
+         [this](const Json& request) {
+             return snapshot_answer(request);
+         }},
     };
 }
 
@@ -500,6 +504,26 @@ std::string Service::override_answer(index::Override action, const Json& request
     } catch (const std::runtime_error& e) { // OverrideError, RouteError, IndexWriteError
         return json_text(error_reply(e.what()));
     }
+}
+
+// On the loop, like every write: the checkpoint, applied_entry and items
+// describe the same state.
+std::string Service::snapshot_answer(const Json& request)
+{
+    const std::filesystem::path dir = field<std::string>(request, "dir"); // a RequestError if missing
+    if (!dir.is_absolute()) {
+        return json_text(error_reply("snapshot: dir must be an absolute path, not '" + dir.string() +
+                                     "' (it would resolve against the daemon's working directory)"));
+    }
+    try {
+        idx_.checkpoint(dir);
+    } catch (const index::IndexError& e) { // the operator's mistake or a disk's: the daemon goes on
+        return json_text(error_reply(e.what()));
+    }
+    log_info("snapshot of the index at ", dir.string(), " (applied entry ", idx_.applied_entry(), ", ",
+             idx_.next_seq() - 1, " items)");
+    return json_text(Json{
+        {"ok", true}, {"dir", dir.string()}, {"applied_entry", idx_.applied_entry()}, {"items", idx_.next_seq() - 1}});
 }
 
 // -------------------------------------------- status, shutdown, summary

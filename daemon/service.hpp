@@ -111,6 +111,10 @@ private:
     std::string answer(std::string_view command, const Json& request);
     std::string status_answer();
     std::string override_answer(index::Override action, const Json& request);
+    // `snapshot`: a checkpoint of the index the daemon holds, at the request's
+    // absolute "dir" (relative would resolve against the daemon's working
+    // directory, not the caller's). Answers dir, applied_entry and items.
+    std::string snapshot_answer(const Json& request);
 
     // Status, shutdown and summary.
     [[nodiscard]] std::string status_line() const;
