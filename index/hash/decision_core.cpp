@@ -111,6 +111,7 @@ Outcome DecisionCore::hashed(const HashedItem& h, const IndexView& view) const
     ItemRecord rec;
     rec.seq = view.next_item();
     rec.source = h.source;
+    rec.origin = h.origin;
     rec.size = h.size;
     rec.digest = h.digest;
     rec.key = h.key;
@@ -138,6 +139,7 @@ Outcome DecisionCore::rejected(const RejectedItem& r, const IndexView& view)
     ItemRecord rec;
     rec.seq = view.next_item();
     rec.source = r.source;
+    rec.origin = r.origin;
     rec.size = r.size;
     rec.digest = r.digest;
     rec.verdict = Verdict::rejected;

@@ -54,6 +54,7 @@ void encode_hashed(Writer& w, const HashedItem& h)
     w.u8(h.degenerate ? 1 : 0);
     w.varint(h.size);
     w.bytes(h.source);
+    w.bytes(h.origin);
 }
 
 HashedItem decode_hashed(Reader& r)
@@ -65,6 +66,7 @@ HashedItem decode_hashed(Reader& r)
     h.degenerate = r.u8() != 0;
     h.size = r.varint();
     h.source = std::string(r.bytes());
+    h.origin = std::string(r.bytes());
     return h;
 }
 
@@ -75,6 +77,7 @@ void encode_rejected(Writer& w, const RejectedItem& x)
     w.varint(x.size);
     w.bytes(x.source);
     w.bytes(x.reason);
+    w.bytes(x.origin);
 }
 
 RejectedItem decode_rejected(Reader& r)
@@ -84,6 +87,7 @@ RejectedItem decode_rejected(Reader& r)
     x.size = r.varint();
     x.source = std::string(r.bytes());
     x.reason = std::string(r.bytes());
+    x.origin = std::string(r.bytes());
     return x;
 }
 

@@ -36,6 +36,7 @@ struct HashedItem {
     bool degenerate = false;
     std::uint64_t size = 0;
     std::string source; // opaque handle of the producer (the path relative to its ingest directory)
+    std::string origin; // the instance that produced it (empty on a single host)
 };
 
 // A file that could not be hashed, with the reason.
@@ -44,6 +45,7 @@ struct RejectedItem {
     std::uint64_t size = 0;
     std::string source;
     std::string reason;
+    std::string origin; // as for HashedItem
 };
 
 struct RulesChange {

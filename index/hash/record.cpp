@@ -41,6 +41,9 @@ std::string ItemRecord::encode() const
     w.u8(matched_variant ? static_cast<std::uint8_t>(static_cast<unsigned>(*matched_variant) + 1) : 0);
     w.u8(exact_copy ? 1 : 0);
     w.u8(static_cast<std::uint8_t>(operator_override));
+    if (!origin.empty()) {
+        w.bytes(origin); // appended: a single host's records stay as they were
+    }
     return w.take();
 }
 
@@ -93,6 +96,12 @@ ItemRecord ItemRecord::decode(std::uint64_t seq, std::string_view bytes)
                 all_variants[variant - 1U]; // NOLINT(cppcoreguidelines-pro-bounds-constant-array-index)
         rec.exact_copy = copy != 0;
         rec.operator_override = static_cast<Override>(over);
+    }
+    if (!r.done()) {
+        rec.origin = r.bytes();
+        if (rec.origin.empty()) { // never written so: the encoder leaves an empty origin out
+            throw CorruptRecord("item " + std::to_string(seq) + " has trailing bytes");
+        }
     }
     if (!r.done()) {
         throw CorruptRecord("item " + std::to_string(seq) + " has trailing bytes");

@@ -56,6 +56,10 @@ struct ItemRecord {
     std::optional<Variant> matched_variant;
     bool exact_copy = false;
     Override operator_override = Override::none;
+    // The instance whose ingest directory the file arrived in, when several
+    // share one decision stream (empty on a single host): only that instance
+    // holds the file and moves it.
+    std::string origin;
 
     [[nodiscard]] std::string encode() const;
     static ItemRecord decode(std::uint64_t seq, std::string_view bytes);

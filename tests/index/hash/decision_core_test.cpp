@@ -97,7 +97,7 @@ struct Core {
     {
         const auto f = test::feature_of(image);
         return apply(index::HashedItem{std::move(digest), index::compute_key(f, projection), index::stored_values(f),
-                                       f.degenerate, 1, image});
+                                       f.degenerate, 1, image, {}});
     }
 };
 
@@ -161,7 +161,7 @@ BOOST_AUTO_TEST_CASE(overrides_apply_or_are_refused_alike_on_every_replica)
     Core c;
     (void)c.hash("coins.png");
     (void)c.hash("coins__jpeg_q70.jpg");
-    (void)c.apply(index::RejectedItem{"", 5, "junk.jpg", "not a decodable image"});
+    (void)c.apply(index::RejectedItem{"", 5, "junk.jpg", "not a decodable image", {}});
     BOOST_TEST(c.apply(index::OperatorOverride{9, index::Override::released}).refused.has_value());
     const auto rejected = c.apply(index::OperatorOverride{3, index::Override::released});
     BOOST_TEST_REQUIRE(rejected.refused.has_value());

@@ -31,6 +31,7 @@ index::HashedItem hashed_item()
                  1.0F / 3.0F};
     h.size = 123456789012ULL;
     h.source = "camera-7/2026/12/06/frame \xff.jpg"; // opaque bytes, not necessarily UTF-8
+    h.origin = "site-b.host-3";
     return h;
 }
 
@@ -58,6 +59,7 @@ BOOST_AUTO_TEST_CASE(a_hashed_item_comes_back_bit_for_bit)
     BOOST_TEST(back.degenerate == h.degenerate);
     BOOST_TEST(back.size == h.size);
     BOOST_TEST(back.source == h.source);
+    BOOST_TEST(back.origin == h.origin);
 
     index::HashedItem degenerate = h;
     degenerate.degenerate = true;
@@ -69,12 +71,13 @@ BOOST_AUTO_TEST_CASE(a_hashed_item_comes_back_bit_for_bit)
 
 BOOST_AUTO_TEST_CASE(a_rejected_item_comes_back_with_its_reason)
 {
-    const index::RejectedItem x{"", 0, "broken.png", "not an image: unknown format (first bytes 00 01 02 03)"};
+    const index::RejectedItem x{"", 0, "broken.png", "not an image: unknown format (first bytes 00 01 02 03)", "h1"};
     const auto back = std::get<index::RejectedItem>(index::decode_entry(index::encode_entry(x)));
     BOOST_TEST(back.digest.empty());
     BOOST_TEST(back.size == 0U);
     BOOST_TEST(back.source == x.source);
     BOOST_TEST(back.reason == x.reason);
+    BOOST_TEST(back.origin == x.origin);
 }
 
 BOOST_AUTO_TEST_CASE(control_entries_share_the_control_encoding)

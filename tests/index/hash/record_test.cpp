@@ -80,6 +80,7 @@ void check_equal(const ItemRecord& a, const ItemRecord& b)
     BOOST_TEST((a.matched_variant == b.matched_variant));
     BOOST_TEST(a.exact_copy == b.exact_copy);
     BOOST_TEST((a.operator_override == b.operator_override));
+    BOOST_TEST(a.origin == b.origin);
 }
 
 } // namespace
@@ -231,6 +232,20 @@ BOOST_AUTO_TEST_CASE(invalid_match_or_override_bytes_throw_corrupt_record)
         bytes[bytes.size() - from_end] = static_cast<char>(9);
         BOOST_CHECK_THROW((void)ItemRecord::decode(1, bytes), CorruptRecord);
     }
+}
+
+BOOST_AUTO_TEST_CASE(a_cluster_members_origin_round_trips_and_a_single_hosts_record_is_unchanged)
+{
+    auto r = full_record();
+    const auto single_host = r.encode();
+    r.origin = "camera-host-2";
+    const auto member = r.encode();
+    // Appended, so a single host's records keep their bytes and older
+    // readers' tail positions.
+    BOOST_TEST(member.substr(0, single_host.size()) == single_host);
+    const auto back = ItemRecord::decode(r.seq, member);
+    check_equal(back, r);
+    BOOST_TEST(ItemRecord::decode(r.seq, single_host).origin.empty());
 }
 
 BOOST_AUTO_TEST_CASE(trailing_bytes_throw_corrupt_record)
