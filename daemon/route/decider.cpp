@@ -8,21 +8,29 @@ namespace ndrd::daemon {
 using index::ItemRecord;
 using index::RouteState;
 
-Decider::Decider(index::HashIndex& index, const Relocator& relocator, index::Rules rules)
-    : index_(index), relocator_(relocator), core_(std::move(rules), index.projection(), index.params().grid)
+Decider::Decider(index::HashIndex& index, const Relocator& relocator, index::Rules rules, std::string instance)
+    : index_(index), relocator_(relocator), core_(std::move(rules), index.projection(), index.params().grid),
+      instance_(std::move(instance))
 {
 }
 
 void Decider::add_host_facts(ItemRecord& rec)
 {
-    const auto it = expected_.find(rec.source);
-    if (it == expected_.end()) {
-        rec.state = RouteState::done; // not this host's file: nothing to move here
+    std::optional<HostFacts> facts;
+    if (rec.origin == instance_) {
+        if (const auto it = expected_.find(rec.source); it != expected_.end()) {
+            facts = it->second;
+            expected_.erase(it);
+        } else if (lookup_) {
+            facts = lookup_(rec);
+        }
+    }
+    if (!facts) {
+        rec.state = RouteState::done; // not this host's file (or gone): nothing to move here
         return;
     }
-    rec.device = it->second.device;
-    rec.inode = it->second.inode;
-    expected_.erase(it);
+    rec.device = facts->device;
+    rec.inode = facts->inode;
     rec.ingested_ms = index::unix_ms_now();
     // Locations already promised to earlier members of a group are not on
     // disk yet; the move re-plans if a name turns out taken.
@@ -38,7 +46,9 @@ void Decider::plan_move(ItemRecord& rec, std::unordered_set<std::string>& reserv
     if (!before || before->subset == rec.subset || before->location.empty()) {
         return; // no move: the decision alone changes (or the file is another host's)
     }
-    rec.previous_location = before->location;
+    // A file whose first move is still planned is where that move starts
+    // (the ingest directory, or its earlier place).
+    rec.previous_location = before->state == RouteState::planned ? before->previous_location : before->location;
     rec.location = relocator_.plan(rec, rec.subset, &reserved);
     rec.state = RouteState::planned;
     reserved.insert(rec.location);
@@ -56,7 +66,7 @@ void Decider::apply(const index::Entry& entry)
             plan_move(rec, reserved);
         }
     }
-    const index::StreamPosition at{entry.seq, item ? nullptr : &entry.body};
+    const index::StreamPosition at{entry.seq, item ? nullptr : &entry.body, {}};
     // Durable before any file moves: item entries are synced by the
     // pipeline's group commit, the others here.
     index_.put_batch(outcome.records, /*sync=*/!item, at);

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <unordered_map>
@@ -20,7 +21,12 @@ namespace ndrd::daemon {
 struct HostFacts {
     std::uint64_t device = 0;
     std::uint64_t inode = 0;
+    std::int64_t mtime_ns = 0; // with device and inode, names this incarnation of the file
 };
+
+// Finds this host's file for an item entry of its own that it did not wait
+// for (appended before a crash, applied after): nullopt when it is gone.
+using FactsLookup = std::function<std::optional<HostFacts>(const index::ItemRecord&)>;
 
 // What applying one entry wrote.
 struct Applied {
@@ -33,12 +39,17 @@ struct Applied {
 
 class Decider {
 public:
-    Decider(index::HashIndex& index, const Relocator& relocator, index::Rules rules);
+    // `instance` names this host on a shared stream (empty on a single
+    // host): only item entries of that origin are its files.
+    Decider(index::HashIndex& index, const Relocator& relocator, index::Rules rules, std::string instance = {});
+
+    void set_facts_lookup(FactsLookup lookup) { lookup_ = std::move(lookup); }
 
     // The facts of a file this host is about to append an item entry for.
     // An item entry without them (another host's, or a replay) is written
     // with no location and nothing to move.
     void expect(const std::string& source, HostFacts facts) { expected_[source] = facts; }
+    [[nodiscard]] const std::string& instance() const { return instance_; }
 
     // Applies one entry: the stream's subscriber. Item entries are written
     // unsynced (the pipeline syncs a group's journal before any of its files
@@ -58,6 +69,8 @@ private:
     index::HashIndex& index_;
     const Relocator& relocator_;
     index::DecisionCore core_;
+    std::string instance_;
+    FactsLookup lookup_;
     std::unordered_map<std::string, HostFacts> expected_;
     std::optional<Applied> applied_;
 };

@@ -5,14 +5,16 @@
 
 namespace ndrd::daemon {
 
-void InProcessStream::append(index::EntryBody body)
+std::uint64_t InProcessStream::append(index::EntryBody body, std::string_view /*id*/)
 {
     if (!apply_) {
         throw std::logic_error("an entry stream needs its subscriber before the first append");
     }
     // The index holds the position, written with each entry's records, so
     // every stream over it (pipeline, rebalancer, overrides) numbers alike.
-    apply_(index::Entry{index_.applied_entry() + 1, std::move(body)});
+    const std::uint64_t seq = index_.applied_entry() + 1;
+    apply_(index::Entry{seq, std::move(body)});
+    return seq;
 }
 
 } // namespace ndrd::daemon

@@ -24,4 +24,10 @@ index::MatchRule match_rule(const config::Config& cfg)
     return rule;
 }
 
+index::Rules stream_rules(const config::Config& cfg)
+{
+    const bool exact = cfg.exact_copy_rule();
+    return {match_rule(cfg), exact, exact ? index::Compat::off : index::Compat::datumaro};
+}
+
 } // namespace ndrd::daemon

@@ -64,6 +64,13 @@ std::uint64_t resolve_target(const index::HashIndex& index, const fs::path& outp
 
 ItemRecord apply_override(index::HashIndex& index, Relocator& relocator, Override action, std::uint64_t seq)
 {
+    Decisions decisions(index, relocator);
+    return apply_override(decisions, index, relocator, action, seq);
+}
+
+ItemRecord apply_override(Decisions& decisions, index::HashIndex& index, Relocator& relocator, Override action,
+                          std::uint64_t seq)
+{
     auto found = index.get(seq);
     if (!found) throw OverrideError("no item " + std::to_string(seq) + " in the index");
     ItemRecord rec = std::move(*found);
@@ -77,12 +84,18 @@ ItemRecord apply_override(index::HashIndex& index, Relocator& relocator, Overrid
     }
     // The override is an entry of the decision stream: the core changes the
     // decision, the decider journals the move (synced) before the file moves.
-    Decisions decisions(index, relocator);
     Applied applied = decisions.submit(index::OperatorOverride{seq, action});
     if (applied.outcome.refused) {
         throw OverrideError(*applied.outcome.refused);
     }
+    if (applied.records.empty()) { // applied before, as a repeat: it is what the index says now
+        return index.get(seq).value_or(rec);
+    }
     rec = std::move(applied.records.front());
+    if (rec.origin != decisions.instance()) {
+        log_info(command_name(action), ": ", what, " is instance ", rec.origin, "'s file; it moves there");
+        return rec;
+    }
     if (rec.state != RouteState::planned) { // already where it belongs: only the decision changes
         log_info(command_name(action), ": ", what, " stays at ", rec.location);
         return rec;

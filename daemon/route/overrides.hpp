@@ -14,6 +14,8 @@
 
 namespace ndrd::daemon {
 
+class Decisions;
+
 // The target cannot be overridden (unknown, rejected, or still moving); the
 // message says which item and why.
 class OverrideError : public std::runtime_error {
@@ -37,6 +39,10 @@ std::uint64_t resolve_target(const index::HashIndex& index, const std::filesyste
 // write fails (the journal entry is then settled by the next recovery).
 index::ItemRecord apply_override(index::HashIndex& index, Relocator& relocator, index::Override action,
                                  std::uint64_t seq);
+// The same, through the decision stream the owner shares. On a shared
+// stream the file moves on the host that holds it.
+index::ItemRecord apply_override(Decisions& decisions, index::HashIndex& index, Relocator& relocator,
+                                 index::Override action, std::uint64_t seq);
 
 // The JSON line both the control socket and the command print.
 std::string override_json(const index::ItemRecord& rec);

@@ -44,7 +44,14 @@ std::size_t in_flight_bound(std::size_t wanted, unsigned workers)
 
 Pipeline::Pipeline(boost::asio::io_context& io, PipelineOptions options, index::HashIndex& index, Relocator& relocator)
     : io_(io), opt_(std::move(options)), index_(index), relocator_(relocator),
-      decisions_(std::make_unique<Decisions>(index, relocator, rules())),
+      own_decisions_(std::make_unique<Decisions>(index, relocator, rules())), decisions_(own_decisions_.get()),
+      pool_(std::make_unique<boost::asio::thread_pool>(std::max(1U, opt_.workers))), retry_timer_(io), resume_timer_(io)
+{
+}
+
+Pipeline::Pipeline(boost::asio::io_context& io, PipelineOptions options, index::HashIndex& index, Relocator& relocator,
+                   Decisions& decisions)
+    : io_(io), opt_(std::move(options)), index_(index), relocator_(relocator), decisions_(&decisions),
       pool_(std::make_unique<boost::asio::thread_pool>(std::max(1U, opt_.workers))), retry_timer_(io), resume_timer_(io)
 {
 }
@@ -76,6 +83,8 @@ void Pipeline::reconfigure(index::MatchRule rule, bool exact_copy_rule, std::uin
     } catch (const index::IndexWriteError& e) {
         // decide() appends it before the next file, once the index takes writes.
         log_warning("the new matching rules wait for the index: ", e.what());
+    } catch (const StreamUnavailable& e) {
+        log_warning("the new matching rules wait for the stream: ", e.what());
     }
     if (std::max(1U, workers) != std::max(1U, opt_.workers)) {
         // Jobs already posted to the old pool still run and post their
@@ -187,15 +196,10 @@ void Pipeline::drain()
         try {
             planned = decide(it->second);
         } catch (const index::IndexWriteError& e) {
-            // The index refused the journal entry; nothing was decided. The
-            // result stays at the head of the line, and so does everything after.
-            log_error(e.what(), "; ingestion paused, retrying in ", resume_delay_.count(), " s (", it->second.source,
-                      " and later files wait in the ingest directory)");
-            paused_ = true;
-            resume_timer_.expires_after(resume_delay_);
-            resume_timer_.async_wait([this](const boost::system::error_code& ec) {
-                if (!ec) resume_index();
-            });
+            pause(e.what(), it->second.source);
+            break;
+        } catch (const StreamUnavailable& e) {
+            pause(e.what(), it->second.source);
             break;
         }
         HashResult r = std::move(it->second);
@@ -216,6 +220,20 @@ void Pipeline::drain()
     }
 }
 
+// The index refused a journal entry, or the shared stream is out of reach;
+// nothing was decided. The result stays at the head of the line, and so does
+// everything after it, until resume_index() finds the way open again.
+void Pipeline::pause(std::string_view why, const std::string& source)
+{
+    log_error(why, "; ingestion paused, retrying in ", resume_delay_.count(), " s (", source,
+              " and later files wait in the ingest directory)");
+    paused_ = true;
+    resume_timer_.expires_after(resume_delay_);
+    resume_timer_.async_wait([this](const boost::system::error_code& ec) {
+        if (!ec) resume_index();
+    });
+}
+
 void Pipeline::route_group(std::vector<Decided>& group)
 {
     try {
@@ -226,6 +244,14 @@ void Pipeline::route_group(std::vector<Decided>& group)
             park(d.record, e.what());
         }
         return;
+    }
+    if (decisions_->shared()) {
+        // Entries of other hosts applied between this group's decisions may
+        // have moved its files' plans (a rebalance, an override): the
+        // journal, not the copy taken at the decision, says where they go.
+        for (auto& d : group) {
+            if (auto now = index_.get(d.record.seq)) d.record = std::move(*now);
+        }
     }
     DirectorySyncs syncs;
     std::vector<Decided*> moved;
@@ -360,15 +386,21 @@ std::optional<ItemRecord> Pipeline::decide(HashResult& r)
     const auto size = static_cast<std::uint64_t>(now->size);
     index::EntryBody entry;
     if (r.kind == HashResult::Kind::rejected) {
-        entry = index::RejectedItem{r.digest, size, r.source, r.reason};
+        entry = index::RejectedItem{r.digest, size, r.source, r.reason, {}};
     } else {
         entry =
-            index::HashedItem{r.digest, r.key, index::stored_values(r.feature), r.feature.degenerate, size, r.source};
+            index::HashedItem{r.digest, r.key, index::stored_values(r.feature), r.feature.degenerate, size, r.source, {}};
     }
     // A reload's new rules enter the stream before the first entry they
     // judge (and again after a write the index refused).
     decisions_->set_rules(rules());
-    Applied applied = decisions_->submit(std::move(entry), HostFacts{now->dev, now->ino});
+    Applied applied = decisions_->submit(std::move(entry), HostFacts{now->dev, now->ino, now->mtime_ns});
+    if (applied.records.empty() || applied.records.front().state != index::RouteState::planned) {
+        // A shared stream had applied this file's entry already (a publish
+        // repeated after a crash); its move was planned then and is settled
+        // by the recovery that follows.
+        return std::nullopt;
+    }
     // Written unsynced: route_group() syncs the journal before the file moves.
     return std::move(applied.records.front());
 }

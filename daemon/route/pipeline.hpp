@@ -65,7 +65,12 @@ struct RoutedEvent {
 
 class Pipeline {
 public:
+    // With its own single-host decision stream.
     Pipeline(boost::asio::io_context& io, PipelineOptions options, index::HashIndex& index, Relocator& relocator);
+    // Deciding through `decisions`, which the owner shares with the
+    // rebalancer and the overrides (one stream per host).
+    Pipeline(boost::asio::io_context& io, PipelineOptions options, index::HashIndex& index, Relocator& relocator,
+             Decisions& decisions);
     Pipeline(const Pipeline&) = delete;
     Pipeline& operator=(const Pipeline&) = delete;
     ~Pipeline();
@@ -93,7 +98,8 @@ public:
                      bool reduced_decode);
 
     [[nodiscard]] bool idle() const { return waiting_.empty() && in_flight_ == 0; }
-    // True while decisions wait for the index to accept writes again.
+    // True while decisions wait for the index to accept writes again (or
+    // for a shared stream to be reachable).
     [[nodiscard]] bool paused() const { return paused_; }
     [[nodiscard]] std::size_t stuck_moves() const { return stuck_.size(); }
     [[nodiscard]] std::size_t queue_depth() const { return waiting_.size() + in_flight_; }
@@ -112,6 +118,7 @@ private:
     void drain();
     std::optional<index::ItemRecord> decide(HashResult& result);
     void route_group(std::vector<Decided>& group);
+    void pause(std::string_view why, const std::string& source);
     void retry(index::ItemRecord& rec);
     void report(const index::ItemRecord& rec, bool retrying, const HashResult* hashed);
     void park(const index::ItemRecord& rec, std::string_view why);
@@ -126,7 +133,8 @@ private:
     // The matching rules the options ask for, as the stream records them.
     [[nodiscard]] index::Rules rules() const;
 
-    std::unique_ptr<Decisions> decisions_;
+    std::unique_ptr<Decisions> own_decisions_; // when not given one
+    Decisions* decisions_;
     std::unique_ptr<boost::asio::thread_pool> pool_;
     boost::asio::steady_timer retry_timer_;
     boost::asio::steady_timer resume_timer_;

@@ -51,12 +51,12 @@ std::string RebalanceReport::summary() const
            " restored, " + std::to_string(cut.size()) + " cut" + (short_of_target ? ", fewer images than num_cut" : "");
 }
 
-Rebalancer::Rebalancer(index::HashIndex& index, Relocator& relocator, RebalancePolicy policy)
-    : index_(index), relocator_(relocator), policy_(policy)
+Rebalancer::Rebalancer(index::HashIndex& index, Relocator& relocator, RebalancePolicy policy, Decisions* decisions)
+    : index_(index), relocator_(relocator), policy_(policy), decisions_(decisions)
 {
 }
 
-RebalanceReport Rebalancer::run()
+RebalanceReport Rebalancer::run(const std::string& id)
 {
     if (index_.counts().planned > 0) {
         relocator_.recover(); // a plan a full disk interrupted: settle it before planning anew
@@ -75,9 +75,10 @@ RebalanceReport Rebalancer::run()
     // The rebalance is an entry of the decision stream: the core selects the
     // working subset from the index at this position, the decider journals
     // every move in one synced batch before any file moves.
-    Decisions decisions(index_, relocator_);
-    Applied applied =
-        decisions.submit(index::RebalanceRequest{policy_.num_cut, policy_.over, policy_.under, policy_.seed});
+    std::optional<Decisions> own;
+    Decisions& decisions = decisions_ != nullptr ? *decisions_ : own.emplace(index_, relocator_);
+    Applied applied = decisions.submit(
+        index::RebalanceRequest{policy_.num_cut, policy_.over, policy_.under, policy_.seed}, std::nullopt, id);
     RebalanceReport report;
     report.working_before = applied.outcome.working_before;
     report.target = policy_.num_cut;
@@ -108,7 +109,10 @@ RebalanceReport Rebalancer::run()
             std::abort();
         }
     }
-    report.working_after = report.working_before + report.restored.size() - report.cut.size();
+    // On a shared stream the other hosts move their own files: the index
+    // tells the whole working subset.
+    report.working_after = decisions.shared() ? index_.counts().in_working
+                                              : report.working_before + report.restored.size() - report.cut.size();
     if (!plan.empty() || report.vanished > 0) {
         log_info("rebalance: ", report.summary());
     } else {

@@ -33,9 +33,13 @@ struct RebalanceReport {
     [[nodiscard]] std::string summary() const;
 };
 
+class Decisions;
+
 class Rebalancer {
 public:
-    Rebalancer(index::HashIndex& index, Relocator& relocator, RebalancePolicy policy);
+    // Without `decisions`, each run appends to the single host's in-process
+    // stream; with it, to the stream the owner shares.
+    Rebalancer(index::HashIndex& index, Relocator& relocator, RebalancePolicy policy, Decisions* decisions = nullptr);
 
     void set_policy(RebalancePolicy policy) { policy_ = policy; }
     [[nodiscard]] const RebalancePolicy& policy() const { return policy_; }
@@ -44,12 +48,15 @@ public:
     // and moves files. Throws RouteError when a move fails on I/O, and
     // IndexWriteError when the index refuses the plan; what was journaled is
     // settled by the next run (or the next start-up).
-    RebalanceReport run();
+    // `id` names the rebalance entry on a shared stream (a periodic trigger
+    // names its interval, so the cluster appends it once); empty: its own.
+    RebalanceReport run(const std::string& id = {});
 
 private:
     index::HashIndex& index_;
     Relocator& relocator_;
     RebalancePolicy policy_;
+    Decisions* decisions_;
     bool warned_short_ = false;
 };
 

@@ -59,6 +59,7 @@ constexpr std::string_view schema_tag_v1 = "ndrd-index-1";
 constexpr std::string_view upgrade_marker = "upgrading_digest_keys";
 constexpr std::string_view meta_applied_entry = "applied_entry";
 constexpr std::string_view meta_rules = "rules";
+constexpr std::string_view meta_stream = "stream";
 constexpr std::string_view meta_entry_prefix = "entry/";
 constexpr std::size_t cf_items = 1;
 constexpr std::size_t cf_by_key = 2;
@@ -509,6 +510,10 @@ void HashIndex::load_stream_meta()
         check(s, "reading the last applied stream entry");
         applied_entry_ = decode_be64(v);
     }
+    if (const auto s = h_->db->Get(rocksdb::ReadOptions(), meta, meta_stream, &v); !s.IsNotFound()) {
+        check(s, "reading the shared stream's identity");
+        stream_id_ = v;
+    }
     if (const auto s = h_->db->Get(rocksdb::ReadOptions(), meta, meta_rules, &v); !s.IsNotFound()) {
         check(s, "reading the matching rules");
         try {
@@ -551,9 +556,10 @@ std::vector<Entry> HashIndex::entries() const
         Entry& e = out.emplace_back();
         e.seq = out.size();
         if (r.verdict == Verdict::rejected) {
-            e.body.emplace<RejectedItem>(RejectedItem{r.digest, r.size, r.source, r.reason});
+            e.body.emplace<RejectedItem>(RejectedItem{r.digest, r.size, r.source, r.reason, r.origin});
         } else {
-            e.body.emplace<HashedItem>(HashedItem{r.digest, r.key, r.feature, r.degenerate, r.size, r.source});
+            e.body.emplace<HashedItem>(
+                HashedItem{r.digest, r.key, r.feature, r.degenerate, r.size, r.source, r.origin});
         }
         return true;
     });
@@ -742,6 +748,9 @@ void stage_stream_position(rocksdb::WriteBatch& batch, rocksdb::ColumnFamilyHand
     if (at.entry != 0) {
         batch.Put(meta, meta_applied_entry, encode_be64(at.entry));
     }
+    if (!at.stream.empty()) {
+        batch.Put(meta, meta_stream, at.stream);
+    }
     if (at.control != nullptr) {
         const std::string encoded = encode_control(*at.control);
         batch.Put(meta, std::string(meta_entry_prefix) + encode_be64(at.entry), encode_be64(next_item) + encoded);
@@ -818,6 +827,9 @@ void HashIndex::put_batch(std::span<const ItemRecord> recs, bool sync, StreamPos
     next_seq_ = next;
     if (at.entry != 0) {
         applied_entry_ = at.entry;
+    }
+    if (!at.stream.empty()) {
+        stream_id_ = at.stream;
     }
     if (const auto* r = at.control != nullptr ? std::get_if<RulesChange>(at.control) : nullptr) {
         rules_ = r->rules;

@@ -89,6 +89,9 @@ struct IndexCounts {
 struct StreamPosition {
     std::uint64_t entry = 0;            // 0: no entry (a move's bookkeeping)
     const EntryBody* control = nullptr; // a rules, override or rebalance entry
+    // The shared stream's identity, recorded with the first entry applied
+    // from it (empty: unchanged), so a replica knows a recreated stream.
+    std::string_view stream;
 };
 
 class HashIndex final : public IndexView {
@@ -148,6 +151,9 @@ public:
     // the last rules entry set (nullopt: none yet).
     [[nodiscard]] std::uint64_t applied_entry() const { return applied_entry_; }
     [[nodiscard]] const std::optional<Rules>& rules() const { return rules_; }
+    // The identity of the shared stream this index is a replica of (empty:
+    // none, a single host's index).
+    [[nodiscard]] const std::string& stream_id() const { return stream_id_; }
     // The stream of entries this index has applied, in order: its items'
     // entries rebuilt from their records, the control entries as written.
     // Numbered from 1 in stream order.
@@ -242,6 +248,7 @@ private:
     std::uint64_t next_seq_ = 1;
     std::uint64_t applied_entry_ = 0;
     std::optional<Rules> rules_;
+    std::string stream_id_;
     IndexCounts counts_;
     std::uint64_t min_free_ = 0;
     std::uint64_t cache_bytes_ = 0; // the block cache's capacity

@@ -139,9 +139,9 @@ void replay(Host& host, const std::vector<index::Entry>& entries)
 {
     daemon::Decider decider(host.index, host.relocator, index::Rules{});
     daemon::InProcessStream stream(host.index);
-    stream.subscribe([&](const index::Entry& e) { decider.apply(e); });
+    stream.subscribe([&](const index::Entry& e) { decider.apply(e); }, {});
     for (const auto& e : entries) {
-        stream.append(e.body);
+        (void)stream.append(e.body, {});
     }
 }
 
@@ -225,11 +225,11 @@ BOOST_AUTO_TEST_CASE(an_entry_the_index_refuses_keeps_its_number_for_the_next)
             throw index::IndexWriteError("refused");
         }
         decider.apply(e);
-    });
-    BOOST_CHECK_THROW(stream.append(index::RulesChange{}), index::IndexWriteError);
+    }, {});
+    BOOST_CHECK_THROW((void)stream.append(index::RulesChange{}, {}), index::IndexWriteError);
     BOOST_TEST(host.index.applied_entry() == 0U);
     fail = false;
-    stream.append(index::RulesChange{});
+    BOOST_TEST(stream.append(index::RulesChange{}, {}) == 1U);
     BOOST_TEST(host.index.applied_entry() == 1U);
     BOOST_TEST(host.index.entries().size() == 1U);
 }
