@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cctype>
 #include <cerrno>
 #include <charconv>
 #include <cmath>
@@ -32,17 +33,19 @@ namespace {
 
 // The schema, in the order the keys appear in ndrd.yaml (suggestions prefer
 // the earlier key on ties).
-constexpr std::array<std::string_view, 23> kTopKeys = {
+constexpr std::array<std::string_view, 24> kTopKeys = {
     "ingest_dir",     "output_dir",  "index_dir",    "working_subset", "duplicated_subset",
     "algorithm",      "gradient",    "compat",       "seed",           "workers",
     "num_cut",        "over_sample", "under_sample", "rebalance",      "log_level",
     "max_file_size",  "max_pixels",  "decode_scale", "index_min_free", "index_cache",
-    "control_socket", "watch",       "metrics"};
+    "control_socket", "watch",       "metrics",      "cluster"};
 constexpr std::array<std::string_view, 6> kGradientKeys = {"block_shape", "hash_dim",     "sim_threshold",
                                                            "projection",  "probe_radius", "invariance"};
 constexpr std::array<std::string_view, 2> kRebalanceKeys = {"interval", "after_items"};
 constexpr std::array<std::string_view, 2> kWatchKeys = {"mode", "poll_interval"};
 constexpr std::array<std::string_view, 1> kMetricsKeys = {"listen"};
+constexpr std::array<std::string_view, 7> kClusterKeys = {"servers",     "stream", "instance", "replicas",
+                                                          "credentials", "token",  "tls_ca"};
 
 constexpr int kMaxGridSide = 64;
 constexpr unsigned kMaxWorkers = 256;
@@ -419,6 +422,77 @@ void read_metrics(const Parser& p, const Entry& where, MetricsParams& m)
     m.listen = text;
 }
 
+// Letters, digits, '-' and '_' (and '.' where `dots`): what JetStream takes
+// in a stream name, and what keeps an instance name plain in message ids.
+bool plain_name(std::string_view s, bool dots)
+{
+    return !s.empty() && std::all_of(s.begin(), s.end(), [&](char c) {
+        return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '-' || c == '_' || (dots && c == '.');
+    });
+}
+
+std::string host_name()
+{
+    std::array<char, 256> buf{};
+    if (::gethostname(buf.data(), buf.size() - 1) != 0) return {};
+    std::string name(buf.data());
+    std::replace_if(name.begin(), name.end(), [](char c) { return !plain_name(std::string_view(&c, 1), true); }, '_');
+    return name;
+}
+
+std::vector<std::string> read_servers(const Parser& p, const Entry& e)
+{
+    constexpr std::string_view what = "a list of server URLs, such as [nats://10.0.0.1:4222, nats://10.0.0.2:4222]";
+    std::vector<std::string> servers;
+    if (e.value.IsScalar()) {
+        servers.push_back(e.value.Scalar());
+    } else if (e.value.IsSequence()) {
+        for (const auto& n : e.value) {
+            if (!n.IsScalar()) p.expected(e, what);
+            servers.push_back(n.Scalar());
+        }
+    }
+    const auto url = [](const std::string& s) { return s.starts_with("nats://") || s.starts_with("tls://"); };
+    if (servers.empty() || !std::all_of(servers.begin(), servers.end(), url)) p.expected(e, what);
+    return servers;
+}
+
+void read_cluster(const Parser& p, const Entry& where, std::optional<ClusterParams>& out)
+{
+    if (where.value.IsNull()) return; // "cluster:" with nothing under it: a single host
+    const Entries entries = p.section(where, "cluster", kClusterKeys);
+    ClusterParams c;
+    const Entry* servers = find(entries, "servers");
+    if (servers == nullptr) p.fail(where, "needs 'servers', the NATS servers' URLs");
+    c.servers = read_servers(p, *servers);
+    if (const Entry* e = find(entries, "stream")) {
+        c.stream = p.text(*e, "a stream name");
+        if (!plain_name(c.stream, false)) p.expected(*e, "a stream name of letters, digits, '-' and '_'");
+    }
+    if (const Entry* e = find(entries, "instance")) {
+        c.instance = p.text(*e, "a name");
+        if (!plain_name(c.instance, true)) p.expected(*e, "a name of letters, digits, '.', '-' and '_'");
+    } else {
+        c.instance = host_name();
+        if (c.instance.empty()) p.fail(where, "needs 'instance': this host's name could not be read");
+    }
+    if (const Entry* e = find(entries, "replicas")) {
+        c.replicas = static_cast<int>(p.integer(*e, 1, 5, "1, 3 or 5"));
+        if (c.replicas % 2 == 0) p.expected(*e, "1, 3 or 5");
+    }
+    if (const Entry* e = find(entries, "credentials"); e && !e->value.IsNull()) {
+        c.credentials = p.non_empty_text(*e, "null or the path of a NATS credentials file");
+    }
+    if (const Entry* e = find(entries, "token"); e && !e->value.IsNull()) {
+        c.token = p.non_empty_text(*e, "null or an authentication token");
+    }
+    if (const Entry* e = find(entries, "tls_ca"); e && !e->value.IsNull()) {
+        c.tls_ca = p.non_empty_text(*e, "null or the path of a CA certificate file");
+    }
+    if (c.credentials && c.token) p.fail(where, "takes 'credentials' or 'token', not both");
+    out = std::move(c);
+}
+
 // bind() fails with a confusing error if the path does not fit sun_path;
 // catch it while the user is still looking at the config.
 void check_socket_length(const Parser& p, const Config& cfg, const Entries& top)
@@ -632,6 +706,7 @@ Config parse_config(const std::string& yaml_text, const std::string& origin)
     if (const Entry* e = find(top, "rebalance")) read_rebalance(p, *e, cfg.rebalance);
     if (const Entry* e = find(top, "watch")) read_watch(p, *e, cfg.watch);
     if (const Entry* e = find(top, "metrics")) read_metrics(p, *e, cfg.metrics);
+    if (const Entry* e = find(top, "cluster")) read_cluster(p, *e, cfg.cluster);
     if (const Entry* e = find(top, "log_level")) cfg.log_level = p.one_of(*e, levels);
     if (const Entry* e = find(top, "decode_scale")) {
         constexpr std::array<std::pair<std::string_view, DecodeScale>, 2> scales{

@@ -34,6 +34,8 @@ ReloadPlan plan_reload(const config::Config& r, const config::Config& f)
     compare(p.refused, "watch.mode", r.watch.mode, f.watch.mode);
     compare(p.refused, "watch.poll_interval", r.watch.poll_interval, f.watch.poll_interval);
     compare(p.refused, "control_socket", r.control_socket, f.control_socket);
+    // Another stream or instance name is another replica.
+    compare(p.refused, "cluster", r.cluster, f.cluster);
     // OpenCV reads its pixel limit once per process.
     compare(p.refused, "max_pixels", r.max_pixels, f.max_pixels);
     // RocksDB's cache is sized when the index opens.

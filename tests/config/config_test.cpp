@@ -684,6 +684,42 @@ BOOST_AUTO_TEST_CASE(metrics_listen_is_off_by_default_and_takes_host_port)
     BOOST_TEST(mentions(error_for("metrics:\n  port: 1\n"), {"test.yaml:2:", "unknown key 'port'"}));
 }
 
+BOOST_AUTO_TEST_CASE(cluster_is_absent_by_default_and_names_servers_stream_and_instance)
+{
+    BOOST_TEST(!parse("").cluster.has_value());
+    BOOST_TEST(!parse("cluster:\n").cluster.has_value());
+    const auto c = parse("cluster:\n  servers: [nats://10.0.0.1:4222, tls://nats.example:4222]\n"
+                         "  stream: site_a\n  instance: cam-host.1\n  replicas: 3\n  token: s3cret\n")
+                       .cluster;
+    BOOST_TEST_REQUIRE(c.has_value());
+    BOOST_TEST(c->servers == (std::vector<std::string>{"nats://10.0.0.1:4222", "tls://nats.example:4222"}),
+               boost::test_tools::per_element());
+    BOOST_TEST(c->stream == "site_a");
+    BOOST_TEST(c->instance == "cam-host.1");
+    BOOST_TEST(c->replicas == 3);
+    BOOST_TEST(c->token.value_or("") == "s3cret");
+    // One URL as a scalar; the instance defaults to the host name.
+    const auto one = parse("cluster:\n  servers: nats://127.0.0.1:4222\n").cluster;
+    BOOST_TEST_REQUIRE(one.has_value());
+    BOOST_TEST(one->servers.size() == 1U);
+    BOOST_TEST(!one->instance.empty());
+    BOOST_TEST(one->stream == "ndrd");
+    BOOST_TEST(one->replicas == 1);
+}
+
+BOOST_AUTO_TEST_CASE(cluster_mistakes_name_the_key)
+{
+    const std::string servers = "cluster:\n  servers: [nats://127.0.0.1:4222]\n";
+    BOOST_TEST(mentions(error_for("cluster:\n  stream: x\n"), {"cluster", "servers"}));
+    BOOST_TEST(mentions(error_for("cluster:\n  servers: [http://x:80]\n"), {"test.yaml:2:", "cluster.servers"}));
+    BOOST_TEST(mentions(error_for(servers + "  replicas: 2\n"), {"test.yaml:3:", "cluster.replicas", "1, 3 or 5"}));
+    BOOST_TEST(mentions(error_for(servers + "  stream: a.b\n"), {"test.yaml:3:", "cluster.stream"}));
+    BOOST_TEST(mentions(error_for(servers + "  instance: a/b\n"), {"test.yaml:3:", "cluster.instance"}));
+    BOOST_TEST(mentions(error_for(servers + "  token: t\n  credentials: /etc/ndrd/u.creds\n"),
+                        {"cluster", "not both"}));
+    BOOST_TEST(mentions(error_for(servers + "  url: x\n"), {"test.yaml:3:", "unknown key 'url'"}));
+}
+
 BOOST_AUTO_TEST_CASE(index_cache_is_a_size_of_at_least_one_mebibyte)
 {
     BOOST_TEST(parse("").index_cache == 32ULL << 20);
