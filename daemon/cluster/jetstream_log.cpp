@@ -3,6 +3,8 @@
 
 #include <nats/nats.h>
 
+#include <algorithm>
+#include <stdexcept>
 #include <utility>
 
 namespace ndrd::daemon {
@@ -25,6 +27,8 @@ using ContextPtr = Owned<jsCtx, jsCtx_Destroy>;
 using MsgPtr = Owned<natsMsg, natsMsg_Destroy>;
 using PubAckPtr = Owned<jsPubAck, jsPubAck_Destroy>;
 using StreamInfoPtr = Owned<jsStreamInfo, jsStreamInfo_Destroy>;
+using SubscriptionPtr = Owned<natsSubscription, natsSubscription_Destroy>;
+using MetaPtr = Owned<jsMsgMetaData, jsMsgMetaData_Destroy>;
 
 std::string joined(const std::vector<std::string>& servers)
 {
@@ -68,6 +72,7 @@ struct JetStreamLog::Connection {
     std::string subject;
     ConnectionPtr nc;
     ContextPtr js;
+    SubscriptionPtr follower; // declared last: released before the connection
 };
 
 JetStreamLog::JetStreamLog(JetStreamLogOptions options) : c_(std::make_unique<Connection>())
@@ -87,6 +92,21 @@ JetStreamLog::JetStreamLog(JetStreamLogOptions options) : c_(std::make_unique<Co
     check(natsOptions_SetServers(opts.get(), urls.data(), static_cast<int>(urls.size())), where);
     check(natsOptions_SetName(opts.get(), c_->options.client_name.c_str()), where);
     check(natsOptions_SetTimeout(opts.get(), c_->options.timeout_ms), where);
+    // Reconnect for ever: an outage pauses ingestion, it does not end it.
+    check(natsOptions_SetMaxReconnect(opts.get(), -1), where);
+    check(natsOptions_SetRetryOnFailedConnect(opts.get(), false, nullptr, nullptr), where);
+    if (!c_->options.credentials.empty()) {
+        check(natsOptions_SetUserCredentialsFromFiles(opts.get(), c_->options.credentials.c_str(), nullptr),
+              where + ": credentials " + c_->options.credentials);
+    }
+    if (!c_->options.token.empty()) {
+        check(natsOptions_SetToken(opts.get(), c_->options.token.c_str()), where);
+    }
+    if (!c_->options.tls_ca.empty()) {
+        check(natsOptions_SetSecure(opts.get(), true), where);
+        check(natsOptions_LoadCATrustedCertificates(opts.get(), c_->options.tls_ca.c_str()),
+              where + ": CA file " + c_->options.tls_ca);
+    }
 
     natsConnection* raw_nc = nullptr;
     check(natsConnection_Connect(&raw_nc, opts.get()), where + ": cannot connect");
@@ -119,6 +139,60 @@ JetStreamLog::JetStreamLog(JetStreamLogOptions options) : c_(std::make_unique<Co
     if (s != NATS_OK) {
         throw LogUnavailable(where + ": stream " + c_->options.stream + ": " + why(s, code));
     }
+}
+
+std::string JetStreamLog::identity()
+{
+    jsStreamInfo* raw = nullptr;
+    jsErrCode code = no_js_error;
+    const natsStatus s = js_GetStreamInfo(&raw, c_->js.get(), stream().c_str(), nullptr, &code);
+    const StreamInfoPtr si(raw);
+    if (s != NATS_OK) {
+        throw LogUnavailable("stream " + stream() + ": " + why(s, code));
+    }
+    return stream() + "@" + std::to_string(si->Created);
+}
+
+void JetStreamLog::follow(std::uint64_t seq)
+{
+    c_->follower.reset();
+    jsSubOptions so;
+    check(jsSubOptions_Init(&so), "stream " + stream());
+    so.Stream = c_->options.stream.c_str();
+    so.Ordered = true; // the library restarts the consumer on a gap or a lost heartbeat
+    so.Config.DeliverPolicy = js_DeliverByStartSequence;
+    so.Config.OptStartSeq = std::max<std::uint64_t>(seq, 1);
+    natsSubscription* raw = nullptr;
+    jsErrCode code = no_js_error;
+    const natsStatus s = js_SubscribeSync(&raw, c_->js.get(), c_->subject.c_str(), nullptr, &so, &code);
+    c_->follower.reset(raw);
+    if (s != NATS_OK) {
+        c_->follower.reset();
+        throw LogUnavailable("stream " + stream() + ": reading from " + std::to_string(seq) + ": " + why(s, code));
+    }
+}
+
+std::optional<JetStreamLog::Delivered> JetStreamLog::next(std::int64_t timeout_ms)
+{
+    if (!c_->follower) {
+        throw std::logic_error("JetStreamLog::next() before follow()");
+    }
+    natsMsg* raw = nullptr;
+    const natsStatus s = natsSubscription_NextMsg(&raw, c_->follower.get(), std::max<std::int64_t>(timeout_ms, 1));
+    const MsgPtr msg(raw);
+    if (s == NATS_TIMEOUT) {
+        return std::nullopt;
+    }
+    if (s != NATS_OK) {
+        throw LogUnavailable("stream " + stream() + ": reading: " + why(s));
+    }
+    jsMsgMetaData* raw_meta = nullptr;
+    check(natsMsg_GetMetaData(&raw_meta, msg.get()), "stream " + stream() + ": a delivered entry");
+    const MetaPtr meta(raw_meta);
+    Delivered d;
+    d.seq = meta->Sequence.Stream;
+    d.bytes.assign(natsMsg_GetData(msg.get()), static_cast<std::size_t>(natsMsg_GetDataLength(msg.get())));
+    return d;
 }
 
 JetStreamLog::JetStreamLog(JetStreamLog&&) noexcept = default;
@@ -188,7 +262,23 @@ Held held_by(jsCtx* js, const std::string& stream)
 std::uint64_t JetStreamLog::first_sequence()
 {
     const Held h = held_by(c_->js.get(), stream());
-    return h.messages == 0 ? 0 : h.first;
+    if (h.messages == 0) {
+        return h.last == 0 ? 0 : h.last + 1;
+    }
+    return h.first;
+}
+
+void JetStreamLog::trim_before(std::uint64_t seq)
+{
+    jsOptions o;
+    check(jsOptions_Init(&o), "stream " + stream());
+    o.Stream.Purge.Sequence = seq;
+    jsErrCode code = no_js_error;
+    const natsStatus s = js_PurgeStream(c_->js.get(), stream().c_str(), &o, &code);
+    if (s != NATS_OK) {
+        throw LogUnavailable("stream " + stream() + ": removing entries before " + std::to_string(seq) + ": " +
+                             why(s, code));
+    }
 }
 
 std::uint64_t JetStreamLog::last_sequence()

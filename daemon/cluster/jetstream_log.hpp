@@ -27,6 +27,9 @@ struct JetStreamLogOptions {
     int replicas = 1;                 // for a stream this log creates (1, 3 or 5)
     std::string client_name = "ndrd"; // shown by the server's monitoring
     std::int64_t timeout_ms = 5000;   // per request
+    std::string credentials;          // a .creds file (empty: none)
+    std::string token;                // an authentication token (empty: none)
+    std::string tls_ca;               // CA certificates: TLS with verified servers (empty: as the URLs say)
 };
 
 class JetStreamLog {
@@ -49,9 +52,29 @@ public:
     // yet written, or trimmed away: compare with first_sequence()).
     [[nodiscard]] std::optional<std::string> read(std::uint64_t seq);
 
-    // The stream's first and last sequence held now (0 when empty).
+    // Removes the entries before `seq` (the stream keeps its numbering), as
+    // retention limits do: a new replica then starts from a snapshot.
+    void trim_before(std::uint64_t seq);
+
+    // The stream's first and last sequence held now: 0 and 0 for a stream
+    // never written, last + 1 and last when all were removed.
     [[nodiscard]] std::uint64_t first_sequence();
     [[nodiscard]] std::uint64_t last_sequence();
+
+    // What tells this stream from another of the same name: its name and
+    // creation time. A stream deleted and created again has another.
+    [[nodiscard]] std::string identity();
+
+    // Reading in order: entries from `seq` on are delivered to this client
+    // (an ordered consumer, no acknowledgements), and next() hands them out
+    // one by one with their sequence. next() returns nothing when none
+    // arrives within `timeout_ms`. A new follow() replaces the previous one.
+    struct Delivered {
+        std::uint64_t seq = 0;
+        std::string bytes;
+    };
+    void follow(std::uint64_t seq);
+    [[nodiscard]] std::optional<Delivered> next(std::int64_t timeout_ms);
 
     [[nodiscard]] const std::string& stream() const;
 
