@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <thread>
 
+#include "daemon/cluster/cluster_stream.hpp"
 #include "daemon/control/query.hpp"
 #include "daemon/control/status.hpp"
 #include "daemon/ingest/ingest_scan.hpp"
@@ -78,6 +79,20 @@ index::HashIndex open_service_index(const config::Config& cfg)
     return idx;
 }
 
+// The shared stream when the configuration names a cluster; none (the
+// in-process stream) on a single host.
+std::unique_ptr<EntryStream> decision_stream(const config::Config& cfg, const index::HashIndex& idx)
+{
+    if (!cfg.cluster) {
+        return nullptr;
+    }
+    Notifier notifier;
+    return open_cluster_stream(*cfg.cluster, idx, [&](const std::string& why) {
+        notifier.status("waiting for the cluster: " + why);
+        notifier.extend_timeout(std::chrono::seconds(60));
+    });
+}
+
 PipelineOptions pipeline_options(const config::Config& cfg)
 {
     PipelineOptions opt;
@@ -96,9 +111,14 @@ PipelineOptions pipeline_options(const config::Config& cfg)
 Service::Service(config::Config initial, ServiceMode mode, std::filesystem::path config_file)
     : cfg_(std::move(initial)), mode_(mode), config_file_(std::move(config_file)), started_(Clock::now()),
       idx_(open_service_index(cfg_)), router_(cfg_.ingest_dir, cfg_.output_dir),
-      relocator_(idx_, router_, areas_of(cfg_)), pipeline_(io_, pipeline_options(cfg_), idx_, relocator_),
-      rebalancer_(idx_, relocator_, rebalance_policy(cfg_)), metrics_(idx_, pipeline_), commands_(control_commands()),
-      summary_timer_(io_), rebalance_timer_(io_), heartbeat_timer_(io_),
+      relocator_(idx_, router_, areas_of(cfg_)),
+      decisions_(idx_, relocator_, stream_rules(cfg_), decision_stream(cfg_, idx_),
+                 cfg_.cluster ? cfg_.cluster->instance : std::string()),
+      shared_(dynamic_cast<JetStreamStream*>(&decisions_.stream())),
+      pipeline_(io_, pipeline_options(cfg_), idx_, relocator_, decisions_),
+      rebalancer_(idx_, relocator_, rebalance_policy(cfg_), &decisions_), metrics_(idx_, pipeline_),
+      commands_(control_commands()), summary_timer_(io_), rebalance_timer_(io_), heartbeat_timer_(io_),
+      follow_timer_(io_),
       heartbeat_period_(std::min<std::chrono::microseconds>(
           notifier_.watchdog_period().value_or(std::chrono::seconds(5)), std::chrono::seconds(5))),
       last_status_(Clock::now() - std::chrono::seconds(10)), last_progress_(Clock::now())
@@ -106,12 +126,18 @@ Service::Service(config::Config initial, ServiceMode mode, std::filesystem::path
     pipeline_.set_on_overflow([this] { submit_waiting_files(); });
     pipeline_.set_on_routed([this](const RoutedEvent& event) { on_routed(event); });
     pipeline_.set_on_idle([this] { on_idle(); });
+    if (shared_ != nullptr) {
+        decisions_.set_facts_lookup([this](const index::ItemRecord& rec) { return own_file(rec); });
+    }
 }
 
 Service::~Service() = default;
 
 int Service::run()
 {
+    // A replica first applies what the cluster decided while it was away
+    // (its own files among it are journaled, then moved by the recovery).
+    catch_up_at_start();
     // Before anything else: a file whose move was journaled must not be seen
     // as new backlog.
     relocator_.recover();
@@ -241,12 +267,108 @@ void Service::announce_ready()
     schedule_summary();
     schedule_rebalance();
     start_metrics();
+    schedule_follow();
     log_info("ready");
     notifier_.ready();
     notifier_.status(status_line());
     last_status_ = Clock::now();
     if (notifier_.watchdog_period()) notifier_.watchdog();
     schedule_heartbeat();
+}
+
+// ------------------------------------------------------------ the cluster
+
+// Applies what the cluster decided while this replica was away, in chunks
+// so the log shows progress and systemd's start timeout keeps its distance.
+// The stream out of reach at start-up is waited for (nothing is in flight).
+void Service::catch_up_at_start()
+{
+    if (shared_ == nullptr) return;
+    constexpr std::uint64_t chunk = 100'000;
+    const std::uint64_t from = idx_.applied_entry();
+    for (;;) {
+        try {
+            stream_last_ = shared_->last_sequence();
+            if (idx_.applied_entry() >= stream_last_) break;
+            shared_->catch_up_to(std::min(stream_last_, idx_.applied_entry() + chunk));
+            log_info("cluster: applied up to entry ", idx_.applied_entry(), " of ", stream_last_);
+            notifier_.extend_timeout(std::chrono::seconds(120));
+        } catch (const StreamUnavailable& e) {
+            log_error("cluster: ", e.what(), "; trying again in 5 s");
+            notifier_.status("waiting for the cluster's stream");
+            notifier_.extend_timeout(std::chrono::seconds(60));
+            std::this_thread::sleep_for(std::chrono::seconds(5));
+        }
+    }
+    if (idx_.applied_entry() > from) {
+        log_info("cluster: replayed entries ", from + 1, " to ", idx_.applied_entry(), " of ", shared_->identity());
+    }
+    if (idx_.rules() && *idx_.rules() != stream_rules(cfg_)) {
+        log_warning("cluster: the matching rules in force are the cluster's (set by the last instance that "
+                    "changed them), not this configuration's; a reload that changes them makes them this one's");
+    }
+    (void)decisions_.take_pending_moves(); // the recovery that follows settles every journaled move
+}
+
+void Service::schedule_follow()
+{
+    if (shared_ == nullptr) return;
+    follow_timer_.expires_after(std::chrono::milliseconds(200));
+    follow_timer_.async_wait([this](const boost::system::error_code& ec) {
+        if (ec || stopping_) return;
+        follow();
+        schedule_follow();
+    });
+}
+
+// What other hosts appended, applied as it arrives; the moves it plans for
+// this host's files are made at once, as the index has them now.
+void Service::follow()
+{
+    try {
+        (void)decisions_.catch_up();
+        stream_last_ = shared_->last_sequence();
+        if (!stream_reachable_) log_info("cluster: the stream is reachable again");
+        stream_reachable_ = true;
+    } catch (const StreamUnavailable& e) {
+        if (stream_reachable_) log_error("cluster: ", e.what(), "; decisions wait until it is back");
+        stream_reachable_ = false;
+    } catch (const index::IndexWriteError& e) {
+        log_error("cluster: ", e.what(), "; applying the stream waits for the index");
+        (void)idx_.resume();
+    }
+    for (const std::uint64_t seq : decisions_.take_pending_moves()) {
+        const auto rec = idx_.get(seq);
+        if (!rec || rec->state != index::RouteState::planned) continue; // settled meanwhile
+        try {
+            (void)relocator_.settle(*rec);
+        } catch (const std::runtime_error& e) { // RouteError, IndexWriteError: the next start settles it
+            log_error("cluster: cannot move item ", seq, " (", rec->source, "): ", e.what());
+        }
+    }
+}
+
+// An own item entry applied without this host waiting for it: the file is
+// the one in the ingest directory under its name, if its size agrees.
+std::optional<HostFacts> Service::own_file(const index::ItemRecord& rec) const
+{
+    const auto id = identity_of(cfg_.ingest_dir / rec.source);
+    if (!id || static_cast<std::uint64_t>(id->size) != rec.size) return std::nullopt;
+    return HostFacts{static_cast<std::uint64_t>(id->dev), static_cast<std::uint64_t>(id->ino), id->mtime_ns};
+}
+
+std::optional<ClusterStatus> Service::cluster_status()
+{
+    if (shared_ == nullptr) return std::nullopt;
+    ClusterStatus c;
+    c.stream = shared_->identity();
+    c.instance = decisions_.instance();
+    c.applied = idx_.applied_entry();
+    c.stream_last = std::max(stream_last_, c.applied);
+    c.reachable = stream_reachable_;
+    c.instances.assign(decisions_.origins().begin(), decisions_.origins().end());
+    if (!decisions_.origins().contains(c.instance)) c.instances.push_back(c.instance);
+    return c;
 }
 
 // ------------------------------------------------------------ live events
@@ -308,7 +430,7 @@ std::string Service::rebalance(RebalanceTrigger trigger)
     log_debug("rebalancing: ", describe(trigger));
     routed_since_rebalance_ = 0;
     try {
-        last_rebalance_ = rebalancer_.run();
+        last_rebalance_ = rebalancer_.run(rebalance_id(trigger));
         metrics_.rebalanced(*last_rebalance_);
         return last_rebalance_->json();
     } catch (const RouteError& e) {
@@ -320,7 +442,24 @@ std::string Service::rebalance(RebalanceTrigger trigger)
         log_error("rebalance stopped: ", e.what(), "; the next rebalance tries again");
         (void)idx_.resume();
         return json_text(error_reply(e.what()));
+    } catch (const StreamUnavailable& e) {
+        metrics_.rebalance_failed();
+        log_error("rebalance not started: ", e.what(), "; the next trigger tries again");
+        return json_text(error_reply(e.what()));
     }
+}
+
+// On a shared stream, the periodic rebalance is the cluster's: every host's
+// timer fires at the same wall-clock boundaries (schedule_rebalance) and
+// names its entry after the interval, so the stream keeps one of them.
+std::string Service::rebalance_id(RebalanceTrigger trigger) const
+{
+    if (shared_ == nullptr || trigger != RebalanceTrigger::interval) return {};
+    const auto period = cfg_.rebalance.interval.count();
+    const auto now = std::chrono::duration_cast<std::chrono::seconds>(
+                         std::chrono::system_clock::now().time_since_epoch() + std::chrono::seconds(period / 2))
+                         .count();
+    return "rebalance/every-" + std::to_string(period) + "s/" + std::to_string(now / period);
 }
 
 // ------------------------------------------------- reload, signals, timers
@@ -414,7 +553,15 @@ void Service::schedule_summary()
 void Service::schedule_rebalance()
 {
     if (cfg_.rebalance.interval.count() == 0) return;
-    rebalance_timer_.expires_after(cfg_.rebalance.interval);
+    auto delay = std::chrono::duration_cast<std::chrono::milliseconds>(cfg_.rebalance.interval);
+    if (shared_ != nullptr) {
+        // To the next multiple of the interval since the epoch: the same
+        // moment on every host whose clock is set.
+        const auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
+            std::chrono::system_clock::now().time_since_epoch());
+        delay -= now % delay;
+    }
+    rebalance_timer_.expires_after(delay);
     rebalance_timer_.async_wait([this](const boost::system::error_code& ec) {
         if (ec || stopping_) return;
         rebalance(RebalanceTrigger::interval);
@@ -491,6 +638,7 @@ std::string Service::status_answer()
     live.files_per_second = recent.files_per_second;
     live.latency_p50_seconds = recent.p50_seconds;
     live.latency_p99_seconds = recent.p99_seconds;
+    live.cluster = cluster_status();
     return json_text(status_json(idx_, cfg_, &live));
 }
 
@@ -500,7 +648,7 @@ std::string Service::override_answer(index::Override action, const Json& request
     // The answer goes back to the operator: every failure is reported, none
     // ends the daemon.
     try {
-        return override_json(apply_override(idx_, relocator_, action, seq));
+        return override_json(apply_override(decisions_, idx_, relocator_, action, seq));
     } catch (const std::runtime_error& e) { // OverrideError, RouteError, IndexWriteError
         return json_text(error_reply(e.what()));
     }

@@ -17,10 +17,13 @@
 #include <boost/asio/steady_timer.hpp>
 
 #include "config/config.hpp"
+#include "daemon/cluster/jetstream_stream.hpp"
 #include "daemon/control/control_server.hpp"
+#include "daemon/control/status.hpp"
 #include "daemon/daemon_metrics.hpp"
 #include "daemon/ingest/poller.hpp"
 #include "daemon/ingest/watcher.hpp"
+#include "daemon/route/decisions.hpp"
 #include "daemon/route/pipeline.hpp"
 #include "daemon/route/rebalancer.hpp"
 #include "daemon/route/relocator.hpp"
@@ -92,6 +95,14 @@ private:
     void install_signal_handlers();
     void announce_ready();
 
+    // A member of a cluster: the shared stream, applied as it grows.
+    void catch_up_at_start();
+    [[nodiscard]] std::string rebalance_id(RebalanceTrigger trigger) const;
+    void schedule_follow();
+    void follow();
+    [[nodiscard]] std::optional<HostFacts> own_file(const index::ItemRecord& rec) const;
+    [[nodiscard]] std::optional<ClusterStatus> cluster_status();
+
     // Live events.
     void on_routed(const RoutedEvent& event);
     void on_idle();
@@ -132,6 +143,8 @@ private:
     boost::asio::io_context io_;
     const Router router_;
     Relocator relocator_;
+    Decisions decisions_;               // this host's one way into the decision stream
+    JetStreamStream* shared_ = nullptr; // decisions_' stream, when several hosts share it
     Pipeline pipeline_;
     Rebalancer rebalancer_;
     DaemonMetrics metrics_;
@@ -149,6 +162,9 @@ private:
     boost::asio::steady_timer summary_timer_;
     boost::asio::steady_timer rebalance_timer_;
     boost::asio::steady_timer heartbeat_timer_;
+    boost::asio::steady_timer follow_timer_;
+    bool stream_reachable_ = true;
+    std::uint64_t stream_last_ = 0; // the shared stream's last entry, when last asked
     const std::chrono::microseconds heartbeat_period_;
 
     bool stopping_ = false;

@@ -12,9 +12,11 @@ namespace ndrd::daemon {
 
 namespace {
 
-constexpr std::array<std::string_view, 15> kColumns = {
-    "item",         "source",          "location", "subset",   "decision",   "state",       "key",      "reason",
-    "matched_item", "best_similarity", "match",    "override", "size_bytes", "ingested_ms", "routed_ms"};
+// `instance` last: the host whose ingest directory the file came to (empty
+// on a single host), added after the others so their positions stay.
+constexpr std::array<std::string_view, 16> kColumns = {
+    "item",         "source",          "location", "subset",   "decision",   "state",       "key",       "reason",
+    "matched_item", "best_similarity", "match",    "override", "size_bytes", "ingested_ms", "routed_ms", "instance"};
 
 // How a duplicate was matched: a flip or rotation's name, "exact_copy", or
 // empty (the image as it is, or no match).
@@ -73,6 +75,7 @@ Json jsonl_row(const index::ItemRecord& r, const std::string& key)
     o["size_bytes"] = r.size;
     o["ingested_ms"] = r.ingested_ms;
     o["routed_ms"] = r.routed_ms;
+    o["instance"] = r.origin;
     return o;
 }
 
@@ -103,7 +106,7 @@ std::uint64_t export_items(const index::HashIndex& index, ExportFormat format, s
                 << index::to_string(r.subset) << ',' << index::to_string(r.verdict) << ',' << index::to_string(r.state)
                 << ',' << key << ',' << csv_field(r.reason) << ',' << matched << ','
                 << similarity_text(r.best_similarity) << ',' << match_text(r) << ',' << override_text(r) << ','
-                << r.size << ',' << r.ingested_ms << ',' << r.routed_ms << "\r\n";
+                << r.size << ',' << r.ingested_ms << ',' << r.routed_ms << ',' << csv_field(r.origin) << "\r\n";
         } else {
             out << json_text(jsonl_row(r, key)) << '\n';
         }

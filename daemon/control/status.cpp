@@ -18,6 +18,7 @@ Json optional_number(const std::optional<double>& v)
 class StatusFields {
 public:
     explicit StatusFields(const Json& status) : status_(status) {}
+    [[nodiscard]] const Json& raw() const { return status_; }
 
     // A string as it is, anything else as its JSON text ("null", "0.5").
     [[nodiscard]] std::string text(const char* key) const
@@ -83,6 +84,29 @@ void add_live(Json& o, const LiveStatus& live)
     o["files_per_second"] = live.files_per_second;
     o["latency_p50_seconds"] = optional_number(live.latency_p50_seconds);
     o["latency_p99_seconds"] = optional_number(live.latency_p99_seconds);
+    if (const auto& c = live.cluster) {
+        o["cluster"] = Json{{"stream", c->stream},
+                            {"instance", c->instance},
+                            {"applied_entry", c->applied},
+                            {"stream_last_entry", c->stream_last},
+                            {"lag_entries", c->stream_last > c->applied ? c->stream_last - c->applied : 0},
+                            {"reachable", c->reachable},
+                            {"instances", c->instances}};
+    }
+}
+
+std::string format_cluster(const Json& c)
+{
+    std::ostringstream out;
+    std::string instances;
+    for (const auto& i : c.value("instances", Json::array())) {
+        instances += (instances.empty() ? "" : ", ") + i.get<std::string>();
+    }
+    out << "cluster:       instance " << c.value("instance", std::string()) << " on stream " << c.value("stream", std::string())
+        << "; applied " << c.value("applied_entry", std::uint64_t{0}) << " of " << c.value("stream_last_entry", std::uint64_t{0}) << " (lag "
+        << c.value("lag_entries", std::uint64_t{0}) << ")" << (c.value("reachable", true) ? "" : ", STREAM OUT OF REACH") << "\n"
+        << "instances:     " << instances << " (seen since start)\n";
+    return out.str();
 }
 
 std::string format_live(const StatusFields& s)
@@ -95,7 +119,11 @@ std::string format_live(const StatusFields& s)
         << " files/s, event-to-routed latency p50 " << s.number("latency_p50_seconds", 3, Digits::significant)
         << " s, p99 " << s.number("latency_p99_seconds", 3, Digits::significant) << " s\n";
     if (s.flag("paused")) {
-        out << "PAUSED:        the index refuses writes (disk full or read-only?); see the log\n";
+        out << "PAUSED:        decisions wait (the index refuses writes, or the cluster's stream is out of "
+               "reach); see the log\n";
+    }
+    if (const auto it = s.raw().find("cluster"); it != s.raw().end() && it->is_object()) {
+        out << format_cluster(*it);
     }
     if (s.count("stuck_moves") > 0) {
         out << "stuck moves:   " << s.text("stuck_moves") << " file(s) waiting for the output to accept them\n";

@@ -4,12 +4,23 @@
 
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "config/config.hpp"
 #include "daemon/telemetry/json.hpp"
 #include "index/store/hash_index.hpp"
 
 namespace ndrd::daemon {
+
+// A member of a cluster: where this replica stands on the shared stream.
+struct ClusterStatus {
+    std::string stream;
+    std::string instance;
+    std::uint64_t applied = 0;     // the last entry this replica applied
+    std::uint64_t stream_last = 0; // the stream's last entry, when last seen
+    bool reachable = true;
+    std::vector<std::string> instances; // origins of the items applied since start, this one included
+};
 
 struct LiveStatus {
     std::size_t queue_depth = 0;
@@ -20,6 +31,7 @@ struct LiveStatus {
     double files_per_second = 0;               // routed, over the last minute
     std::optional<double> latency_p50_seconds; // event to routed, last minute
     std::optional<double> latency_p99_seconds;
+    std::optional<ClusterStatus> cluster;
 };
 
 // `live` is null when read from the index without a daemon.
