@@ -4,7 +4,9 @@
 #include <nats/nats.h>
 
 #include <algorithm>
+#include <chrono>
 #include <stdexcept>
+#include <thread>
 #include <utility>
 
 namespace ndrd::daemon {
@@ -48,7 +50,10 @@ constexpr auto no_js_error = static_cast<jsErrCode>(0);
 std::string why(natsStatus s, jsErrCode code = no_js_error)
 {
     std::string text = natsStatus_GetText(s);
-    if (const char* detail = nats_GetLastError(nullptr); detail != nullptr && *detail != '\0') {
+    natsStatus last = NATS_OK;
+    // The library's last error may be left from an earlier failure: only
+    // its account of this one is added.
+    if (const char* detail = nats_GetLastError(&last); last == s && detail != nullptr && *detail != '\0') {
         text += ": ";
         text += detail;
     }
@@ -70,6 +75,7 @@ void check(natsStatus s, const std::string& what)
 struct JetStreamLog::Connection {
     JetStreamLogOptions options;
     std::string subject;
+    std::string where; // "NATS <servers>", first in every error
     ConnectionPtr nc;
     ContextPtr js;
     SubscriptionPtr follower; // declared last: released before the connection
@@ -79,7 +85,8 @@ JetStreamLog::JetStreamLog(JetStreamLogOptions options) : c_(std::make_unique<Co
 {
     c_->options = std::move(options);
     c_->subject = c_->options.stream + ".entries";
-    const std::string where = "NATS " + joined(c_->options.servers);
+    c_->where = "NATS " + joined(c_->options.servers);
+    const std::string& where = c_->where;
 
     natsOptions* raw_opts = nullptr;
     check(natsOptions_Create(&raw_opts), where);
@@ -148,7 +155,7 @@ std::string JetStreamLog::identity()
     const natsStatus s = js_GetStreamInfo(&raw, c_->js.get(), stream().c_str(), nullptr, &code);
     const StreamInfoPtr si(raw);
     if (s != NATS_OK) {
-        throw LogUnavailable("stream " + stream() + ": " + why(s, code));
+        throw LogUnavailable(c_->where + ": stream " + stream() + ": " + why(s, code));
     }
     return stream() + "@" + std::to_string(si->Created);
 }
@@ -168,7 +175,7 @@ void JetStreamLog::follow(std::uint64_t seq)
     c_->follower.reset(raw);
     if (s != NATS_OK) {
         c_->follower.reset();
-        throw LogUnavailable("stream " + stream() + ": reading from " + std::to_string(seq) + ": " + why(s, code));
+        throw LogUnavailable(c_->where + ": stream " + stream() + ": reading from " + std::to_string(seq) + ": " + why(s, code));
     }
 }
 
@@ -184,10 +191,10 @@ std::optional<JetStreamLog::Delivered> JetStreamLog::next(std::int64_t timeout_m
         return std::nullopt;
     }
     if (s != NATS_OK) {
-        throw LogUnavailable("stream " + stream() + ": reading: " + why(s));
+        throw LogUnavailable(c_->where + ": stream " + stream() + ": reading: " + why(s));
     }
     jsMsgMetaData* raw_meta = nullptr;
-    check(natsMsg_GetMetaData(&raw_meta, msg.get()), "stream " + stream() + ": a delivered entry");
+    check(natsMsg_GetMetaData(&raw_meta, msg.get()), c_->where + ": stream " + stream() + ": a delivered entry");
     const MetaPtr meta(raw_meta);
     Delivered d;
     d.seq = meta->Sequence.Stream;
@@ -211,15 +218,26 @@ std::uint64_t JetStreamLog::append(std::string_view msg_id, std::string_view byt
     check(jsPubOptions_Init(&po), "stream " + stream());
     po.MsgId = id.c_str();
     po.ExpectStream = c_->options.stream.c_str();
-    jsPubAck* raw_ack = nullptr;
-    jsErrCode code = no_js_error;
-    const natsStatus s = js_Publish(&raw_ack, c_->js.get(), c_->subject.c_str(), bytes.data(),
-                                    static_cast<int>(bytes.size()), &po, &code);
-    const PubAckPtr ack(raw_ack);
-    if (s != NATS_OK) {
-        throw LogUnavailable("stream " + stream() + ": append " + id + ": " + why(s, code));
+    // While the stream elects a leader, publishes fail at once ("no
+    // responders", or the cluster not available): tried again, with the
+    // same id, for up to one request timeout in all.
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(c_->options.timeout_ms);
+    for (;;) {
+        jsPubAck* raw_ack = nullptr;
+        jsErrCode code = no_js_error;
+        const natsStatus s = js_Publish(&raw_ack, c_->js.get(), c_->subject.c_str(), bytes.data(),
+                                        static_cast<int>(bytes.size()), &po, &code);
+        const PubAckPtr ack(raw_ack);
+        if (s == NATS_OK) {
+            return ack->Sequence;
+        }
+        const bool electing = s == NATS_NO_RESPONDERS || code == JSClusterNotAvailErr;
+        if (!electing || std::chrono::steady_clock::now() >= deadline) {
+            // Not known to be stored: the caller appends again with the same id.
+            throw LogUnavailable(c_->where + ": stream " + stream() + ": append " + id + ": " + why(s, code));
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
     }
-    return ack->Sequence;
 }
 
 std::optional<std::string> JetStreamLog::read(std::uint64_t seq)
@@ -232,7 +250,7 @@ std::optional<std::string> JetStreamLog::read(std::uint64_t seq)
         return std::nullopt;
     }
     if (s != NATS_OK) {
-        throw LogUnavailable("stream " + stream() + ": read " + std::to_string(seq) + ": " + why(s, code));
+        throw LogUnavailable(c_->where + ": stream " + stream() + ": read " + std::to_string(seq) + ": " + why(s, code));
     }
     return std::string(natsMsg_GetData(msg.get()), static_cast<std::size_t>(natsMsg_GetDataLength(msg.get())));
 }
@@ -245,14 +263,14 @@ struct Held {
     std::uint64_t last = 0;
 };
 
-Held held_by(jsCtx* js, const std::string& stream)
+Held held_by(jsCtx* js, const std::string& where, const std::string& stream)
 {
     jsStreamInfo* raw = nullptr;
     jsErrCode code = no_js_error;
     const natsStatus s = js_GetStreamInfo(&raw, js, stream.c_str(), nullptr, &code);
     const StreamInfoPtr si(raw);
     if (s != NATS_OK) {
-        throw LogUnavailable("stream " + stream + ": " + why(s, code));
+        throw LogUnavailable(where + ": stream " + stream + ": " + why(s, code));
     }
     return {si->State.Msgs, si->State.FirstSeq, si->State.LastSeq};
 }
@@ -261,7 +279,7 @@ Held held_by(jsCtx* js, const std::string& stream)
 
 std::uint64_t JetStreamLog::first_sequence()
 {
-    const Held h = held_by(c_->js.get(), stream());
+    const Held h = held_by(c_->js.get(), c_->where, stream());
     if (h.messages == 0) {
         return h.last == 0 ? 0 : h.last + 1;
     }
@@ -276,14 +294,14 @@ void JetStreamLog::trim_before(std::uint64_t seq)
     jsErrCode code = no_js_error;
     const natsStatus s = js_PurgeStream(c_->js.get(), stream().c_str(), &o, &code);
     if (s != NATS_OK) {
-        throw LogUnavailable("stream " + stream() + ": removing entries before " + std::to_string(seq) + ": " +
+        throw LogUnavailable(c_->where + ": stream " + stream() + ": removing entries before " + std::to_string(seq) + ": " +
                              why(s, code));
     }
 }
 
 std::uint64_t JetStreamLog::last_sequence()
 {
-    return held_by(c_->js.get(), stream()).last;
+    return held_by(c_->js.get(), c_->where, stream()).last;
 }
 
 } // namespace ndrd::daemon

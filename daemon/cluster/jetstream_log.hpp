@@ -45,7 +45,10 @@ public:
 
     // Appends `bytes` under `msg_id` once the stream has stored it (on a
     // quorum of its replicas) and returns its sequence; a repeated id within
-    // the server's duplicate window returns the first one's sequence.
+    // the server's duplicate window returns the first one's sequence. During
+    // a leader election it tries again for up to timeout_ms. LogUnavailable
+    // means "not known to be stored" (the client may still send it after a
+    // reconnect): append again with the same id.
     std::uint64_t append(std::string_view msg_id, std::string_view bytes);
 
     // The entry at `seq`, or nothing when the stream does not hold it (not
@@ -57,7 +60,9 @@ public:
     void trim_before(std::uint64_t seq);
 
     // The stream's first and last sequence held now: 0 and 0 for a stream
-    // never written, last + 1 and last when all were removed.
+    // never written, last + 1 and last when all were removed. A hint, not a
+    // read of the log: through a server that has just restarted they may be
+    // behind for a moment (read() is not).
     [[nodiscard]] std::uint64_t first_sequence();
     [[nodiscard]] std::uint64_t last_sequence();
 

@@ -3,6 +3,7 @@
 
 #include <xxhash.h>
 
+#include <algorithm>
 #include <cstdio>
 
 #include "index/hash/codec.hpp"
@@ -131,13 +132,12 @@ void JetStreamStream::catch_up_to(std::uint64_t seq)
 
 std::size_t JetStreamStream::catch_up()
 {
+    // Asking where the stream ends costs one request; waiting on the
+    // consumer when nothing is there would hold the event loop up.
     const std::uint64_t before = index_.applied_entry();
-    std::size_t taken = 0;
-    while (taken < catch_up_batch && deliver(1)) {
-        ++taken;
-    }
-    if (taken == 0 && last_sequence() > index_.applied_entry()) {
-        refollow_ = true; // entries wait but none came: the consumer is read again next time
+    const std::uint64_t last = last_sequence();
+    if (last > before) {
+        catch_up_to(std::min<std::uint64_t>(last, before + catch_up_batch));
     }
     return index_.applied_entry() - before;
 }

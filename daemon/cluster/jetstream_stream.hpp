@@ -42,6 +42,7 @@ public:
 
     void subscribe(Subscriber apply, Passer pass) override;
     std::uint64_t append(index::EntryBody body, std::string_view id) override;
+    // Applies what the stream holds beyond this replica now, up to a batch.
     std::size_t catch_up() override;
     [[nodiscard]] bool shared() const override { return true; }
 
