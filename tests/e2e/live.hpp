@@ -50,6 +50,16 @@ public:
         daemon_.reset();
     }
 
+    // SIGKILL, as a crash or a power cut would stop it: no exit status to
+    // check, the log is kept.
+    void crash()
+    {
+        BOOST_REQUIRE(daemon_);
+        (void)daemon_->stop(9);
+        stopped_logs_ += daemon_->log();
+        daemon_.reset();
+    }
+
     // Sends `sig` to the running daemon (SIGHUP: reload).
     void signal(int sig)
     {

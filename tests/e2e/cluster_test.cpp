@@ -1,0 +1,263 @@
+// Several ndrd daemons sharing one decision stream on real nats-servers
+// (loopback): a picture dropped into two hosts' directories at the same
+// instant is kept once, every replica holds the same decisions, and they
+// are the decisions one host reaches on the same files in stream order;
+// daemons killed at random moments lose and double nothing; a stream out of
+// reach pauses ingestion and nothing is lost; with three servers the
+// stream's leader can die; a rebalance gives the cluster num_cut in all.
+#define BOOST_TEST_MODULE e2e_cluster
+#include <boost/test/unit_test.hpp>
+
+#include <map>
+#include <random>
+#include <set>
+#include <thread>
+
+#include "live.hpp"
+#include "nats_server.hpp"
+
+using namespace ndrd;
+using namespace ndrd::e2e;
+using nlohmann::json;
+namespace utf = boost::unit_test;
+
+namespace {
+
+std::string cluster_yaml(const std::vector<std::string>& urls, const std::string& instance, int replicas = 1)
+{
+    std::string list;
+    for (const auto& u : urls) {
+        list += (list.empty() ? "" : ", ") + u;
+    }
+    return "cluster:\n  servers: [" + list + "]\n  stream: e2e\n  instance: " + instance +
+           "\n  replicas: " + std::to_string(replicas) + "\n";
+}
+
+// Daemons named h0, h1, ... on the servers `urls`, each with its own
+// ingest, output and index directories.
+std::vector<std::unique_ptr<Live>> members(std::size_t n, const std::vector<std::string>& urls, int replicas = 1,
+                                           const std::string& extra = {})
+{
+    std::vector<std::unique_ptr<Live>> out;
+    for (std::size_t i = 0; i < n; ++i) {
+        ConfigOptions o;
+        o.log_level = "info";
+        o.extra = cluster_yaml(urls, "h" + std::to_string(i), replicas) + extra;
+        out.push_back(std::make_unique<Live>(o));
+    }
+    return out;
+}
+
+std::vector<json> exported(const Layout& layout)
+{
+    const auto r = run_ndrd({"export", "--config", layout.config.string(), "--format", "jsonl"});
+    BOOST_REQUIRE_MESSAGE(r.code() == 0, r.err);
+    std::vector<json> rows;
+    for (const auto& line : lines_of(r.out)) {
+        rows.push_back(parse_json_line(line));
+    }
+    return rows;
+}
+
+// What every replica must agree on for an item: the decision, not where
+// the file lies on its own host.
+json decided(const json& row)
+{
+    json d;
+    for (const char* k : {"item", "source", "instance", "subset", "decision", "key", "reason", "matched_item",
+                          "best_similarity", "match", "override", "size_bytes"}) {
+        d[k] = row.at(k);
+    }
+    return d;
+}
+
+std::vector<json> decisions_of(const Layout& layout)
+{
+    std::vector<json> out;
+    for (const auto& row : exported(layout)) {
+        out.push_back(decided(row));
+    }
+    return out;
+}
+
+// Every ingest directory empty and every replica holding `items` items.
+bool settled(const std::vector<std::unique_ptr<Live>>& ms, std::size_t items)
+{
+    for (const auto& m : ms) {
+        if (!entries_under(m->layout().ingest).empty() || exported(m->layout()).size() != items) return false;
+    }
+    return true;
+}
+
+void require_settled(const std::vector<std::unique_ptr<Live>>& ms, std::size_t items)
+{
+    const bool ok = eventually([&] { return settled(ms, items); }, std::chrono::seconds(60),
+                               std::chrono::milliseconds(250));
+    if (!ok) {
+        for (const auto& m : ms) {
+            BOOST_TEST_MESSAGE("ingest " << m->layout().ingest << ":\n"
+                                         << listing(m->layout().ingest) << "items " << exported(m->layout()).size()
+                                         << "\nlog:\n"
+                                         << m->log());
+        }
+    }
+    BOOST_REQUIRE_MESSAGE(ok, "the cluster did not settle on " << items << " items within 60 s");
+}
+
+void check_replicas_agree(const std::vector<std::unique_ptr<Live>>& ms)
+{
+    const auto first = decisions_of(ms.front()->layout());
+    for (std::size_t i = 1; i < ms.size(); ++i) {
+        const auto other = decisions_of(ms[i]->layout());
+        BOOST_TEST_REQUIRE(other.size() == first.size());
+        for (std::size_t k = 0; k < first.size(); ++k) {
+            BOOST_TEST(other[k] == first[k], "replica h" << i << " item " << k + 1 << ": " << other[k].dump()
+                                                         << " vs " << first[k].dump());
+        }
+    }
+}
+
+// Each member's output holds exactly its own items, each once.
+void check_own_files(const std::vector<std::unique_ptr<Live>>& ms)
+{
+    const auto rows = exported(ms.front()->layout());
+    for (std::size_t i = 0; i < ms.size(); ++i) {
+        const std::string name = "h" + std::to_string(i);
+        std::size_t own = 0;
+        for (const auto& row : rows) {
+            own += row.at("instance") == name ? 1 : 0;
+        }
+        BOOST_TEST(files_under(ms[i]->layout().output).size() == own, name << " output:\n"
+                                                                          << listing(ms[i]->layout().output));
+    }
+}
+
+void drop_at_once(const std::vector<fs::path>& targets, const std::string& bytes, const fs::path& staging)
+{
+    std::vector<fs::path> staged;
+    for (std::size_t i = 0; i < targets.size(); ++i) {
+        staged.push_back(staging / (std::to_string(i) + "_" + targets[i].filename().string()));
+        test::write_file(staged.back(), bytes);
+    }
+    for (std::size_t i = 0; i < targets.size(); ++i) {
+        fs::rename(staged[i], targets[i]);
+    }
+}
+
+} // namespace
+
+BOOST_AUTO_TEST_SUITE(cluster, *utf::precondition(nats_server_installed))
+
+BOOST_AUTO_TEST_CASE(a_picture_dropped_on_two_hosts_at_once_is_kept_once_and_replicas_decide_as_one_host)
+{
+    test::TempDir dir;
+    NatsServer server(dir.path() / "nats");
+    auto ms = members(3, {server.url()});
+    for (auto& m : ms) {
+        m->start();
+    }
+    const auto names = test::reference_image_names();
+    // Every reference image into h0 and h1 at the same instant; h2 gets a
+    // bad file and copies of three of them a little later.
+    for (const auto& name : names) {
+        drop_at_once({ms[0]->ingest(name), ms[1]->ingest(name)}, image(name), ms[0]->scratch(""));
+    }
+    const std::vector<std::string> later = {"coins.png", "astronaut.png", "camera.png"};
+    for (const auto& name : later) {
+        test::write_file(ms[2]->ingest("again_" + name), image(name));
+    }
+    test::write_file(ms[2]->ingest("broken.jpg"), undecodable());
+    const std::size_t items = 2 * names.size() + later.size() + 1;
+    require_settled(ms, items);
+    for (auto& m : ms) {
+        m->stop();
+    }
+    check_replicas_agree(ms);
+    check_own_files(ms);
+
+    // Each picture is kept at most once in the cluster: of its two copies,
+    // the one later in the stream is the other's duplicate.
+    const auto rows = exported(ms.front()->layout());
+    std::map<std::string, std::vector<json>> by_source;
+    for (const auto& row : rows) {
+        by_source[row.at("source").get<std::string>()].push_back(row);
+    }
+    for (const auto& name : names) {
+        const auto& copies = by_source[name];
+        BOOST_TEST_REQUIRE(copies.size() == 2U, name);
+        BOOST_TEST(copies[1].at("decision") == "duplicated", name << ": " << copies[1].dump());
+        BOOST_TEST(copies[0].at("instance") != copies[1].at("instance"));
+    }
+
+    // One host fed the same files in stream order decides alike.
+    test::TempDir single_dir;
+    const Layout single = make_layout(single_dir.path());
+    ConfigOptions o;
+    o.log_level = "info";
+    write_config(single, o);
+    std::map<std::string, std::string> bytes_of; // "h<i>/<source>" -> bytes
+    for (const auto& name : names) {
+        bytes_of["h0/" + name] = bytes_of["h1/" + name] = image(name);
+    }
+    for (const auto& name : later) {
+        bytes_of["h2/again_" + name] = image(name);
+    }
+    bytes_of["h2/broken.jpg"] = undecodable();
+    for (const auto& row : rows) {
+        char prefix[16];
+        std::snprintf(prefix, sizeof prefix, "%05llu_", static_cast<unsigned long long>(row.at("item").get<std::uint64_t>()));
+        const std::string key = row.at("instance").get<std::string>() + "/" + row.at("source").get<std::string>();
+        test::write_file(single.ingest / (prefix + row.at("source").get<std::string>()), bytes_of.at(key));
+    }
+    const auto r = run_ndrd({"once", "--config", single.config.string()});
+    BOOST_REQUIRE_MESSAGE(r.code() == 0, r.err);
+    const auto alone = exported(single);
+    BOOST_TEST_REQUIRE(alone.size() == rows.size());
+    for (std::size_t k = 0; k < rows.size(); ++k) {
+        for (const char* f : {"decision", "subset", "matched_item", "best_similarity", "key", "match"}) {
+            BOOST_TEST(alone[k].at(f) == rows[k].at(f), "item " << k + 1 << " " << f);
+        }
+    }
+}
+
+BOOST_AUTO_TEST_CASE(daemons_killed_at_random_moments_lose_and_double_nothing)
+{
+    test::TempDir dir;
+    NatsServer server(dir.path() / "nats");
+    auto ms = members(2, {server.url()});
+    for (auto& m : ms) {
+        m->start();
+    }
+    const auto names = test::reference_image_names();
+    std::mt19937 rng(20261206);
+    std::size_t dropped = 0;
+    std::thread feeder([&] {
+        for (std::size_t i = 0; i < names.size(); ++i) {
+            for (int copy = 0; copy < 2; ++copy) {
+                test::write_file(ms[copy]->ingest(std::to_string(copy) + "_" + names[i]), image(names[i]));
+            }
+            std::this_thread::sleep_for(std::chrono::milliseconds(15));
+        }
+    });
+    for (int kill = 0; kill < 6; ++kill) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(std::uniform_int_distribution<int>(50, 300)(rng)));
+        ms[0]->crash();
+        ms[0]->start();
+    }
+    feeder.join();
+    dropped = 2 * names.size();
+    require_settled(ms, dropped);
+    for (auto& m : ms) {
+        m->stop();
+    }
+    check_replicas_agree(ms);
+    check_own_files(ms);
+    std::set<std::string> seen;
+    for (const auto& row : exported(ms[1]->layout())) {
+        const std::string key = row.at("instance").get<std::string>() + "/" + row.at("source").get<std::string>();
+        BOOST_TEST(seen.insert(key).second, key << " decided twice");
+    }
+    BOOST_TEST(seen.size() == dropped);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
