@@ -23,6 +23,17 @@ namespace ndrd::daemon {
 
 namespace {
 
+// A replica changes only through the shared stream: a rebalance or an
+// override made on the index alone would leave it apart from the others.
+void refuse_offline_in_a_cluster(const config::Config& cfg, std::string_view command)
+{
+    if (cfg.cluster) {
+        throw std::runtime_error("in a cluster, 'ndrd " + std::string(command) +
+                                 "' goes through this instance's running daemon, which appends it to the shared "
+                                 "stream; start it (systemctl start ndrd) and run the command again");
+    }
+}
+
 // A file named on the command line, read and hashed as the daemon would (same
 // limits, same decode_scale). Throws index::DecodeError or
 // index::FeatureError with the reason.
@@ -111,6 +122,7 @@ int rebalance_command(const config::Config& cfg)
         return succeeded(*live) ? 0 : 1;
     }
     // No daemon: do it here, on the index and the files.
+    refuse_offline_in_a_cluster(cfg, "rebalance");
     set_log_level(cfg.log_level);
     auto idx = open_index(cfg);
     const Router router(cfg.ingest_dir, cfg.output_dir);
@@ -208,6 +220,7 @@ int override_command(const config::Config& cfg, index::Override action, const st
     if (control_call(cfg.control_socket_path(), request("ping"))) {
         return override_through_daemon(cfg, action, targets);
     }
+    refuse_offline_in_a_cluster(cfg, command_name(action));
     set_log_level(cfg.log_level);
     auto idx = open_index(cfg);
     const Router router(cfg.ingest_dir, cfg.output_dir);

@@ -13,6 +13,7 @@
 #include <boost/program_options.hpp>
 
 #include "config/config.hpp"
+#include "daemon/cluster/jetstream_stream.hpp"
 #include "daemon/commands.hpp"
 #include "daemon/control/exporter.hpp"
 #include "daemon/route/overrides.hpp"
@@ -317,6 +318,13 @@ int main(int argc, char** argv)
         return exit_config;
     } catch (const index::IndexMismatch& e) {
         daemon::log_error("configuration error: ", e.what());
+        return exit_config;
+    } catch (const daemon::StreamMismatch& e) {
+        daemon::log_error("configuration error: ", e.what());
+        return exit_config;
+    } catch (const daemon::StreamDiverged& e) {
+        // Restarting changes nothing: the operator must act (see the message).
+        daemon::log_error("this replica cannot go on: ", e.what());
         return exit_config;
     } catch (const std::exception& e) {
         daemon::log_error(e.what());

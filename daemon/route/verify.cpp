@@ -21,9 +21,10 @@ VerifyReport verify(const index::HashIndex& index, const config::Config& cfg)
     VerifyReport report;
     const Areas areas = areas_of(cfg);
     std::map<std::string, std::uint64_t> owner; // location -> seq
+    const std::string own = cfg.cluster ? cfg.cluster->instance : std::string();
     index.for_each([&](const ItemRecord& r) {
         ++report.records;
-        if (r.state == RouteState::vanished) {
+        if (r.state == RouteState::vanished || r.origin != own) { // another host's file is checked there
             return true;
         }
         if (r.state == RouteState::planned) {
@@ -68,9 +69,10 @@ VerifyReport repair(index::HashIndex& index, const config::Config& cfg)
     Relocator relocator(index, router, areas_of(cfg));
     relocator.recover();
     std::vector<ItemRecord> gone;
+    const std::string own = cfg.cluster ? cfg.cluster->instance : std::string();
     index.for_each([&](const ItemRecord& r) {
         std::error_code ec;
-        if (r.state == RouteState::done && !fs::is_regular_file(fs::symlink_status(cfg.output_dir / r.location, ec))) {
+        if (r.state == RouteState::done && r.origin == own && !fs::is_regular_file(fs::symlink_status(cfg.output_dir / r.location, ec))) {
             gone.push_back(r);
         }
         return true;
