@@ -260,4 +260,99 @@ BOOST_AUTO_TEST_CASE(daemons_killed_at_random_moments_lose_and_double_nothing)
     BOOST_TEST(seen.size() == dropped);
 }
 
+BOOST_AUTO_TEST_CASE(a_stream_out_of_reach_pauses_ingestion_and_nothing_is_lost)
+{
+    test::TempDir dir;
+    NatsServer server(dir.path() / "nats");
+    auto ms = members(2, {server.url()});
+    for (auto& m : ms) {
+        m->start();
+    }
+    const auto names = test::reference_image_names();
+    for (std::size_t i = 0; i < 10; ++i) {
+        test::write_file(ms[0]->ingest(names[i]), image(names[i]));
+    }
+    require_settled(ms, 10);
+    server.kill();
+    for (std::size_t i = 10; i < 30; ++i) {
+        test::write_file(ms[i % 2]->ingest(names[i]), image(names[i]));
+    }
+    // Nothing is decided while the stream is out of reach: the files wait
+    // in the ingest directories, and the log says why.
+    BOOST_TEST(eventually([&] { return ms[0]->log().find("ingestion paused") != std::string::npos; },
+                          std::chrono::seconds(20)),
+               ms[0]->log());
+    BOOST_TEST(entries_under(ms[0]->layout().ingest).size() + entries_under(ms[1]->layout().ingest).size() >= 18U);
+    server.restart();
+    require_settled(ms, 30);
+    for (auto& m : ms) {
+        m->stop();
+    }
+    check_replicas_agree(ms);
+    check_own_files(ms);
+}
+
+BOOST_AUTO_TEST_CASE(with_three_servers_the_streams_leader_can_die_mid_run)
+{
+    test::TempDir dir;
+    NatsCluster nats(dir.path() / "nats", 3);
+    auto ms = members(3, nats.urls(), 3);
+    for (auto& m : ms) {
+        m->start();
+    }
+    const auto names = test::reference_image_names();
+    for (std::size_t i = 0; i < 15; ++i) {
+        test::write_file(ms[i % 3]->ingest(names[i]), image(names[i]));
+    }
+    require_settled(ms, 15);
+    const std::size_t leader = nats.wait_for_stream_leader("e2e");
+    BOOST_TEST(nats.stream_replicas("e2e").size() == 3U);
+    nats.kill(leader);
+    for (std::size_t i = 15; i < 45; ++i) {
+        test::write_file(ms[i % 3]->ingest(names[i]), image(names[i]));
+    }
+    require_settled(ms, 45);
+    nats.restart(leader);
+    for (auto& m : ms) {
+        m->stop();
+    }
+    check_replicas_agree(ms);
+    check_own_files(ms);
+}
+
+BOOST_AUTO_TEST_CASE(a_rebalance_brings_the_clusters_working_subset_to_num_cut_with_one_plan)
+{
+    test::TempDir dir;
+    NatsServer server(dir.path() / "nats");
+    auto ms = members(3, {server.url()}, 1, "num_cut: 10\n");
+    for (auto& m : ms) {
+        m->start();
+    }
+    const auto names = test::reference_image_names();
+    for (std::size_t i = 0; i < names.size(); ++i) {
+        test::write_file(ms[i % 3]->ingest(names[i]), image(names[i]));
+    }
+    require_settled(ms, names.size());
+    const auto r = run_ndrd({"rebalance", "--config", ms[1]->layout().config.string()});
+    BOOST_TEST_REQUIRE(r.code() == 0, r.err);
+    const auto working = [&] {
+        std::size_t n = 0;
+        for (const auto& m : ms) {
+            n += files_under(m->layout().output / "train").size();
+        }
+        return n;
+    };
+    BOOST_TEST(eventually([&] { return working() == 10U; }, std::chrono::seconds(20)), working());
+    for (auto& m : ms) {
+        m->stop();
+    }
+    check_replicas_agree(ms);
+    check_own_files(ms);
+    std::size_t in_working = 0;
+    for (const auto& row : exported(ms[2]->layout())) {
+        in_working += row.at("subset") == "working" ? 1 : 0;
+    }
+    BOOST_TEST(in_working == 10U);
+}
+
 BOOST_AUTO_TEST_SUITE_END()
