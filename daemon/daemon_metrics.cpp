@@ -2,6 +2,7 @@
 #include "daemon/daemon_metrics.hpp"
 
 #include <chrono>
+#include <memory>
 
 namespace ndrd::daemon {
 
@@ -34,7 +35,11 @@ DaemonMetrics::DaemonMetrics(const index::HashIndex& index, const Pipeline& pipe
       rebalance_moves_(registry_.counter_family("ndrd_rebalance_moves_total",
                                                 "Files moved by rebalancing since start: cut out of the working "
                                                 "subset, or restored into it.",
-                                                {"direction"}))
+                                                {"direction"})),
+      // A quorum's acknowledgement on a LAN: about a millisecond; an election: seconds.
+      append_seconds_(registry_.histogram("ndrd_cluster_append_seconds",
+                                          "Time from appending an entry to the shared stream to having applied it.",
+                                          exponential_buckets(0.0002, 2, 16)))
 {
     for (const char* d : {"kept", "duplicated", "rejected"}) {
         (void)decisions_.with({d});
@@ -56,13 +61,36 @@ DaemonMetrics::DaemonMetrics(const index::HashIndex& index, const Pipeline& pipe
     registry_.gauge("ndrd_queue_depth", "Files waiting or being hashed.").set_callback([&pipeline] {
         return static_cast<double>(pipeline.queue_depth());
     });
-    registry_.gauge("ndrd_ingestion_paused", "1 while the index refuses writes (disk full or read-only).")
+    registry_.gauge("ndrd_ingestion_paused",
+                    "1 while decisions wait: the index refuses writes (disk full or read-only), or the "
+                    "cluster's stream is out of reach.")
         .set_callback([&pipeline] { return pipeline.paused() ? 1.0 : 0.0; });
     registry_.gauge("ndrd_stuck_moves", "Decided files whose move waits for a retry.").set_callback([&pipeline] {
         return static_cast<double>(pipeline.stuck_moves());
     });
     registry_.gauge("ndrd_start_time_seconds", "Start time of the process, seconds since the Unix epoch.")
         .set(static_cast<double>(unix_seconds_now()));
+}
+
+void DaemonMetrics::watch_cluster(std::function<std::optional<ClusterStatus>()> status)
+{
+    const auto shared = std::make_shared<std::function<std::optional<ClusterStatus>()>>(std::move(status));
+    const auto read = [shared](auto field) {
+        return [shared, field] {
+            const auto s = (*shared)();
+            return s ? field(*s) : 0.0;
+        };
+    };
+    registry_.gauge("ndrd_cluster_applied_entry", "The last entry of the shared stream this replica applied.")
+        .set_callback(read([](const ClusterStatus& s) { return static_cast<double>(s.applied); }));
+    registry_.gauge("ndrd_cluster_stream_last_entry", "The shared stream's last entry, when last asked.")
+        .set_callback(read([](const ClusterStatus& s) { return static_cast<double>(s.stream_last); }));
+    registry_.gauge("ndrd_cluster_lag_entries", "Entries of the shared stream this replica has yet to apply.")
+        .set_callback(read([](const ClusterStatus& s) {
+            return static_cast<double>(s.stream_last > s.applied ? s.stream_last - s.applied : 0);
+        }));
+    registry_.gauge("ndrd_cluster_stream_reachable", "1 while the shared stream answers, 0 during an outage.")
+        .set_callback(read([](const ClusterStatus& s) { return s.reachable ? 1.0 : 0.0; }));
 }
 
 void DaemonMetrics::routed(const RoutedEvent& event)

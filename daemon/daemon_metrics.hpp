@@ -4,8 +4,10 @@
 #pragma once
 
 #include <functional>
+#include <optional>
 #include <string>
 
+#include "daemon/control/status.hpp"
 #include "daemon/route/pipeline.hpp"
 #include "daemon/route/rebalancer.hpp"
 #include "daemon/telemetry/metrics.hpp"
@@ -22,6 +24,11 @@ public:
     void rebalanced(const RebalanceReport& report);
     void rebalance_failed();
 
+    // A member of a cluster: gauges of its place on the shared stream, read
+    // from `status` at scrape time, and the time appends take.
+    void watch_cluster(std::function<std::optional<ClusterStatus>()> status);
+    void appended(double seconds) { append_seconds_.observe(seconds); }
+
     [[nodiscard]] std::string render() const { return registry_.render(); }
 
 private:
@@ -33,6 +40,7 @@ private:
     Counter& rebalances_;
     Counter& rebalance_failures_;
     CounterFamily& rebalance_moves_;
+    Histogram& append_seconds_;
 };
 
 } // namespace ndrd::daemon

@@ -128,6 +128,8 @@ Service::Service(config::Config initial, ServiceMode mode, std::filesystem::path
     pipeline_.set_on_idle([this] { on_idle(); });
     if (shared_ != nullptr) {
         decisions_.set_facts_lookup([this](const index::ItemRecord& rec) { return own_file(rec); });
+        shared_->set_on_appended([this](double seconds) { metrics_.appended(seconds); });
+        metrics_.watch_cluster([this] { return cluster_status(); });
     }
 }
 

@@ -4,6 +4,7 @@
 #include <xxhash.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cstdio>
 
 #include "index/hash/codec.hpp"
@@ -103,6 +104,7 @@ void JetStreamStream::subscribe(Subscriber apply, Passer pass)
 std::uint64_t JetStreamStream::append(index::EntryBody body, std::string_view id)
 {
     const std::string bytes = index::encode_entry(body);
+    const auto started = std::chrono::steady_clock::now();
     std::uint64_t seq = 0;
     try {
         seq = log_.append(id, bytes);
@@ -110,6 +112,9 @@ std::uint64_t JetStreamStream::append(index::EntryBody body, std::string_view id
         throw StreamUnavailable(e.what());
     }
     catch_up_to(seq);
+    if (on_appended_) {
+        on_appended_(std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+    }
     return seq;
 }
 

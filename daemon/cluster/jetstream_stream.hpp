@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -49,6 +50,10 @@ public:
     // Applies entries until the index has applied `seq`. Throws
     // StreamUnavailable when they do not come.
     void catch_up_to(std::uint64_t seq);
+    // Called with the seconds each append took, from the publish to this
+    // replica having applied the entry.
+    void set_on_appended(std::function<void(double)> fn) { on_appended_ = std::move(fn); }
+
     // The stream's last position now (for lag), and its identity.
     [[nodiscard]] std::uint64_t last_sequence();
     [[nodiscard]] const std::string& identity() const { return identity_; }
@@ -67,6 +72,7 @@ private:
     std::string header_;
     Subscriber apply_;
     Passer pass_;
+    std::function<void(double)> on_appended_;
     bool refollow_ = false; // the delivery was interrupted: read again from the next entry
 };
 

@@ -35,14 +35,15 @@ std::string cluster_yaml(const std::vector<std::string>& urls, const std::string
 
 // Daemons named h0, h1, ... on the servers `urls`, each with its own
 // ingest, output and index directories.
+// `extra` goes into every member's configuration, `first_extra` into h0's.
 std::vector<std::unique_ptr<Live>> members(std::size_t n, const std::vector<std::string>& urls, int replicas = 1,
-                                           const std::string& extra = {})
+                                           const std::string& extra = {}, const std::string& first_extra = {})
 {
     std::vector<std::unique_ptr<Live>> out;
     for (std::size_t i = 0; i < n; ++i) {
         ConfigOptions o;
         o.log_level = "info";
-        o.extra = cluster_yaml(urls, "h" + std::to_string(i), replicas) + extra;
+        o.extra = cluster_yaml(urls, "h" + std::to_string(i), replicas) + extra + (i == 0 ? first_extra : "");
         out.push_back(std::make_unique<Live>(o));
     }
     return out;
@@ -264,7 +265,8 @@ BOOST_AUTO_TEST_CASE(a_stream_out_of_reach_pauses_ingestion_and_nothing_is_lost)
 {
     test::TempDir dir;
     NatsServer server(dir.path() / "nats");
-    auto ms = members(2, {server.url()});
+    const int metrics_port = free_loopback_port();
+    auto ms = members(2, {server.url()}, 1, {}, "metrics:\n  listen: 127.0.0.1:" + std::to_string(metrics_port) + "\n");
     for (auto& m : ms) {
         m->start();
     }
@@ -283,8 +285,19 @@ BOOST_AUTO_TEST_CASE(a_stream_out_of_reach_pauses_ingestion_and_nothing_is_lost)
                           std::chrono::seconds(20)),
                ms[0]->log());
     BOOST_TEST(entries_under(ms[0]->layout().ingest).size() + entries_under(ms[1]->layout().ingest).size() >= 18U);
+    BOOST_TEST(eventually([&] {
+        return http_response(metrics_port, "/metrics").find("ndrd_ingestion_paused 1") != std::string::npos;
+    }));
     server.restart();
     require_settled(ms, 30);
+    const std::string metrics = http_response(metrics_port, "/metrics");
+    for (const char* line : {"ndrd_cluster_lag_entries 0", "ndrd_cluster_stream_reachable 1", "ndrd_ingestion_paused 0",
+                             "ndrd_cluster_append_seconds_count"}) {
+        BOOST_TEST(metrics.find(line) != std::string::npos, line << " not in\n" << metrics);
+    }
+    const auto status = run_ndrd({"status", "--config", ms[0]->layout().config.string()});
+    BOOST_TEST(status.out.find("cluster:       instance h") != std::string::npos, status.out);
+    BOOST_TEST(status.out.find("(lag 0)") != std::string::npos, status.out);
     for (auto& m : ms) {
         m->stop();
     }

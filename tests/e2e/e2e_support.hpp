@@ -74,6 +74,11 @@ void write_then_rename(const fs::path& staging, const fs::path& p, const std::st
 // closed). Throws std::runtime_error if no socket can be bound.
 int free_loopback_port();
 
+// GET `target` from the HTTP server on 127.0.0.1:`port` with HTTP/1.0 (the
+// server closes the connection after its answer): the whole response,
+// status line and headers included, or "" if nobody answers within 2 s.
+std::string http_response(int port, const std::string& target);
+
 // Polls `pred` every `step` until it holds or `timeout` passes.
 bool eventually(const std::function<bool()>& pred, std::chrono::milliseconds timeout = std::chrono::seconds(10),
                 std::chrono::milliseconds step = std::chrono::milliseconds(20));

@@ -22,27 +22,10 @@ using namespace ndrd::e2e;
 
 namespace {
 
-// GET /metrics with HTTP/1.0; the whole response, or "" if nobody listens.
+// GET /metrics; the whole response, or "" if nobody listens.
 std::string scrape(int port)
 {
-    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_port = htons(static_cast<std::uint16_t>(port));
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) { // NOLINT
-        ::close(fd);
-        return {};
-    }
-    const std::string req = "GET /metrics HTTP/1.0\r\nHost: localhost\r\n\r\n";
-    (void)::write(fd, req.data(), req.size());
-    std::string out;
-    char buf[4096];
-    for (ssize_t n; (n = ::read(fd, buf, sizeof buf)) > 0;) {
-        out.append(buf, static_cast<std::size_t>(n));
-    }
-    ::close(fd);
-    return out;
+    return http_response(port, "/metrics");
 }
 
 // Every sample line of the exposition, "name{labels}" -> value; fails the

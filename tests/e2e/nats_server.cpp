@@ -3,10 +3,6 @@
 
 #include "e2e_support.hpp"
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <sys/time.h>
 #include <unistd.h>
 
 #include <nlohmann/json.hpp>
@@ -103,38 +99,11 @@ fs::path NatsServer::log_file() const
 
 namespace {
 
-// GET `target` from the HTTP server on 127.0.0.1:`port` (HTTP/1.0, so the
-// server closes the connection after its answer): the body of a 200, or
-// nothing if the server cannot be reached or answers otherwise.
+// The body of a 200 answer to GET `target` on 127.0.0.1:`port`, or nothing
+// if the server cannot be reached or answers otherwise.
 std::optional<std::string> http_get(int port, const std::string& target)
 {
-    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-    if (fd < 0) {
-        return std::nullopt;
-    }
-    timeval tv{};
-    tv.tv_sec = 2;
-    ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-    ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    addr.sin_port = htons(static_cast<std::uint16_t>(port));
-    // NOLINTNEXTLINE(cppcoreguidelines-pro-type-reinterpret-cast): the sockets API
-    if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
-        ::close(fd);
-        return std::nullopt;
-    }
-    const std::string request = "GET " + target + " HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n";
-    std::string response;
-    if (::send(fd, request.data(), request.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(request.size())) {
-        char buf[4096];
-        ssize_t n = 0;
-        while ((n = ::recv(fd, buf, sizeof buf, 0)) > 0) {
-            response.append(buf, static_cast<std::size_t>(n));
-        }
-    }
-    ::close(fd);
+    const std::string response = http_response(port, target);
     const auto body = response.find("\r\n\r\n");
     if (response.rfind("HTTP/1.", 0) != 0 || response.find(" 200 ") > response.find("\r\n") ||
         body == std::string::npos) {
