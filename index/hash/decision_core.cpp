@@ -99,6 +99,8 @@ Outcome DecisionCore::apply(const Entry& entry, const IndexView& view)
                 return {};
             } else if constexpr (std::is_same_v<T, OperatorOverride>) {
                 return overridden(body, view);
+            } else if constexpr (std::is_same_v<T, VanishedItem>) {
+                return vanished(body, view);
             } else {
                 return rebalanced(body, view);
             }
@@ -131,6 +133,21 @@ Outcome DecisionCore::hashed(const HashedItem& h, const IndexView& view) const
     }
     Outcome out;
     out.records.push_back(std::move(rec));
+    return out;
+}
+
+// The record stays, as history; it is no reference from here on. An item
+// unknown or already vanished changes nothing.
+Outcome DecisionCore::vanished(const VanishedItem& v, const IndexView& view)
+{
+    Outcome out;
+    auto rec = view.item(v.item);
+    if (!rec || rec->state == RouteState::vanished) {
+        out.refused = "item " + std::to_string(v.item) + (rec ? " has vanished already" : " is not in the index");
+        return out;
+    }
+    rec->state = RouteState::vanished;
+    out.records.push_back(std::move(*rec));
     return out;
 }
 

@@ -93,6 +93,7 @@ private:
     [[nodiscard]] static Outcome rejected(const RejectedItem& r, const IndexView& view);
     [[nodiscard]] static Outcome overridden(const OperatorOverride& o, const IndexView& view);
     [[nodiscard]] static Outcome rebalanced(const RebalanceRequest& r, const IndexView& view);
+    [[nodiscard]] static Outcome vanished(const VanishedItem& v, const IndexView& view);
 
     Rules rules_;
     const Projection* projection_;

@@ -11,7 +11,7 @@ namespace ndrd::index {
 namespace {
 
 // One byte of kind first, so that a later kind is refused by an older reader.
-enum class ControlKind : std::uint8_t { rules = 1, override_item = 2, rebalance = 3 };
+enum class ControlKind : std::uint8_t { rules = 1, override_item = 2, rebalance = 3, vanished = 6 };
 // The item kinds continue the numbering: one byte space for every entry.
 enum class ItemKind : std::uint8_t { hashed = 4, rejected = 5 };
 
@@ -100,7 +100,7 @@ bool makes_item(const EntryBody& body)
 
 std::string_view kind_name(const EntryBody& body)
 {
-    constexpr std::string_view names[] = {"hashed", "rejected", "rules", "override", "rebalance"};
+    constexpr std::string_view names[] = {"hashed", "rejected", "rules", "override", "rebalance", "vanished"};
     return names[body.index()];
 }
 
@@ -121,6 +121,9 @@ std::string encode_control(const EntryBody& body)
         w.u8(static_cast<std::uint8_t>(rb->over));
         w.u8(static_cast<std::uint8_t>(rb->under));
         w.varint(rb->seed);
+    } else if (const auto* v = std::get_if<VanishedItem>(&body)) {
+        w.u8(static_cast<std::uint8_t>(ControlKind::vanished));
+        w.varint(v->item);
     } else {
         throw std::invalid_argument("an item entry is stored as its record, not as a control entry");
     }
@@ -153,6 +156,7 @@ EntryBody decode_control(std::string_view bytes)
         rb.seed = r.varint();
         return rb;
     }
+    case ControlKind::vanished: return VanishedItem{r.varint()};
     }
     throw CorruptRecord("unknown control entry kind " + std::to_string(static_cast<int>(kind)));
 }

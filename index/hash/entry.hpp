@@ -67,7 +67,14 @@ struct RebalanceRequest {
     friend bool operator==(const RebalanceRequest&, const RebalanceRequest&) = default;
 };
 
-using EntryBody = std::variant<HashedItem, RejectedItem, RulesChange, OperatorOverride, RebalanceRequest>;
+// An item's file was gone before it could be moved (a host fact, made an
+// entry where several hosts share the stream): from here on it is no
+// reference, on every replica alike.
+struct VanishedItem {
+    std::uint64_t item = 0;
+};
+
+using EntryBody = std::variant<HashedItem, RejectedItem, RulesChange, OperatorOverride, RebalanceRequest, VanishedItem>;
 
 struct Entry {
     std::uint64_t seq = 0; // position in the stream, from 1
@@ -79,7 +86,7 @@ struct Entry {
 [[nodiscard]] std::string_view kind_name(const EntryBody& body);
 
 // The encoding of the entries that make no item (rules, override,
-// rebalance): item entries are kept as their records. Throws
+// rebalance, vanished): item entries are kept as their records. Throws
 // std::runtime_error on bytes that are not such an entry.
 [[nodiscard]] std::string encode_control(const EntryBody& body);
 [[nodiscard]] EntryBody decode_control(std::string_view bytes);

@@ -71,7 +71,7 @@ public:
     void write(const index::Outcome& out)
     {
         for (auto rec : out.records) {
-            rec.state = index::RouteState::done;
+            if (rec.state != index::RouteState::vanished) rec.state = index::RouteState::done;
             items_[rec.seq] = std::move(rec);
         }
     }
@@ -138,6 +138,21 @@ BOOST_AUTO_TEST_CASE(a_rules_entry_changes_the_decisions_after_it_only)
     // decision stands.
     BOOST_TEST((c.hash("chelsea__jpeg_q70.jpg").records.front().verdict == Verdict::kept));
     BOOST_TEST((c.view.item(2)->verdict == Verdict::duplicated));
+}
+
+BOOST_AUTO_TEST_CASE(a_vanished_entry_ends_an_items_time_as_a_reference_there)
+{
+    Core c;
+    BOOST_TEST((c.hash("chelsea.png").records.front().verdict == Verdict::kept));
+    const auto gone = c.apply(index::VanishedItem{1});
+    BOOST_TEST_REQUIRE(gone.records.size() == 1U);
+    BOOST_TEST((gone.records.front().state == index::RouteState::vanished));
+    BOOST_TEST((gone.records.front().verdict == Verdict::kept)); // the decision stays as history
+    // Nothing to match any more: the near-duplicate is kept.
+    BOOST_TEST((c.hash("chelsea__jpeg_q95.jpg").records.front().verdict == Verdict::kept));
+    // Said twice, or of an unknown item: refused alike everywhere, nothing written.
+    BOOST_TEST(c.apply(index::VanishedItem{1}).refused.has_value());
+    BOOST_TEST(c.apply(index::VanishedItem{99}).records.empty());
 }
 
 BOOST_AUTO_TEST_CASE(the_exact_copy_rule_follows_the_rules_entry)
@@ -218,6 +233,7 @@ BOOST_AUTO_TEST_CASE(control_entries_survive_their_encoding)
         index::OperatorOverride{42, index::Override::marked_duplicate},
         index::RebalanceRequest{std::nullopt, index::OverSample::similarity, index::UnderSample::inverse, 9},
         index::RebalanceRequest{100, index::OverSample::random, index::UnderSample::uniform, 0},
+        index::VanishedItem{1234567},
     };
     for (const auto& body : bodies) {
         const auto back = index::decode_control(index::encode_control(body));

@@ -88,7 +88,8 @@ BOOST_AUTO_TEST_CASE(control_entries_share_the_control_encoding)
     rules.rules.exact_copy = true;
     const std::vector<index::EntryBody> bodies{
         rules, index::OperatorOverride{42, index::Override::released},
-        index::RebalanceRequest{std::uint64_t{10}, index::OverSample::similarity, index::UnderSample::inverse, 7}};
+        index::RebalanceRequest{std::uint64_t{10}, index::OverSample::similarity, index::UnderSample::inverse, 7},
+        index::VanishedItem{77}};
     for (const auto& body : bodies) {
         const std::string bytes = index::encode_entry(body);
         BOOST_TEST(bytes == index::encode_control(body));
