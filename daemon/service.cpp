@@ -129,6 +129,7 @@ Service::Service(config::Config initial, ServiceMode mode, std::filesystem::path
     if (shared_ != nullptr) {
         decisions_.set_facts_lookup([this](const index::ItemRecord& rec) { return own_file(rec); });
         shared_->set_on_appended([this](double seconds) { metrics_.appended(seconds); });
+        relocator_.set_on_vanished([this](const index::ItemRecord& rec) { vanished_.insert(rec.seq); });
         metrics_.watch_cluster([this] { return cluster_status(); });
     }
 }
@@ -327,6 +328,7 @@ void Service::schedule_follow()
 // this host's files are made at once, as the index has them now.
 void Service::follow()
 {
+    report_vanished();
     try {
         (void)decisions_.catch_up();
         stream_last_ = shared_->last_sequence();
@@ -346,6 +348,25 @@ void Service::follow()
             (void)relocator_.settle(*rec);
         } catch (const std::runtime_error& e) { // RouteError, IndexWriteError: the next start settles it
             log_error("cluster: cannot move item ", seq, " (", rec->source, "): ", e.what());
+        }
+    }
+}
+
+// Own files found gone before their move: each becomes a vanished entry,
+// so every replica stops using the item as a reference at the same place.
+// What the stream does not take now is said at the next turn.
+void Service::report_vanished()
+{
+    for (auto it = vanished_.begin(); it != vanished_.end();) {
+        try {
+            (void)decisions_.submit(index::VanishedItem{*it});
+            it = vanished_.erase(it);
+        } catch (const StreamUnavailable& e) {
+            log_debug("cluster: vanished item ", *it, " waits for the stream: ", e.what());
+            return;
+        } catch (const index::IndexWriteError& e) {
+            log_debug("cluster: vanished item ", *it, " waits for the index: ", e.what());
+            return;
         }
     }
 }
@@ -408,6 +429,7 @@ void Service::on_idle()
 void Service::finish_backlog()
 {
     backlog_done_ = true;
+    report_vanished();
     rebalance(RebalanceTrigger::backlog_done);
     if (mode_ == ServiceMode::once) {
         io_.stop();

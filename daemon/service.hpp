@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <functional>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -100,6 +101,7 @@ private:
     [[nodiscard]] std::string rebalance_id(RebalanceTrigger trigger) const;
     void schedule_follow();
     void follow();
+    void report_vanished();
     [[nodiscard]] std::optional<HostFacts> own_file(const index::ItemRecord& rec) const;
     [[nodiscard]] std::optional<ClusterStatus> cluster_status();
 
@@ -165,6 +167,7 @@ private:
     boost::asio::steady_timer follow_timer_;
     bool stream_reachable_ = true;
     std::uint64_t stream_last_ = 0; // the shared stream's last entry, when last asked
+    std::set<std::uint64_t> vanished_; // own items found gone, for the stream to say so
     const std::chrono::microseconds heartbeat_period_;
 
     bool stopping_ = false;

@@ -211,8 +211,18 @@ const std::string& JetStreamLog::stream() const
     return c_->options.stream;
 }
 
+void JetStreamLog::require_connected() const
+{
+    // While the client reconnects, a request would wait out its whole
+    // timeout (and hold its caller's event loop): say so at once instead.
+    if (natsConnection_Status(c_->nc.get()) != NATS_CONN_STATUS_CONNECTED) {
+        throw LogUnavailable(c_->where + ": stream " + stream() + ": not connected (reconnecting)");
+    }
+}
+
 std::uint64_t JetStreamLog::append(std::string_view msg_id, std::string_view bytes)
 {
+    require_connected();
     const std::string id(msg_id);
     jsPubOptions po;
     check(jsPubOptions_Init(&po), "stream " + stream());
@@ -301,6 +311,7 @@ void JetStreamLog::trim_before(std::uint64_t seq)
 
 std::uint64_t JetStreamLog::last_sequence()
 {
+    require_connected();
     return held_by(c_->js.get(), c_->where, stream()).last;
 }
 

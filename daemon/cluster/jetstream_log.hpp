@@ -84,6 +84,8 @@ public:
     [[nodiscard]] const std::string& stream() const;
 
 private:
+    void require_connected() const;
+
     struct Connection;
     std::unique_ptr<Connection> c_;
 };

@@ -81,6 +81,8 @@ std::string Decisions::entry_id(const index::EntryBody& body, const std::optiona
         file(h->source, h->digest);
     } else if (const auto* r = std::get_if<index::RejectedItem>(&body)) {
         file(r->source, r->digest);
+    } else if (const auto* v = std::get_if<index::VanishedItem>(&body)) {
+        id += "vanished/" + std::to_string(v->item); // said once, however often this host finds it gone
     } else {
         id += std::string(index::kind_name(body)) + "@" + std::to_string(index_.applied_entry());
         if (const auto* o = std::get_if<index::OperatorOverride>(&body)) {

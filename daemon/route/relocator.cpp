@@ -58,6 +58,16 @@ fs::path Relocator::from_path(const ItemRecord& rec) const
     return rec.previous_location.empty() ? router_.source_path(rec.source) : router_.output_path(rec.previous_location);
 }
 
+void Relocator::vanished(ItemRecord& rec)
+{
+    if (on_vanished_) {
+        on_vanished_(rec);
+        return;
+    }
+    rec.state = RouteState::vanished;
+    index_.put(rec, /*sync=*/true);
+}
+
 RelocateOutcome Relocator::execute(ItemRecord& rec)
 {
     DirectorySyncs syncs;
@@ -95,8 +105,7 @@ RelocateOutcome Relocator::move(ItemRecord& rec, DirectorySyncs& batch)
         case MoveResult::source_missing:
             log_warning("item ", rec.seq, " (", rec.source, ") disappeared from ", from_path(rec).string(),
                         " before it could be moved");
-            rec.state = RouteState::vanished;
-            index_.put(rec, /*sync=*/true);
+            vanished(rec);
             return RelocateOutcome::vanished;
         }
     }
@@ -145,8 +154,7 @@ RelocateOutcome Relocator::settle(ItemRecord rec)
         sync_directory(src.parent_path());
     } else if (!(is_ours(dst_id) || (dst_id && std::cmp_equal(dst_id->size, rec.size)))) {
         log_warning("item ", rec.seq, " (", rec.source, ") is neither at ", src.string(), " nor at ", dst.string());
-        rec.state = RouteState::vanished;
-        index_.put(rec, true);
+        vanished(rec);
         return RelocateOutcome::vanished;
     }
     rec.state = RouteState::done;

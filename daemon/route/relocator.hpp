@@ -3,6 +3,7 @@
 // Also reconciles, at start-up, the moves a killed process left half-done.
 #pragma once
 
+#include <functional>
 #include <span>
 #include <string>
 
@@ -48,14 +49,22 @@ public:
     // settle() for every planned record. Returns how many there were.
     std::size_t recover();
 
+    // Where several hosts share the decision stream, a file found gone is
+    // not written here as vanished: `fn` is told, and the stream says it to
+    // every replica (the record stays planned until then). Unset: written.
+    void set_on_vanished(std::function<void(const index::ItemRecord&)> fn) { on_vanished_ = std::move(fn); }
+
     [[nodiscard]] const Areas& areas() const { return areas_; }
 
 private:
+    void vanished(index::ItemRecord& rec);
+
     [[nodiscard]] std::filesystem::path from_path(const index::ItemRecord& rec) const;
 
     index::HashIndex& index_;
     const Router& router_;
     Areas areas_;
+    std::function<void(const index::ItemRecord&)> on_vanished_;
 };
 
 } // namespace ndrd::daemon

@@ -164,6 +164,26 @@ BOOST_AUTO_TEST_CASE(an_append_repeated_after_a_crash_is_applied_once)
     BOOST_TEST(z.entry == x.entry + 1);
 }
 
+BOOST_AUTO_TEST_CASE(a_file_gone_on_one_host_stops_being_a_reference_on_every_replica_at_once)
+{
+    test::TempDir dir;
+    e2e::NatsServer server(dir.path() / "nats");
+    Replica a(server, "host-a");
+    Replica b(server, "host-b");
+    (void)a.decisions.submit(hashed("chelsea.png", a.index.projection()));
+    const auto gone = a.decisions.submit(index::VanishedItem{1});
+    BOOST_TEST(gone.records.size() == 1U);
+    // Decided on b after the vanished entry: nothing left to match.
+    const auto near = b.decisions.submit(hashed("chelsea__jpeg_q95.jpg", b.index.projection()));
+    BOOST_TEST_REQUIRE(near.records.size() == 1U);
+    BOOST_TEST((near.records.front().verdict == index::Verdict::kept));
+    (void)a.decisions.catch_up();
+    for (const Replica* r : {&a, &b}) {
+        BOOST_TEST((r->index.get(1)->state == index::RouteState::vanished));
+    }
+    BOOST_TEST((decisions_of(a.index) == decisions_of(b.index)));
+}
+
 BOOST_AUTO_TEST_CASE(an_index_of_other_parameters_or_of_a_single_host_is_refused)
 {
     test::TempDir dir;
