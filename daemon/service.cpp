@@ -130,6 +130,7 @@ Service::Service(config::Config initial, ServiceMode mode, std::filesystem::path
         decisions_.set_facts_lookup([this](const index::ItemRecord& rec) { return own_file(rec); });
         shared_->set_on_appended([this](double seconds) { metrics_.appended(seconds); });
         relocator_.set_on_vanished([this](const index::ItemRecord& rec) { vanished_.insert(rec.seq); });
+        relocator_.set_origin(cfg_.cluster->instance);
         metrics_.watch_cluster([this] { return cluster_status(); });
     }
 }

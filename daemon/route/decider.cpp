@@ -43,7 +43,9 @@ void Decider::add_host_facts(ItemRecord& rec)
 void Decider::plan_move(ItemRecord& rec, std::unordered_set<std::string>& reserved) const
 {
     const auto before = index_.get(rec.seq);
-    if (!before || before->subset == rec.subset || before->location.empty()) {
+    // Another host's file (its record may carry that host's location, in an
+    // index started from its snapshot) moves there, not here.
+    if (!before || before->subset == rec.subset || before->location.empty() || before->origin != instance_) {
         return; // no move: the decision alone changes (or the file is another host's)
     }
     // A file whose first move is still planned is where that move starts

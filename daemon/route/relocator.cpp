@@ -113,7 +113,8 @@ RelocateOutcome Relocator::move(ItemRecord& rec, DirectorySyncs& batch)
 
 std::size_t Relocator::recover()
 {
-    const auto planned = index_.planned();
+    auto planned = index_.planned();
+    std::erase_if(planned, [&](const ItemRecord& r) { return r.origin != origin_; });
     if (planned.empty()) {
         return 0;
     }

@@ -46,8 +46,14 @@ public:
     // repeat; this is how a move that failed half-way is retried.
     RelocateOutcome settle(index::ItemRecord rec);
 
-    // settle() for every planned record. Returns how many there were.
+    // settle() for every planned record of this host. Returns how many
+    // there were.
     std::size_t recover();
+
+    // This host's name on a shared stream: records of another origin are
+    // that host's files, never settled here (an index started from another
+    // member's snapshot holds them with that host's locations).
+    void set_origin(std::string origin) { origin_ = std::move(origin); }
 
     // Where several hosts share the decision stream, a file found gone is
     // not written here as vanished: `fn` is told, and the stream says it to
@@ -65,6 +71,7 @@ private:
     const Router& router_;
     Areas areas_;
     std::function<void(const index::ItemRecord&)> on_vanished_;
+    std::string origin_;
 };
 
 } // namespace ndrd::daemon
