@@ -34,11 +34,10 @@ namespace {
 // The schema, in the order the keys appear in ndrd.yaml (suggestions prefer
 // the earlier key on ties).
 constexpr std::array<std::string_view, 24> kTopKeys = {
-    "ingest_dir",     "output_dir",  "index_dir",    "working_subset", "duplicated_subset",
-    "algorithm",      "gradient",    "compat",       "seed",           "workers",
-    "num_cut",        "over_sample", "under_sample", "rebalance",      "log_level",
-    "max_file_size",  "max_pixels",  "decode_scale", "index_min_free", "index_cache",
-    "control_socket", "watch",       "metrics",      "cluster"};
+    "ingest_dir",     "output_dir",  "index_dir",      "working_subset", "duplicated_subset", "algorithm",
+    "gradient",       "compat",      "seed",           "workers",        "num_cut",           "over_sample",
+    "under_sample",   "rebalance",   "log_level",      "max_file_size",  "max_pixels",        "decode_scale",
+    "index_min_free", "index_cache", "control_socket", "watch",          "metrics",           "cluster"};
 constexpr std::array<std::string_view, 6> kGradientKeys = {"block_shape", "hash_dim",     "sim_threshold",
                                                            "projection",  "probe_radius", "invariance"};
 constexpr std::array<std::string_view, 2> kRebalanceKeys = {"interval", "after_items"};
@@ -436,7 +435,8 @@ std::string host_name()
     std::array<char, 256> buf{};
     if (::gethostname(buf.data(), buf.size() - 1) != 0) return {};
     std::string name(buf.data());
-    std::replace_if(name.begin(), name.end(), [](char c) { return !plain_name(std::string_view(&c, 1), true); }, '_');
+    std::replace_if(
+        name.begin(), name.end(), [](char c) { return !plain_name(std::string_view(&c, 1), true); }, '_');
     return name;
 }
 
@@ -452,7 +452,9 @@ std::vector<std::string> read_servers(const Parser& p, const Entry& e)
             servers.push_back(n.Scalar());
         }
     }
-    const auto url = [](const std::string& s) { return s.starts_with("nats://") || s.starts_with("tls://"); };
+    const auto url = [](const std::string& s) {
+        return s.starts_with("nats://") || s.starts_with("tls://");
+    };
     if (servers.empty() || !std::all_of(servers.begin(), servers.end(), url)) p.expected(e, what);
     return servers;
 }

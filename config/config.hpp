@@ -77,10 +77,10 @@ struct MetricsParams {
 // Several hosts sharing one decision stream on NATS JetStream; absent, a
 // single host with its in-process stream.
 struct ClusterParams {
-    std::vector<std::string> servers; // nats:// or tls:// URLs, tried in turn
-    std::string stream = "ndrd";      // the JetStream stream's name (created if absent)
-    std::string instance;             // this host's name in the cluster; default: the host name
-    int replicas = 1;                 // for the stream, when this host creates it: 1, 3 or 5
+    std::vector<std::string> servers;                 // nats:// or tls:// URLs, tried in turn
+    std::string stream = "ndrd";                      // the JetStream stream's name (created if absent)
+    std::string instance;                             // this host's name in the cluster; default: the host name
+    int replicas = 1;                                 // for the stream, when this host creates it: 1, 3 or 5
     std::optional<std::filesystem::path> credentials; // a NATS .creds file (user JWT and seed)
     std::optional<std::string> token;                 // or an authentication token
     std::optional<std::filesystem::path> tls_ca;      // CA certificates to verify the servers (tls:// URLs)

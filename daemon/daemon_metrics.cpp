@@ -61,9 +61,10 @@ DaemonMetrics::DaemonMetrics(const index::HashIndex& index, const Pipeline& pipe
     registry_.gauge("ndrd_queue_depth", "Files waiting or being hashed.").set_callback([&pipeline] {
         return static_cast<double>(pipeline.queue_depth());
     });
-    registry_.gauge("ndrd_ingestion_paused",
-                    "1 while decisions wait: the index refuses writes (disk full or read-only), or the "
-                    "cluster's stream is out of reach.")
+    registry_
+        .gauge("ndrd_ingestion_paused",
+               "1 while decisions wait: the index refuses writes (disk full or read-only), or the "
+               "cluster's stream is out of reach.")
         .set_callback([&pipeline] { return pipeline.paused() ? 1.0 : 0.0; });
     registry_.gauge("ndrd_stuck_moves", "Decided files whose move waits for a retry.").set_callback([&pipeline] {
         return static_cast<double>(pipeline.stuck_moves());

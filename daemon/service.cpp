@@ -7,6 +7,7 @@
 #include <csignal>
 #include <cstdio>
 #include <thread>
+#include <utility>
 
 #include "daemon/cluster/cluster_stream.hpp"
 #include "daemon/control/query.hpp"
@@ -118,9 +119,8 @@ Service::Service(config::Config initial, ServiceMode mode, std::filesystem::path
       pipeline_(io_, pipeline_options(cfg_), idx_, relocator_, decisions_),
       rebalancer_(idx_, relocator_, rebalance_policy(cfg_), &decisions_), metrics_(idx_, pipeline_),
       commands_(control_commands()), summary_timer_(io_), rebalance_timer_(io_), heartbeat_timer_(io_),
-      follow_timer_(io_),
-      heartbeat_period_(std::min<std::chrono::microseconds>(
-          notifier_.watchdog_period().value_or(std::chrono::seconds(5)), std::chrono::seconds(5))),
+      follow_timer_(io_), heartbeat_period_(std::min<std::chrono::microseconds>(
+                              notifier_.watchdog_period().value_or(std::chrono::seconds(5)), std::chrono::seconds(5))),
       last_status_(Clock::now() - std::chrono::seconds(10)), last_progress_(Clock::now())
 {
     pipeline_.set_on_overflow([this] { submit_waiting_files(); });
@@ -130,7 +130,7 @@ Service::Service(config::Config initial, ServiceMode mode, std::filesystem::path
         decisions_.set_facts_lookup([this](const index::ItemRecord& rec) { return own_file(rec); });
         shared_->set_on_appended([this](double seconds) { metrics_.appended(seconds); });
         relocator_.set_on_vanished([this](const index::ItemRecord& rec) { vanished_.insert(rec.seq); });
-        relocator_.set_origin(cfg_.cluster->instance);
+        relocator_.set_origin(cfg_.cluster.value().instance);
         metrics_.watch_cluster([this] { return cluster_status(); });
     }
 }
@@ -377,7 +377,7 @@ void Service::report_vanished()
 std::optional<HostFacts> Service::own_file(const index::ItemRecord& rec) const
 {
     const auto id = identity_of(cfg_.ingest_dir / rec.source);
-    if (!id || static_cast<std::uint64_t>(id->size) != rec.size) return std::nullopt;
+    if (!id || std::cmp_not_equal(id->size, rec.size)) return std::nullopt;
     return HostFacts{static_cast<std::uint64_t>(id->dev), static_cast<std::uint64_t>(id->ino), id->mtime_ns};
 }
 
@@ -582,8 +582,8 @@ void Service::schedule_rebalance()
     if (shared_ != nullptr) {
         // To the next multiple of the interval since the epoch: the same
         // moment on every host whose clock is set.
-        const auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
-            std::chrono::system_clock::now().time_since_epoch());
+        const auto now =
+            std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch());
         delay -= now % delay;
     }
     rebalance_timer_.expires_after(delay);

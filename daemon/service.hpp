@@ -166,7 +166,7 @@ private:
     boost::asio::steady_timer heartbeat_timer_;
     boost::asio::steady_timer follow_timer_;
     bool stream_reachable_ = true;
-    std::uint64_t stream_last_ = 0; // the shared stream's last entry, when last asked
+    std::uint64_t stream_last_ = 0;    // the shared stream's last entry, when last asked
     std::set<std::uint64_t> vanished_; // own items found gone, for the stream to say so
     const std::chrono::microseconds heartbeat_period_;
 

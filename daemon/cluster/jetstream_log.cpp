@@ -175,7 +175,8 @@ void JetStreamLog::follow(std::uint64_t seq)
     c_->follower.reset(raw);
     if (s != NATS_OK) {
         c_->follower.reset();
-        throw LogUnavailable(c_->where + ": stream " + stream() + ": reading from " + std::to_string(seq) + ": " + why(s, code));
+        throw LogUnavailable(c_->where + ": stream " + stream() + ": reading from " + std::to_string(seq) + ": " +
+                             why(s, code));
     }
 }
 
@@ -260,7 +261,8 @@ std::optional<std::string> JetStreamLog::read(std::uint64_t seq)
         return std::nullopt;
     }
     if (s != NATS_OK) {
-        throw LogUnavailable(c_->where + ": stream " + stream() + ": read " + std::to_string(seq) + ": " + why(s, code));
+        throw LogUnavailable(c_->where + ": stream " + stream() + ": read " + std::to_string(seq) + ": " +
+                             why(s, code));
     }
     return std::string(natsMsg_GetData(msg.get()), static_cast<std::size_t>(natsMsg_GetDataLength(msg.get())));
 }
@@ -304,8 +306,8 @@ void JetStreamLog::trim_before(std::uint64_t seq)
     jsErrCode code = no_js_error;
     const natsStatus s = js_PurgeStream(c_->js.get(), stream().c_str(), &o, &code);
     if (s != NATS_OK) {
-        throw LogUnavailable(c_->where + ": stream " + stream() + ": removing entries before " + std::to_string(seq) + ": " +
-                             why(s, code));
+        throw LogUnavailable(c_->where + ": stream " + stream() + ": removing entries before " + std::to_string(seq) +
+                             ": " + why(s, code));
     }
 }
 

@@ -82,7 +82,8 @@ void JetStreamStream::check_history()
         throw StreamDiverged(stream + " no longer holds entries " + std::to_string(applied + 1) + " to " +
                              std::to_string(first - 1) + " (removed by its retention limits), which " + where +
                              " has not applied: start this instance from an 'ndrd snapshot' of a replica taken at "
-                             "entry " + std::to_string(first - 1) + " or later");
+                             "entry " +
+                             std::to_string(first - 1) + " or later");
     }
     if (applied == 0) {
         const auto header = log_.read(1);

@@ -102,9 +102,10 @@ std::string format_cluster(const Json& c)
     for (const auto& i : c.value("instances", Json::array())) {
         instances += (instances.empty() ? "" : ", ") + i.get<std::string>();
     }
-    out << "cluster:       instance " << c.value("instance", std::string()) << " on stream " << c.value("stream", std::string())
-        << "; applied " << c.value("applied_entry", std::uint64_t{0}) << " of " << c.value("stream_last_entry", std::uint64_t{0}) << " (lag "
-        << c.value("lag_entries", std::uint64_t{0}) << ")" << (c.value("reachable", true) ? "" : ", STREAM OUT OF REACH") << "\n"
+    out << "cluster:       instance " << c.value("instance", std::string()) << " on stream "
+        << c.value("stream", std::string()) << "; applied " << c.value("applied_entry", std::uint64_t{0}) << " of "
+        << c.value("stream_last_entry", std::uint64_t{0}) << " (lag " << c.value("lag_entries", std::uint64_t{0}) << ")"
+        << (c.value("reachable", true) ? "" : ", STREAM OUT OF REACH") << "\n"
         << "instances:     " << instances << " (seen since start)\n";
     return out.str();
 }

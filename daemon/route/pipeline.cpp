@@ -388,8 +388,8 @@ std::optional<ItemRecord> Pipeline::decide(HashResult& r)
     if (r.kind == HashResult::Kind::rejected) {
         entry = index::RejectedItem{r.digest, size, r.source, r.reason, {}};
     } else {
-        entry =
-            index::HashedItem{r.digest, r.key, index::stored_values(r.feature), r.feature.degenerate, size, r.source, {}};
+        entry = index::HashedItem{r.digest, r.key, index::stored_values(r.feature), r.feature.degenerate, size,
+                                  r.source, {}};
     }
     // A reload's new rules enter the stream before the first entry they
     // judge (and again after a write the index refused).

@@ -72,7 +72,8 @@ VerifyReport repair(index::HashIndex& index, const config::Config& cfg)
     const std::string own = cfg.cluster ? cfg.cluster->instance : std::string();
     index.for_each([&](const ItemRecord& r) {
         std::error_code ec;
-        if (r.state == RouteState::done && r.origin == own && !fs::is_regular_file(fs::symlink_status(cfg.output_dir / r.location, ec))) {
+        if (r.state == RouteState::done && r.origin == own &&
+            !fs::is_regular_file(fs::symlink_status(cfg.output_dir / r.location, ec))) {
             gone.push_back(r);
         }
         return true;

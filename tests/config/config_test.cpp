@@ -715,8 +715,8 @@ BOOST_AUTO_TEST_CASE(cluster_mistakes_name_the_key)
     BOOST_TEST(mentions(error_for(servers + "  replicas: 2\n"), {"test.yaml:3:", "cluster.replicas", "1, 3 or 5"}));
     BOOST_TEST(mentions(error_for(servers + "  stream: a.b\n"), {"test.yaml:3:", "cluster.stream"}));
     BOOST_TEST(mentions(error_for(servers + "  instance: a/b\n"), {"test.yaml:3:", "cluster.instance"}));
-    BOOST_TEST(mentions(error_for(servers + "  token: t\n  credentials: /etc/ndrd/u.creds\n"),
-                        {"cluster", "not both"}));
+    BOOST_TEST(
+        mentions(error_for(servers + "  token: t\n  credentials: /etc/ndrd/u.creds\n"), {"cluster", "not both"}));
     BOOST_TEST(mentions(error_for(servers + "  url: x\n"), {"test.yaml:3:", "unknown key 'url'"}));
 }
 

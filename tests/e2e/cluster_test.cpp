@@ -102,8 +102,8 @@ bool settled(const std::vector<std::unique_ptr<Live>>& ms, std::size_t items)
 
 void require_settled(const std::vector<std::unique_ptr<Live>>& ms, std::size_t items)
 {
-    const bool ok = eventually([&] { return settled(ms, items); }, std::chrono::seconds(60),
-                               std::chrono::milliseconds(250));
+    const bool ok =
+        eventually([&] { return settled(ms, items); }, std::chrono::seconds(60), std::chrono::milliseconds(250));
     if (!ok) {
         for (const auto& m : ms) {
             BOOST_TEST_MESSAGE("ingest " << m->layout().ingest << ":\n"
@@ -122,8 +122,8 @@ void check_replicas_agree(const std::vector<std::unique_ptr<Live>>& ms)
         const auto other = decisions_of(ms[i]->layout());
         BOOST_TEST_REQUIRE(other.size() == first.size());
         for (std::size_t k = 0; k < first.size(); ++k) {
-            BOOST_TEST(other[k] == first[k], "replica h" << i << " item " << k + 1 << ": " << other[k].dump()
-                                                         << " vs " << first[k].dump());
+            BOOST_TEST(other[k] == first[k],
+                       "replica h" << i << " item " << k + 1 << ": " << other[k].dump() << " vs " << first[k].dump());
         }
     }
 }
@@ -139,7 +139,7 @@ void check_own_files(const std::vector<std::unique_ptr<Live>>& ms)
             own += row.at("instance") == name ? 1 : 0;
         }
         BOOST_TEST(files_under(ms[i]->layout().output).size() == own, name << " output:\n"
-                                                                          << listing(ms[i]->layout().output));
+                                                                           << listing(ms[i]->layout().output));
     }
 }
 
@@ -216,7 +216,8 @@ BOOST_AUTO_TEST_CASE(a_picture_dropped_on_two_hosts_at_once_is_kept_once_and_rep
     bytes_of["h2/broken.jpg"] = undecodable();
     for (const auto& row : rows) {
         char prefix[16];
-        std::snprintf(prefix, sizeof prefix, "%05llu_", static_cast<unsigned long long>(row.at("item").get<std::uint64_t>()));
+        std::snprintf(prefix, sizeof prefix, "%05llu_",
+                      static_cast<unsigned long long>(row.at("item").get<std::uint64_t>()));
         const std::string key = row.at("instance").get<std::string>() + "/" + row.at("source").get<std::string>();
         test::write_file(single.ingest / (prefix + row.at("source").get<std::string>()), bytes_of.at(key));
     }
@@ -243,9 +244,9 @@ BOOST_AUTO_TEST_CASE(daemons_killed_at_random_moments_lose_and_double_nothing)
     std::mt19937 rng(20261206);
     std::size_t dropped = 0;
     std::thread feeder([&] {
-        for (std::size_t i = 0; i < names.size(); ++i) {
+        for (const auto& name : names) {
             for (int copy = 0; copy < 2; ++copy) {
-                test::write_file(ms[copy]->ingest(std::to_string(copy) + "_" + names[i]), image(names[i]));
+                test::write_file(ms[copy]->ingest(std::to_string(copy) + "_" + name), image(name));
             }
             std::this_thread::sleep_for(std::chrono::milliseconds(15));
         }
@@ -295,9 +296,8 @@ BOOST_AUTO_TEST_CASE(a_stream_out_of_reach_pauses_ingestion_and_nothing_is_lost)
                           std::chrono::seconds(20)),
                ms[0]->log());
     BOOST_TEST(entries_under(ms[0]->layout().ingest).size() + entries_under(ms[1]->layout().ingest).size() >= 18U);
-    BOOST_TEST(eventually([&] {
-        return http_response(metrics_port, "/metrics").find("ndrd_ingestion_paused 1") != std::string::npos;
-    }));
+    BOOST_TEST(eventually(
+        [&] { return http_response(metrics_port, "/metrics").find("ndrd_ingestion_paused 1") != std::string::npos; }));
     server.restart();
     require_settled(ms, 30);
     const std::string metrics = http_response(metrics_port, "/metrics");
@@ -392,7 +392,8 @@ BOOST_AUTO_TEST_CASE(after_the_stream_is_trimmed_a_new_member_joins_from_a_snaps
     }
     require_settled(ms, 30);
     auto joiner = member(3, {server.url()});
-    const auto snap = run_ndrd({"snapshot", "--config", ms[0]->layout().config.string(), joiner->layout().index.string()});
+    const auto snap =
+        run_ndrd({"snapshot", "--config", ms[0]->layout().config.string(), joiner->layout().index.string()});
     BOOST_TEST_REQUIRE(snap.code() == 0, snap.err);
     const auto at = parse_json_line(lines_of(snap.out).back()).at("applied_entry").get<std::uint64_t>();
     for (std::size_t i = 30; i < 45; ++i) {

@@ -194,12 +194,10 @@ BOOST_AUTO_TEST_CASE(an_index_of_other_parameters_or_of_a_single_host_is_refused
     test::TempDir other_dir;
     index::IndexParams params = test::default_params();
     params.hash_dim = 16;
-    auto other = index::HashIndex::open(other_dir / "index", params, [] {
-        return index::Projection::generate(7, 768, 16);
-    });
-    const std::string mismatch = message_of([&] {
-        daemon::JetStreamStream s(daemon::JetStreamLog(options_for(server)), other);
-    });
+    auto other =
+        index::HashIndex::open(other_dir / "index", params, [] { return index::Projection::generate(7, 768, 16); });
+    const std::string mismatch =
+        message_of([&] { daemon::JetStreamStream s(daemon::JetStreamLog(options_for(server)), other); });
     BOOST_TEST(mismatch.find("hash_dim=16") != std::string::npos, mismatch);
     BOOST_TEST(mismatch.find("hash_dim=32") != std::string::npos, mismatch);
     BOOST_CHECK_THROW(daemon::JetStreamStream(daemon::JetStreamLog(options_for(server)), other),
@@ -211,9 +209,8 @@ BOOST_AUTO_TEST_CASE(an_index_of_other_parameters_or_of_a_single_host_is_refused
     daemon::Relocator relocator(single, router, areas);
     daemon::Decisions alone(single, relocator);
     (void)alone.submit(hashed("coins.png", single.projection()));
-    const std::string lone = message_of([&] {
-        daemon::JetStreamStream s(daemon::JetStreamLog(options_for(server)), single);
-    });
+    const std::string lone =
+        message_of([&] { daemon::JetStreamStream s(daemon::JetStreamLog(options_for(server)), single); });
     BOOST_TEST(lone.find("single host") != std::string::npos, lone);
 }
 
@@ -236,9 +233,8 @@ BOOST_AUTO_TEST_CASE(behind_a_trimmed_stream_a_replica_starts_from_a_snapshot_an
 
     test::TempDir fresh_dir;
     auto fresh = test::open_index(fresh_dir / "index");
-    const std::string behind = message_of([&] {
-        daemon::JetStreamStream s(daemon::JetStreamLog(options_for(server)), fresh);
-    });
+    const std::string behind =
+        message_of([&] { daemon::JetStreamStream s(daemon::JetStreamLog(options_for(server)), fresh); });
     BOOST_TEST(behind.find("ndrd snapshot") != std::string::npos, behind);
     BOOST_TEST(behind.find("retention") != std::string::npos, behind);
 

@@ -220,12 +220,14 @@ BOOST_AUTO_TEST_CASE(an_entry_the_index_refuses_keeps_its_number_for_the_next)
     daemon::Decider decider(host.index, host.relocator, index::Rules{});
     daemon::InProcessStream stream(host.index);
     bool fail = true;
-    stream.subscribe([&](const index::Entry& e) {
-        if (fail) {
-            throw index::IndexWriteError("refused");
-        }
-        decider.apply(e);
-    }, {});
+    stream.subscribe(
+        [&](const index::Entry& e) {
+            if (fail) {
+                throw index::IndexWriteError("refused");
+            }
+            decider.apply(e);
+        },
+        {});
     BOOST_CHECK_THROW((void)stream.append(index::RulesChange{}, {}), index::IndexWriteError);
     BOOST_TEST(host.index.applied_entry() == 0U);
     fail = false;

@@ -96,8 +96,8 @@ struct Core {
     index::Outcome hash(const std::string& image, std::string digest = {})
     {
         const auto f = test::feature_of(image);
-        return apply(index::HashedItem{std::move(digest), index::compute_key(f, projection), index::stored_values(f),
-                                       f.degenerate, 1, image, {}});
+        return apply(index::HashedItem{
+            std::move(digest), index::compute_key(f, projection), index::stored_values(f), f.degenerate, 1, image, {}});
     }
 };
 
