@@ -59,6 +59,26 @@ std::vector<std::unique_ptr<Live>> members(std::size_t n, const std::vector<std:
     return out;
 }
 
+void start_all(const std::vector<std::unique_ptr<Live>>& ms)
+{
+    for (const auto& m : ms) {
+        m->start();
+    }
+}
+
+// One nats-server and `n` members on it, started.
+struct Site {
+    test::TempDir dir;
+    NatsServer server{dir.path() / "nats"};
+    std::vector<std::unique_ptr<Live>> ms;
+
+    explicit Site(std::size_t n, const std::string& extra = {}, const std::string& first_extra = {})
+        : ms(members(n, {server.url()}, 1, extra, first_extra))
+    {
+        start_all(ms);
+    }
+};
+
 std::vector<json> exported(const Layout& layout)
 {
     const auto r = run_ndrd({"export", "--config", layout.config.string(), "--format", "jsonl"});
@@ -161,12 +181,8 @@ BOOST_AUTO_TEST_SUITE(cluster, *utf::precondition(nats_server_installed))
 
 BOOST_AUTO_TEST_CASE(a_picture_dropped_on_two_hosts_at_once_is_kept_once_and_replicas_decide_as_one_host)
 {
-    test::TempDir dir;
-    NatsServer server(dir.path() / "nats");
-    auto ms = members(3, {server.url()});
-    for (auto& m : ms) {
-        m->start();
-    }
+    Site site(3);
+    auto& ms = site.ms;
     const auto names = test::reference_image_names();
     // Every reference image into h0 and h1 at the same instant; h2 gets a
     // bad file and copies of three of them a little later.
@@ -234,12 +250,8 @@ BOOST_AUTO_TEST_CASE(a_picture_dropped_on_two_hosts_at_once_is_kept_once_and_rep
 
 BOOST_AUTO_TEST_CASE(daemons_killed_at_random_moments_lose_and_double_nothing)
 {
-    test::TempDir dir;
-    NatsServer server(dir.path() / "nats");
-    auto ms = members(2, {server.url()});
-    for (auto& m : ms) {
-        m->start();
-    }
+    Site site(2);
+    auto& ms = site.ms;
     const auto names = test::reference_image_names();
     std::mt19937 rng(20261206);
     std::size_t dropped = 0;
@@ -274,19 +286,15 @@ BOOST_AUTO_TEST_CASE(daemons_killed_at_random_moments_lose_and_double_nothing)
 
 BOOST_AUTO_TEST_CASE(a_stream_out_of_reach_pauses_ingestion_and_nothing_is_lost)
 {
-    test::TempDir dir;
-    NatsServer server(dir.path() / "nats");
     const int metrics_port = free_loopback_port();
-    auto ms = members(2, {server.url()}, 1, {}, "metrics:\n  listen: 127.0.0.1:" + std::to_string(metrics_port) + "\n");
-    for (auto& m : ms) {
-        m->start();
-    }
+    Site site(2, {}, "metrics:\n  listen: 127.0.0.1:" + std::to_string(metrics_port) + "\n");
+    auto& ms = site.ms;
     const auto names = test::reference_image_names();
     for (std::size_t i = 0; i < 10; ++i) {
         test::write_file(ms[0]->ingest(names[i]), image(names[i]));
     }
     require_settled(ms, 10);
-    server.kill();
+    site.server.kill();
     for (std::size_t i = 10; i < 30; ++i) {
         test::write_file(ms[i % 2]->ingest(names[i]), image(names[i]));
     }
@@ -298,7 +306,7 @@ BOOST_AUTO_TEST_CASE(a_stream_out_of_reach_pauses_ingestion_and_nothing_is_lost)
     BOOST_TEST(entries_under(ms[0]->layout().ingest).size() + entries_under(ms[1]->layout().ingest).size() >= 18U);
     BOOST_TEST(eventually(
         [&] { return http_response(metrics_port, "/metrics").find("ndrd_ingestion_paused 1") != std::string::npos; }));
-    server.restart();
+    site.server.restart();
     require_settled(ms, 30);
     const std::string metrics = http_response(metrics_port, "/metrics");
     for (const char* line : {"ndrd_cluster_lag_entries 0", "ndrd_cluster_stream_reachable 1", "ndrd_ingestion_paused 0",
@@ -320,9 +328,7 @@ BOOST_AUTO_TEST_CASE(with_three_servers_the_streams_leader_can_die_mid_run)
     test::TempDir dir;
     NatsCluster nats(dir.path() / "nats", 3);
     auto ms = members(3, nats.urls(), 3);
-    for (auto& m : ms) {
-        m->start();
-    }
+    start_all(ms);
     const auto names = test::reference_image_names();
     for (std::size_t i = 0; i < 15; ++i) {
         test::write_file(ms[i % 3]->ingest(names[i]), image(names[i]));
@@ -345,12 +351,8 @@ BOOST_AUTO_TEST_CASE(with_three_servers_the_streams_leader_can_die_mid_run)
 
 BOOST_AUTO_TEST_CASE(a_rebalance_brings_the_clusters_working_subset_to_num_cut_with_one_plan)
 {
-    test::TempDir dir;
-    NatsServer server(dir.path() / "nats");
-    auto ms = members(3, {server.url()}, 1, "num_cut: 10\n");
-    for (auto& m : ms) {
-        m->start();
-    }
+    Site site(3, "num_cut: 10\n");
+    auto& ms = site.ms;
     const auto names = test::reference_image_names();
     for (std::size_t i = 0; i < names.size(); ++i) {
         test::write_file(ms[i % 3]->ingest(names[i]), image(names[i]));
@@ -380,12 +382,9 @@ BOOST_AUTO_TEST_CASE(a_rebalance_brings_the_clusters_working_subset_to_num_cut_w
 
 BOOST_AUTO_TEST_CASE(after_the_stream_is_trimmed_a_new_member_joins_from_a_snapshot)
 {
-    test::TempDir dir;
-    NatsServer server(dir.path() / "nats");
-    auto ms = members(3, {server.url()});
-    for (auto& m : ms) {
-        m->start();
-    }
+    Site site(3);
+    auto& ms = site.ms;
+    const auto& server = site.server;
     const auto names = test::reference_image_names();
     for (std::size_t i = 0; i < 30; ++i) {
         test::write_file(ms[i % 3]->ingest(names[i]), image(names[i]));

@@ -22,6 +22,7 @@
 
 #include "daemon/cluster/jetstream_log.hpp"
 #include "e2e_support.hpp"
+#include "log_options.hpp"
 #include "nats_server.hpp"
 #include "test_support.hpp"
 
@@ -36,12 +37,8 @@ const std::string stream_name = "ndrd_cluster_test";
 
 daemon::JetStreamLogOptions options_for(std::vector<std::string> servers, const std::string& client)
 {
-    daemon::JetStreamLogOptions o;
-    o.servers = std::move(servers);
-    o.stream = stream_name;
-    o.replicas = 3;
-    o.client_name = client;
-    o.timeout_ms = 2000;
+    auto o = test::log_options(std::move(servers), stream_name, 3, client);
+    o.timeout_ms = 2000; // an append in flight at the leader's death waits this long
     return o;
 }
 

@@ -11,6 +11,7 @@
 
 #include "daemon/cluster/jetstream_log.hpp"
 #include "index/hash/entry.hpp"
+#include "log_options.hpp"
 #include "nats_server.hpp"
 #include "test_support.hpp"
 
@@ -21,11 +22,7 @@ namespace {
 
 daemon::JetStreamLogOptions options_for(const e2e::NatsServer& server)
 {
-    daemon::JetStreamLogOptions o;
-    o.servers = {server.url()};
-    o.stream = "ndrd_test";
-    o.timeout_ms = 3000;
-    return o;
+    return test::log_options({server.url()});
 }
 
 } // namespace

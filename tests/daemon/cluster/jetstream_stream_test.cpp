@@ -14,6 +14,7 @@
 #include "daemon/route/decisions.hpp"
 #include "daemon/route/router.hpp"
 #include "index_fixtures.hpp"
+#include "log_options.hpp"
 #include "nats_server.hpp"
 #include "reference_data.hpp"
 #include "test_support.hpp"
@@ -28,11 +29,7 @@ const daemon::Areas areas{"train", "duplicated", "rejected"};
 
 daemon::JetStreamLogOptions options_for(const e2e::NatsServer& server)
 {
-    daemon::JetStreamLogOptions o;
-    o.servers = {server.url()};
-    o.stream = "ndrd_test";
-    o.timeout_ms = 3000;
-    return o;
+    return test::log_options({server.url()});
 }
 
 // One host of a cluster: its index (a replica) and its way into the stream.
