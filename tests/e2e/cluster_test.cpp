@@ -8,6 +8,8 @@
 #define BOOST_TEST_MODULE e2e_cluster
 #include <boost/test/unit_test.hpp>
 
+#include <algorithm>
+#include <cstdlib>
 #include <map>
 #include <random>
 #include <set>
@@ -120,10 +122,10 @@ bool settled(const std::vector<std::unique_ptr<Live>>& ms, std::size_t items)
     return true;
 }
 
-void require_settled(const std::vector<std::unique_ptr<Live>>& ms, std::size_t items)
+void require_settled(const std::vector<std::unique_ptr<Live>>& ms, std::size_t items,
+                     std::chrono::seconds timeout = std::chrono::seconds(60))
 {
-    const bool ok =
-        eventually([&] { return settled(ms, items); }, std::chrono::seconds(60), std::chrono::milliseconds(250));
+    const bool ok = eventually([&] { return settled(ms, items); }, timeout, std::chrono::milliseconds(250));
     if (!ok) {
         for (const auto& m : ms) {
             BOOST_TEST_MESSAGE("ingest " << m->layout().ingest << ":\n"
@@ -132,7 +134,7 @@ void require_settled(const std::vector<std::unique_ptr<Live>>& ms, std::size_t i
                                          << m->log());
         }
     }
-    BOOST_REQUIRE_MESSAGE(ok, "the cluster did not settle on " << items << " items within 60 s");
+    BOOST_REQUIRE_MESSAGE(ok, "the cluster did not settle on " << items << " items within " << timeout.count() << " s");
 }
 
 void check_replicas_agree(const std::vector<std::unique_ptr<Live>>& ms)
@@ -172,6 +174,37 @@ void drop_at_once(const std::vector<fs::path>& targets, const std::string& bytes
     }
     for (std::size_t i = 0; i < targets.size(); ++i) {
         fs::rename(staged[i], targets[i]);
+    }
+}
+
+// One host's `ndrd once`, fed the cluster's files in its stream order (the
+// files named so that the ingest scan takes them in that order), decides
+// every item as the cluster did. `bytes_of` maps "<instance>/<source>" to
+// the file's bytes.
+void check_one_host_agrees(const std::vector<json>& rows, const std::map<std::string, std::string>& bytes_of)
+{
+    test::TempDir single_dir;
+    const Layout single = make_layout(single_dir.path());
+    ConfigOptions o;
+    o.log_level = "info";
+    write_config(single, o);
+    for (const auto& row : rows) {
+        char prefix[24];
+        std::snprintf(prefix, sizeof prefix, "%06llu_",
+                      static_cast<unsigned long long>(row.at("item").get<std::uint64_t>()));
+        const auto source = row.at("source").get<std::string>();
+        const std::string flat = fs::path(source).filename().string();
+        test::write_file(single.ingest / (prefix + flat),
+                         bytes_of.at(row.at("instance").get<std::string>() + "/" + source));
+    }
+    const auto r = run_ndrd({"once", "--config", single.config.string()}, std::chrono::minutes(5));
+    BOOST_REQUIRE_MESSAGE(r.code() == 0, r.err);
+    const auto alone = exported(single);
+    BOOST_TEST_REQUIRE(alone.size() == rows.size());
+    for (std::size_t k = 0; k < rows.size(); ++k) {
+        for (const char* f : {"decision", "subset", "matched_item", "best_similarity", "key", "match"}) {
+            BOOST_TEST(alone[k].at(f) == rows[k].at(f), "item " << k + 1 << " " << f);
+        }
     }
 }
 
@@ -217,11 +250,6 @@ BOOST_AUTO_TEST_CASE(a_picture_dropped_on_two_hosts_at_once_is_kept_once_and_rep
     }
 
     // One host fed the same files in stream order decides alike.
-    test::TempDir single_dir;
-    const Layout single = make_layout(single_dir.path());
-    ConfigOptions o;
-    o.log_level = "info";
-    write_config(single, o);
     std::map<std::string, std::string> bytes_of; // "h<i>/<source>" -> bytes
     for (const auto& name : names) {
         bytes_of["h0/" + name] = bytes_of["h1/" + name] = image(name);
@@ -230,22 +258,7 @@ BOOST_AUTO_TEST_CASE(a_picture_dropped_on_two_hosts_at_once_is_kept_once_and_rep
         bytes_of["h2/again_" + name] = image(name);
     }
     bytes_of["h2/broken.jpg"] = undecodable();
-    for (const auto& row : rows) {
-        char prefix[16];
-        std::snprintf(prefix, sizeof prefix, "%05llu_",
-                      static_cast<unsigned long long>(row.at("item").get<std::uint64_t>()));
-        const std::string key = row.at("instance").get<std::string>() + "/" + row.at("source").get<std::string>();
-        test::write_file(single.ingest / (prefix + row.at("source").get<std::string>()), bytes_of.at(key));
-    }
-    const auto r = run_ndrd({"once", "--config", single.config.string()});
-    BOOST_REQUIRE_MESSAGE(r.code() == 0, r.err);
-    const auto alone = exported(single);
-    BOOST_TEST_REQUIRE(alone.size() == rows.size());
-    for (std::size_t k = 0; k < rows.size(); ++k) {
-        for (const char* f : {"decision", "subset", "matched_item", "best_similarity", "key", "match"}) {
-            BOOST_TEST(alone[k].at(f) == rows[k].at(f), "item " << k + 1 << " " << f);
-        }
-    }
+    check_one_host_agrees(rows, bytes_of);
 }
 
 BOOST_AUTO_TEST_CASE(daemons_killed_at_random_moments_lose_and_double_nothing)
@@ -418,6 +431,83 @@ BOOST_AUTO_TEST_CASE(after_the_stream_is_trimmed_a_new_member_joins_from_a_snaps
     }
     check_replicas_agree(ms);
     check_own_files(ms);
+}
+
+// The acceptance run at full size, on a corpus of at least 600 images named
+// in NDRD_CLUSTER_CORPUS (bench/make_corpus.sh makes one); skipped without.
+boost::test_tools::assertion_result corpus_given(utf::test_unit_id /*unused*/)
+{
+    const char* dir = std::getenv("NDRD_CLUSTER_CORPUS");
+    boost::test_tools::assertion_result r(dir != nullptr && fs::is_directory(dir));
+    if (!r) r.message() << "NDRD_CLUSTER_CORPUS names no directory of images (the full-size acceptance run)";
+    return r;
+}
+
+BOOST_AUTO_TEST_CASE(six_hundred_images_three_servers_three_daemons_through_kills_and_an_outage,
+                     *utf::precondition(corpus_given))
+{
+    std::vector<fs::path> corpus;
+    for (const auto& e : fs::directory_iterator(std::getenv("NDRD_CLUSTER_CORPUS"))) {
+        if (e.is_regular_file()) corpus.push_back(e.path());
+    }
+    std::sort(corpus.begin(), corpus.end());
+    BOOST_TEST_REQUIRE(corpus.size() >= 600U);
+    corpus.resize(600);
+    test::TempDir dir;
+    NatsCluster nats(dir.path() / "nats", 3);
+    auto ms = members(3, nats.urls(), 3);
+    start_all(ms);
+    std::map<std::string, std::string> bytes_of;
+    std::size_t items = 0;
+    std::thread feeder([&] {
+        for (std::size_t i = 0; i < corpus.size(); ++i) {
+            const std::string bytes = test::read_file(corpus[i]);
+            const std::string name = corpus[i].filename().string();
+            if (i % 12 == 0) { // 50 pictures dropped into two directories at the same instant
+                const std::size_t a = i % 3;
+                const std::size_t b = (i + 1) % 3;
+                drop_at_once({ms[a]->ingest(name), ms[b]->ingest(name)}, bytes, dir.path());
+                bytes_of["h" + std::to_string(a) + "/" + name] = bytes_of["h" + std::to_string(b) + "/" + name] = bytes;
+                items += 2;
+            } else {
+                test::write_file(ms[i % 3]->ingest(name), bytes);
+                bytes_of["h" + std::to_string(i % 3) + "/" + name] = bytes;
+                items += 1;
+            }
+            std::this_thread::sleep_for(std::chrono::milliseconds(60));
+        }
+    });
+    std::mt19937 rng(600);
+    for (int kill = 0; kill < 10; ++kill) { // h1 SIGKILLed at random moments
+        std::this_thread::sleep_for(std::chrono::milliseconds(std::uniform_int_distribution<int>(300, 1500)(rng)));
+        ms[1]->crash();
+        ms[1]->start();
+        if (kill == 4) { // the stream's leader dies mid-run
+            const std::size_t leader = nats.wait_for_stream_leader("e2e");
+            nats.kill(leader);
+            std::this_thread::sleep_for(std::chrono::seconds(2));
+            nats.restart(leader);
+        }
+    }
+    nats.stop_all(); // the whole cluster gone for 30 s
+    std::this_thread::sleep_for(std::chrono::seconds(30));
+    nats.start_all();
+    feeder.join();
+    require_settled(ms, items, std::chrono::seconds(600));
+    for (auto& m : ms) {
+        m->stop();
+    }
+    check_replicas_agree(ms);
+    check_own_files(ms);
+    const auto rows = exported(ms[0]->layout());
+    std::map<std::string, std::size_t> kept_copies;
+    for (const auto& row : rows) {
+        kept_copies[row.at("source").get<std::string>()] += row.at("decision") == "kept" ? 1 : 0;
+    }
+    for (std::size_t i = 0; i < corpus.size(); i += 12) {
+        BOOST_TEST(kept_copies[corpus[i].filename().string()] <= 1U, corpus[i].filename());
+    }
+    check_one_host_agrees(rows, bytes_of);
 }
 
 BOOST_AUTO_TEST_SUITE_END()
