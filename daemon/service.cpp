@@ -311,7 +311,10 @@ void Service::catch_up_at_start()
         log_warning("cluster: the matching rules in force are the cluster's (set by the last instance that "
                     "changed them), not this configuration's; a reload that changes them makes them this one's");
     }
-    (void)decisions_.take_pending_moves(); // the recovery that follows settles every journaled move
+    // Item entries are written unsynced: durable before the recovery that
+    // follows moves any file they planned.
+    idx_.sync_journal();
+    (void)decisions_.take_pending_moves(); // that recovery settles every journaled move
 }
 
 void Service::schedule_follow()
@@ -342,7 +345,16 @@ void Service::follow()
         log_error("cluster: ", e.what(), "; applying the stream waits for the index");
         (void)idx_.resume();
     }
-    for (const std::uint64_t seq : decisions_.take_pending_moves()) {
+    const auto pending = decisions_.take_pending_moves();
+    if (!pending.empty()) {
+        try {
+            idx_.sync_journal(); // item entries are written unsynced: durable before their files move
+        } catch (const index::IndexWriteError& e) {
+            log_error("cluster: ", e.what(), "; the moves wait for the next start");
+            return;
+        }
+    }
+    for (const std::uint64_t seq : pending) {
         const auto rec = idx_.get(seq);
         if (!rec || rec->state != index::RouteState::planned) continue; // settled meanwhile
         try {
