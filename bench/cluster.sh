@@ -223,7 +223,7 @@ once_in() {
 kept_of() { sed -n 's/^\([0-9]*\) kept.*/\1/p' "$1/once.out" | tail -1; }
 
 rates_single=() rates_one=() rates_two=() proc_single=() proc_one=() proc_two=() pair_ratios=()
-kept_one=() kept_two=() cpu_single=() cpu_one=() cpu_two=() srv_one=() srv_two=() cores_one=() cores_two=()
+hash_one=() hash_two=() kept_one=() kept_two=() cpu_single=() cpu_one=() cpu_two=() srv_one=() srv_two=() cores_one=() cores_two=()
 # per_image CPU_SECONDS: ms per file of the run.
 per_image() { awk -v c="$1" -v n="$n" 'BEGIN { printf "%.2f", 1000 * c / n }'; }
 for ((r = 1; r <= repeats; r++)); do
@@ -290,7 +290,30 @@ for ((r = 1; r <= repeats; r++)); do
   restore_ingest "$s1/a" "${count_of[a]}"
   restore_ingest "$s1/b" "${count_of[b]}"
   sync
-  note "(1) run $r: single $(last "${rates_single[@]}"), one $(last "${rates_one[@]}"), two $(last "${rates_two[@]}") images/s"
+  # This machine's own ceiling for the ratio: `ndrd hash` (one thread:
+  # read, decode, feature, key; no index, stream or move) over every file,
+  # then two of them at once over the halves.
+  t0=$EPOCHREALTIME
+  if "$ndrd" hash "$s1/one/in"/* >"$s1/hash.out" 2>>"$logs/scale.hash.err"; then
+    hash_one+=("$(div "$n" "$(elapsed_since "$t0")")")
+  else
+    problem "(1) ndrd hash over all files, run $r failed (see $logs/scale.hash.err)"
+  fi
+  t0=$EPOCHREALTIME
+  "$ndrd" hash "$s1/a/in"/* >"$s1/hash.a.out" 2>>"$logs/scale.hash.err" &
+  pid_a=$!
+  "$ndrd" hash "$s1/b/in"/* >"$s1/hash.b.out" 2>>"$logs/scale.hash.err" &
+  pid_b=$!
+  rc_a=0 rc_b=0
+  wait "$pid_a" || rc_a=$?
+  wait "$pid_b" || rc_b=$?
+  if ((rc_a == 0 && rc_b == 0)); then
+    hash_two+=("$(div "$n" "$(elapsed_since "$t0")")")
+  else
+    problem "(1) two ndrd hash at once, run $r failed (see $logs/scale.hash.err)"
+  fi
+  echo "run $r ndrd hash: one $(last "${hash_one[@]}"), two at once $(last "${hash_two[@]}") images/s" >>"$logs/scale.log"
+  note "(1) run $r: single $(last "${rates_single[@]}"), one $(last "${rates_one[@]}"), two $(last "${rates_two[@]}") images/s; ndrd hash one $(last "${hash_one[@]}"), two $(last "${hash_two[@]}")"
 done
 R[s1.single]=$(median "${rates_single[@]}")
 R[s1.one]=$(median "${rates_one[@]}")
@@ -299,6 +322,8 @@ R[s1.psingle]=$(median "${proc_single[@]}")
 R[s1.pone]=$(median "${proc_one[@]}")
 R[s1.ptwo]=$(median "${proc_two[@]}")
 R[s1.ratios]=${pair_ratios[*]:--}
+R[s1.hash_one]=$(median "${hash_one[@]}")
+R[s1.hash_two]=$(median "${hash_two[@]}")
 R[s1.kept_one]=${kept_one[*]:--}
 R[s1.kept_two]=${kept_two[*]:--}
 for k in cpu_single cpu_one cpu_two srv_one srv_two cores_one cores_two; do
@@ -582,6 +607,7 @@ ten_m_need=$((10000000 * per_entry))
   row "cluster, 2 instances started together (half each), images/s" "$(fmt 1 "${R[s1.two]}")" "" "processing $(fmt 1 "${R[s1.ptwo]}")"
   row "throughput ratio, 2 instances / 1 (cluster)" "$(ratio "${R[s1.two]}" "${R[s1.one]}")" ">= 1.8" "$(target_mark "$(ratio "${R[s1.two]}" "${R[s1.one]}")" 1.8 ">=") per run: ${R[s1.ratios]}"
   row "  the same by processing rates" "$(ratio "${R[s1.ptwo]}" "${R[s1.pone]}")" "" ""
+  row "  this machine's ceiling: 2 x ndrd hash at once / 1, images/s" "$(ratio "${R[s1.hash_two]}" "${R[s1.hash_one]}")" "" "$(fmt 1 "${R[s1.hash_two]}") / $(fmt 1 "${R[s1.hash_one]}") (one thread each: no index, stream, move)"
   row "cost of the stream: cluster 1 instance / single host" "$(ratio "${R[s1.one]}" "${R[s1.single]}")" "" "processing $(ratio "${R[s1.pone]}" "${R[s1.psingle]}")"
   row "CPU ms per image, ndrd (+ nats-server): single / 1 / 2 instances" "$(fmt 1 "${R[s1.cpu_single]}") / $(fmt 1 "${R[s1.cpu_one]}") / $(fmt 1 "${R[s1.cpu_two]}")" "" "(+ $(fmt 1 "${R[s1.srv_one]}") / $(fmt 1 "${R[s1.srv_two]}") ms)"
   row "cores busy (ndrd + nats-server) over wall: 1 / 2 instances" "$(fmt 2 "${R[s1.cores_one]}") / $(fmt 2 "${R[s1.cores_two]}")" "" "of $(nproc)"
@@ -615,7 +641,10 @@ ten_m_need=$((10000000 * per_entry))
     if [[ -n ${R[big.disk]:-} && $big -gt 0 ]]; then
       ten_m_need=$(awk -v i="${R[big.disk]}" -v n="$big" -v e="${R[s4.entry_bytes]:-3200}" 'BEGIN { printf "%.0f", 1e7 * (i / n + e) }')
     fi
-    row "10000000 applied entries" "not measured" "" "needs ~$(gib "$ten_m_need") GiB of scratch (index + stream), $(gib "$avail_start") GiB were free at the start"
+    row "10000000 applied entries" "not measured" "" "needs ~$(gib "$ten_m_need") GiB (index + stream) + a fifth for compactions; $(gib "$avail_start") GiB were free"
+    if [[ -n ${R[s4.apply_rate]:-} && -n ${R[s4.publish_rate]:-} ]]; then
+      row "" "" "" "and ~$(awk -v p="${R[s4.publish_rate]}" -v a="${R[s4.apply_rate]}" 'BEGIN { printf "%.0f", 1e7 * (1 / p + 1 / a) / 60 }') min to publish and apply at this run's rates"
+    fi
   fi
   echo
   echo "step times: (1) $(fmt 0 "${T[1]}") s, (2) $(fmt 0 "${T[2]}") s, (3) $(fmt 0 "${T[3]}") s, (4) $(fmt 0 "${T[4]}") s; whole run $(fmt 0 "$wall") s"
