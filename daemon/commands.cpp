@@ -135,6 +135,9 @@ int rebalance_command(const config::Config& cfg)
 
 int verify_command(const config::Config& cfg, bool do_repair)
 {
+    if (do_repair) {
+        refuse_offline_in_a_cluster(cfg, "verify --repair"); // it would mark items vanished on one replica
+    }
     VerifyReport report;
     if (do_repair) {
         if (control_call(cfg.control_socket_path(), request("ping"))) {

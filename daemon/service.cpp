@@ -12,6 +12,7 @@
 #include "daemon/cluster/cluster_stream.hpp"
 #include "daemon/control/query.hpp"
 #include "daemon/control/status.hpp"
+#include "daemon/ingest/hasher.hpp"
 #include "daemon/ingest/ingest_scan.hpp"
 #include "daemon/ingest/source_file.hpp"
 #include "daemon/reload.hpp"
@@ -307,6 +308,7 @@ void Service::catch_up_at_start()
     if (idx_.applied_entry() > from) {
         log_info("cluster: replayed entries ", from + 1, " to ", idx_.applied_entry(), " of ", shared_->identity());
     }
+    decisions_.set_configured_rules(stream_rules(cfg_));
     if (idx_.rules() && *idx_.rules() != stream_rules(cfg_)) {
         log_warning("cluster: the matching rules in force are the cluster's (set by the last instance that "
                     "changed them), not this configuration's; a reload that changes them makes them this one's");
@@ -345,6 +347,11 @@ void Service::follow()
         log_error("cluster: ", e.what(), "; applying the stream waits for the index");
         (void)idx_.resume();
     }
+    settle_pending_moves();
+}
+
+void Service::settle_pending_moves()
+{
     const auto pending = decisions_.take_pending_moves();
     if (!pending.empty()) {
         try {
@@ -384,12 +391,19 @@ void Service::report_vanished()
     }
 }
 
-// An own item entry applied without this host waiting for it: the file is
-// the one in the ingest directory under its name, if its size agrees.
+// An own item entry applied without this host waiting for it (appended
+// before a crash): the file in the ingest directory under its name, if it
+// holds the same bytes (read again: this path is rare, a same-size
+// replacement is not).
 std::optional<HostFacts> Service::own_file(const index::ItemRecord& rec) const
 {
-    const auto id = identity_of(cfg_.ingest_dir / rec.source);
+    const auto path = cfg_.ingest_dir / rec.source;
+    const auto id = identity_of(path);
     if (!id || std::cmp_not_equal(id->size, rec.size)) return std::nullopt;
+    if (!rec.digest.empty()) {
+        const SourceFile file = read_source(path, cfg_.max_file_size);
+        if (file.status != SourceStatus::ok || content_digest(file.bytes) != rec.digest) return std::nullopt;
+    }
     return HostFacts{static_cast<std::uint64_t>(id->dev), static_cast<std::uint64_t>(id->ino), id->mtime_ns};
 }
 
@@ -442,7 +456,10 @@ void Service::on_idle()
 void Service::finish_backlog()
 {
     backlog_done_ = true;
-    report_vanished();
+    if (shared_ != nullptr) {
+        report_vanished();
+        settle_pending_moves(); // `once` has no follow turns
+    }
     rebalance(RebalanceTrigger::backlog_done);
     if (mode_ == ServiceMode::once) {
         io_.stop();

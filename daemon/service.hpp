@@ -102,6 +102,7 @@ private:
     void schedule_follow();
     void follow();
     void report_vanished();
+    void settle_pending_moves();
     [[nodiscard]] std::optional<HostFacts> own_file(const index::ItemRecord& rec) const;
     [[nodiscard]] std::optional<ClusterStatus> cluster_status();
 

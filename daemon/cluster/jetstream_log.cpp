@@ -41,6 +41,9 @@ std::string joined(const std::vector<std::string>& servers)
     return out;
 }
 
+// See JetStreamLog::append().
+constexpr std::chrono::hours duplicate_window{1};
+
 // What nats.c writes to an error code when the server gave none: not one of
 // the enumerators.
 constexpr auto no_js_error = static_cast<jsErrCode>(0);
@@ -139,6 +142,9 @@ JetStreamLog::JetStreamLog(JetStreamLogOptions options) : c_(std::make_unique<Co
         cfg.SubjectsLen = 1;
         cfg.Storage = js_FileStorage;
         cfg.Replicas = c_->options.replicas;
+        // How long a repeated id is recognised: longer than any outage after
+        // which a host appends again what it may have appended before.
+        cfg.Duplicates = std::chrono::duration_cast<std::chrono::nanoseconds>(duplicate_window).count();
         raw_si = nullptr;
         s = js_AddStream(&raw_si, c_->js.get(), &cfg, nullptr, &code);
         si.reset(raw_si);
@@ -162,6 +168,11 @@ std::string JetStreamLog::identity()
 
 void JetStreamLog::follow(std::uint64_t seq)
 {
+    if (c_->follower) {
+        // nats.c no longer deletes the consumer on destroy: the server would
+        // keep each replaced one until its inactivity timeout.
+        (void)natsSubscription_Unsubscribe(c_->follower.get());
+    }
     c_->follower.reset();
     jsSubOptions so;
     check(jsSubOptions_Init(&so), "stream " + stream());
@@ -223,12 +234,27 @@ void JetStreamLog::require_connected() const
 
 std::uint64_t JetStreamLog::append(std::string_view msg_id, std::string_view bytes)
 {
+    return publish(msg_id, bytes, false).seq;
+}
+
+std::optional<std::uint64_t> JetStreamLog::append_first(std::string_view msg_id, std::string_view bytes)
+{
+    try {
+        return publish(msg_id, bytes, true).seq;
+    } catch (const NotFirst&) {
+        return std::nullopt;
+    }
+}
+
+JetStreamLog::Appended JetStreamLog::publish(std::string_view msg_id, std::string_view bytes, bool first)
+{
     require_connected();
     const std::string id(msg_id);
     jsPubOptions po;
     check(jsPubOptions_Init(&po), "stream " + stream());
     po.MsgId = id.c_str();
     po.ExpectStream = c_->options.stream.c_str();
+    po.ExpectNoMessage = first;
     // While the stream elects a leader, publishes fail at once ("no
     // responders", or the cluster not available): tried again, with the
     // same id, for up to one request timeout in all.
@@ -240,7 +266,10 @@ std::uint64_t JetStreamLog::append(std::string_view msg_id, std::string_view byt
                                         static_cast<int>(bytes.size()), &po, &code);
         const PubAckPtr ack(raw_ack);
         if (s == NATS_OK) {
-            return ack->Sequence;
+            return {ack->Sequence, ack->Duplicate};
+        }
+        if (first && code == JSStreamWrongLastSequenceErr) {
+            throw NotFirst();
         }
         const bool electing = s == NATS_NO_RESPONDERS || code == JSClusterNotAvailErr;
         if (!electing || std::chrono::steady_clock::now() >= deadline) {

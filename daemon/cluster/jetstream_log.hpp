@@ -50,6 +50,14 @@ public:
     // means "not known to be stored" (the client may still send it after a
     // reconnect): append again with the same id.
     std::uint64_t append(std::string_view msg_id, std::string_view bytes);
+    // The same, and whether the server had the id already.
+    struct Appended {
+        std::uint64_t seq = 0;
+        bool duplicate = false;
+    };
+    Appended append_checked(std::string_view msg_id, std::string_view bytes) { return publish(msg_id, bytes, false); }
+    // Appends only into an empty stream: nothing when it holds an entry.
+    std::optional<std::uint64_t> append_first(std::string_view msg_id, std::string_view bytes);
 
     // The entry at `seq`, or nothing when the stream does not hold it (not
     // yet written, or trimmed away: compare with first_sequence()).
@@ -84,6 +92,8 @@ public:
     [[nodiscard]] const std::string& stream() const;
 
 private:
+    struct NotFirst {};
+    Appended publish(std::string_view msg_id, std::string_view bytes, bool first);
     void require_connected() const;
 
     struct Connection;

@@ -72,9 +72,10 @@ void JetStreamStream::check_history()
                              "instance from an 'ndrd snapshot' of a replica that agrees with the stream");
     }
     if (last == 0) {
-        // The first host writes the header; others starting at the same
-        // moment send the same id, which the server keeps once.
-        (void)log_.append("ndrd-header", header_);
+        // The first host writes the header, only into an empty stream (a
+        // hint of "empty" from a server just restarted must not put a
+        // second header at the end); the others read it.
+        (void)log_.append_first("ndrd-header", header_);
         last = log_.last_sequence();
     }
     const std::uint64_t first = log_.first_sequence();
@@ -106,11 +107,18 @@ std::uint64_t JetStreamStream::append(index::EntryBody body, std::string_view id
 {
     const std::string bytes = index::encode_entry(body);
     const auto started = std::chrono::steady_clock::now();
-    std::uint64_t seq = 0;
+    JetStreamLog::Appended appended;
     try {
-        seq = log_.append(id, bytes);
+        appended = log_.append_checked(id, bytes);
     } catch (const LogUnavailable& e) {
         throw StreamUnavailable(e.what());
+    }
+    const std::uint64_t seq = appended.seq;
+    if (!appended.duplicate && seq <= index_.applied_entry()) {
+        throw StreamDiverged("stream " + log_.stream() + " stored a new entry at " + std::to_string(seq) +
+                             ", a position index " + index_.dir().string() +
+                             " has applied already: the stream was replaced or lost entries. Stop this instance "
+                             "and start it from an 'ndrd snapshot' of a replica that agrees with the stream");
     }
     catch_up_to(seq);
     if (on_appended_) {
@@ -187,7 +195,23 @@ bool JetStreamStream::deliver(std::int64_t timeout_ms)
         return true; // delivered again after a restart of the consumer
     }
     if (d->seq > applied + 1) {
-        refollow_ = true; // a gap: read again from the entry that is missing
+        // A gap: the entry may only have been skipped by the consumer (read
+        // again from it), or be gone from the stream (deleted by hand, or
+        // trimmed past this replica), which waiting does not change.
+        std::optional<std::string> missing;
+        try {
+            missing = log_.read(applied + 1);
+        } catch (const LogUnavailable& e) {
+            refollow_ = true;
+            throw StreamUnavailable(e.what());
+        }
+        if (!missing) {
+            throw StreamDiverged("stream " + log_.stream() + " no longer holds entry " + std::to_string(applied + 1) +
+                                 ", the next one index " + index_.dir().string() +
+                                 " needs: start this instance from an 'ndrd snapshot' of a replica taken at that "
+                                 "entry or later");
+        }
+        refollow_ = true;
         return true;
     }
     try {

@@ -67,6 +67,11 @@ void Decider::apply(const index::Entry& entry)
         } else {
             plan_move(rec, reserved);
         }
+        if (rec.origin != instance_ && rec.state == RouteState::planned) {
+            // Where a record stands on disk is its own host's business (an
+            // index from another member's snapshot may hold it planned).
+            rec.state = RouteState::done;
+        }
     }
     const index::StreamPosition at{entry.seq, item ? nullptr : &entry.body, {}};
     // Durable before any file moves: item entries are synced by the

@@ -1,18 +1,25 @@
 // The decision stream, wired to this host's decider (see decisions.hpp).
 #include "daemon/route/decisions.hpp"
 
+#include <xxhash.h>
+
 #include <algorithm>
+#include <cstdio>
 #include <utility>
 
 namespace ndrd::daemon {
 
 namespace {
 
-std::string hex(std::string_view bytes)
+// The id a server header carries: this host's name and a digest of what
+// names the entry, so no byte of a file name (a newline) reaches the header.
+std::string header_id(const std::string& instance, std::string_view what)
 {
-    index::Key k;
-    k.bytes = bytes;
-    return k.hex();
+    const XXH128_hash_t h = XXH3_128bits(what.data(), what.size());
+    char buf[33];
+    std::snprintf(buf, sizeof buf, "%016llx%016llx", static_cast<unsigned long long>(h.high64),
+                  static_cast<unsigned long long>(h.low64));
+    return instance + "/" + buf;
 }
 
 } // namespace
@@ -49,7 +56,7 @@ void Decisions::applied(const index::Entry& entry)
 void Decisions::note_pending(const Applied& a)
 {
     for (const auto& r : a.records) {
-        if (r.state == index::RouteState::planned) {
+        if (r.state == index::RouteState::planned && r.origin == decider_.instance()) {
             pending_.insert(r.seq);
         }
     }
@@ -68,14 +75,14 @@ void Decisions::passed(std::uint64_t seq, std::string_view stream_id)
 // name is not. A control entry's id names the position it was asked at.
 std::string Decisions::entry_id(const index::EntryBody& body, const std::optional<HostFacts>& facts) const
 {
-    std::string id = decider_.instance() + "/";
+    std::string id;
     const auto file = [&](const std::string& source, const std::string& digest) {
-        id += source + "@";
+        id += "file\n" + source + "\n";
         if (facts) {
             id += std::to_string(facts->device) + ":" + std::to_string(facts->inode) + ":" +
                   std::to_string(facts->mtime_ns);
         }
-        id += "/" + hex(digest);
+        id += "\n" + digest;
     };
     if (const auto* h = std::get_if<index::HashedItem>(&body)) {
         file(h->source, h->digest);
@@ -89,7 +96,7 @@ std::string Decisions::entry_id(const index::EntryBody& body, const std::optiona
             id += "/" + std::to_string(o->item) + "/" + std::string(index::to_string(o->action));
         }
     }
-    return id;
+    return header_id(decider_.instance(), id);
 }
 
 Applied Decisions::submit(index::EntryBody body, std::optional<HostFacts> facts, std::string id)
@@ -105,7 +112,14 @@ Applied Decisions::submit(index::EntryBody body, std::optional<HostFacts> facts,
         id = entry_id(body, facts);
     }
     last_.reset();
-    const std::uint64_t seq = stream_->append(std::move(body), id);
+    std::uint64_t seq = 0;
+    try {
+        seq = stream_->append(std::move(body), id);
+    } catch (...) { // noted, and thrown on: what was applied before the failure stays applied
+        if (last_) note_pending(*last_);
+        last_.reset();
+        throw;
+    }
     if (last_ && last_->entry == seq) {
         return *std::exchange(last_, std::nullopt);
     }
@@ -123,7 +137,14 @@ Applied Decisions::submit(index::EntryBody body, std::optional<HostFacts> facts,
 std::size_t Decisions::catch_up()
 {
     last_.reset();
-    const std::size_t n = stream_->catch_up();
+    std::size_t n = 0;
+    try {
+        n = stream_->catch_up();
+    } catch (...) { // as in submit()
+        if (last_) note_pending(*last_);
+        last_.reset();
+        throw;
+    }
     if (last_) {
         note_pending(*last_);
     }

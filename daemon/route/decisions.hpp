@@ -47,6 +47,11 @@ public:
     // configuration changes, never to undo another's. Returns whether it did.
     bool set_rules(const index::Rules& rules);
 
+    // On a shared stream: the rules this host's configuration asked for at
+    // start-up, so that a reload compares with them (the cluster's rules in
+    // force may be another host's).
+    void set_configured_rules(const index::Rules& rules) { requested_ = rules; }
+
     // Applies the entries other hosts appended that are here now (a shared
     // stream); returns how many. Throws as submit().
     std::size_t catch_up();

@@ -407,6 +407,14 @@ std::optional<ItemRecord> Pipeline::decide(HashResult& r)
 
 void Pipeline::retry(ItemRecord& rec)
 {
+    // As the journal has it now: on a shared stream another host's entry
+    // may have re-planned the move since it was parked.
+    if (auto now = index_.get(rec.seq)) {
+        if (now->state != index::RouteState::planned) {
+            return; // settled meanwhile (a recovery, a vanished entry)
+        }
+        rec = std::move(*now);
+    }
     RelocateOutcome outcome{};
     try {
         // A retry may find the move half-done (the file moved, its record
