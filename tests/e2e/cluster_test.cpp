@@ -504,9 +504,18 @@ BOOST_AUTO_TEST_CASE(six_hundred_images_three_servers_three_daemons_through_kill
     for (const auto& row : rows) {
         kept_copies[row.at("source").get<std::string>()] += row.at("decision") == "kept" ? 1 : 0;
     }
+    std::size_t twins_kept_once = 0;
     for (std::size_t i = 0; i < corpus.size(); i += 12) {
-        BOOST_TEST(kept_copies[corpus[i].filename().string()] <= 1U, corpus[i].filename());
+        const std::size_t kept = kept_copies[corpus[i].filename().string()];
+        BOOST_TEST(kept <= 1U, corpus[i].filename());
+        twins_kept_once += kept == 1 ? 1 : 0;
     }
+    std::size_t kept = 0;
+    for (const auto& row : rows) {
+        kept += row.at("decision") == "kept" ? 1 : 0;
+    }
+    BOOST_TEST_MESSAGE(rows.size() << " items on every replica, " << kept << " kept; of the 50 pictures dropped twice, "
+                                   << twins_kept_once << " kept once, the rest duplicates of earlier pictures");
     check_one_host_agrees(rows, bytes_of);
 }
 
