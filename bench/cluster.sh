@@ -32,6 +32,8 @@
 #   BENCH_BUILD_DIR, BENCH_BUILD_TYPE  see bench/common.sh
 #   BENCH_WORK                      scratch (default build-bench/cluster-work; emptied, removed at the end)
 #   BENCH_KEEP=1                    keep the scratch directory
+#   BENCH_TIMEOUT=600               seconds any one process may take (the 1M catch-up gets more);
+#                                   one that takes longer is killed and its step fails
 #   NATS_SERVER                     the nats-server binary (default: /usr/sbin/nats-server, installed if missing)
 set -euo pipefail
 # shellcheck source=bench/common.sh
@@ -47,7 +49,8 @@ lag_seconds=${BENCH_CLUSTER_LAG_SECONDS:-20}
 big=${BENCH_CLUSTER_BIG:-1000000}
 work=$(realpath -m "${BENCH_WORK:-$bench_build_dir/cluster-work}")
 nats_server=${NATS_SERVER:-/usr/sbin/nats-server}
-for v in files repeats entries lag_seconds; do
+proc_timeout=${BENCH_TIMEOUT:-600}
+for v in files repeats entries lag_seconds proc_timeout; do
   [[ ${!v} =~ ^[0-9]+$ && ${!v} -ge 1 ]] || bench_die "$v must be a positive integer (got '${!v}')"
 done
 [[ $big =~ ^[0-9]+$ ]] || bench_die "BENCH_CLUSTER_BIG must be a number (got '$big')"
@@ -84,6 +87,16 @@ warm() {
   find "$@" -type f -exec cat {} + >/dev/null
   sync
 }
+# limited SECONDS CMD...: CMD, killed (TERM, then KILL 10 s later) when it
+# runs longer than SECONDS, so that a process that hangs fails its step
+# instead of the benchmark; exit code 124 or 137 then.
+limited() {
+  local t=$1
+  shift
+  timeout -k 10 "$t" "$@"
+}
+# outcome RC: how a process ended, for PROBLEMS.
+outcome() { case $1 in 124 | 137) echo "killed after ${2:-$proc_timeout} s (did not finish or did not exit)" ;; *) echo "exit $1" ;; esac; }
 # last V...: the last argument, "-" when there is none.
 last() { if (($#)); then echo "${!#}"; else echo -; fi; }
 mib() { awk -v b="$1" 'BEGIN { printf "%.0f", b / 1048576 }'; }
@@ -176,7 +189,7 @@ for _ in $(seq 200); do
   sleep 0.05
 done
 if [[ -z $nats_port ]] || ! grep -q "Server is ready" "$work/nats/server.err"; then
-  bench_die "nats-server did not start: $(tail -5 "$work/nats/server.err")"
+  bench_die "nats-server did not start: $(tail -n 5 "$work/nats/server.err")"
 fi
 nats_url=nats://127.0.0.1:$nats_port
 nats_version=$("$nats_server" --version 2>&1 | head -1)
@@ -209,12 +222,13 @@ warm "$s1"
 once_in() {
   local d=$1 label=$2 t0 rc=0
   t0=$EPOCHREALTIME
-  /usr/bin/time -v -o "$d/time.log" "$ndrd" once --config "$d/ndrd.yaml" >"$d/once.out" 2>"$d/once.err" || rc=$?
+  limited "$proc_timeout" /usr/bin/time -v -o "$d/time.log" "$ndrd" once --config "$d/ndrd.yaml" >"$d/once.out" 2>"$d/once.err" || rc=$?
+  echo "$rc" >"$d/rc"
   elapsed_since "$t0" >"$d/wall"
-  sed -n 's/.* s (\([0-9.]*\) files\/s).*/\1/p' "$d/once.out" | tail -1 >"$d/rate"
+  sed -n 's/.* s (\([0-9.]*\) files\/s).*/\1/p' "$d/once.out" | tail -n 1 >"$d/rate"
   awk -F': ' '/User time|System time/ { s += $2 } END { print s + 0 }' "$d/time.log" >"$d/cpu"
   {
-    echo "$label: exit $rc, wall $(cat "$d/wall") s, CPU $(cat "$d/cpu") s: $(tail -1 "$d/once.out")"
+    echo "$label: exit $rc, wall $(cat "$d/wall") s, CPU $(cat "$d/cpu") s: $(tail -n 1 "$d/once.out")"
     sed -n 's/.*Maximum resident set size (kbytes): /  peak RSS KiB /p' "$d/time.log"
   } >>"$logs/scale.log"
   cat "$d/once.err" >>"$logs/scale.$(basename "$d").err"
@@ -234,7 +248,7 @@ for ((r = 1; r <= repeats; r++)); do
     proc_single+=("$(cat "$s1/single/rate")")
     cpu_single+=("$(per_image "$(cat "$s1/single/cpu")")")
   else
-    problem "(1) ndrd once, single host, run $r failed: $(tail -2 "$s1/single/once.err" | tr '\n' ' ')"
+    problem "(1) ndrd once, single host, run $r: $(outcome "$(cat "$s1/single/rc")"): $(tail -n 2 "$s1/single/once.err" | tr '\n' ' ')"
   fi
   restore_ingest "$s1/single" "$n"
   sync
@@ -251,7 +265,7 @@ for ((r = 1; r <= repeats; r++)); do
     srv_one+=("$(per_image "$srv")")
     cores_one+=("$(awk -v c="$(cat "$s1/one/cpu")" -v s="$srv" -v w="$(cat "$s1/one/wall")" 'BEGIN { printf "%.2f", (c + s) / w }')")
   else
-    problem "(1) ndrd once, one cluster instance, run $r failed: $(tail -2 "$s1/one/once.err" | tr '\n' ' ')"
+    problem "(1) ndrd once, one cluster instance, run $r: $(outcome "$(cat "$s1/one/rc")"): $(tail -n 2 "$s1/one/once.err" | tr '\n' ' ')"
   fi
   restore_ingest "$s1/one" "$n"
   sync
@@ -285,7 +299,7 @@ for ((r = 1; r <= repeats; r++)); do
     cores_two+=("$(awk -v c="$pair_cpu" -v s="$srv" -v w="$pair_wall" 'BEGIN { printf "%.2f", (c + s) / w }')")
     if ((${#rates_one[@]} >= r)); then pair_ratios+=("$(ratio "$(last "${rates_two[@]}")" "$(last "${rates_one[@]}")")"); fi
   else
-    problem "(1) ndrd once, two cluster instances, run $r failed (exit $rc_a / $rc_b): $(tail -2 "$s1/a/once.err" "$s1/b/once.err" | tr '\n' ' ')"
+    problem "(1) ndrd once, two cluster instances, run $r: a $(outcome "$rc_a"), b $(outcome "$rc_b"); a's summary: $(tail -n 1 "$s1/a/once.out"); b's: $(tail -n 1 "$s1/b/once.out")"
   fi
   restore_ingest "$s1/a" "${count_of[a]}"
   restore_ingest "$s1/b" "${count_of[b]}"
@@ -294,15 +308,15 @@ for ((r = 1; r <= repeats; r++)); do
   # read, decode, feature, key; no index, stream or move) over every file,
   # then two of them at once over the halves.
   t0=$EPOCHREALTIME
-  if "$ndrd" hash "$s1/one/in"/* >"$s1/hash.out" 2>>"$logs/scale.hash.err"; then
+  if limited "$proc_timeout" "$ndrd" hash "$s1/one/in"/* >"$s1/hash.out" 2>>"$logs/scale.hash.err"; then
     hash_one+=("$(div "$n" "$(elapsed_since "$t0")")")
   else
     problem "(1) ndrd hash over all files, run $r failed (see $logs/scale.hash.err)"
   fi
   t0=$EPOCHREALTIME
-  "$ndrd" hash "$s1/a/in"/* >"$s1/hash.a.out" 2>>"$logs/scale.hash.err" &
+  limited "$proc_timeout" "$ndrd" hash "$s1/a/in"/* >"$s1/hash.a.out" 2>>"$logs/scale.hash.err" &
   pid_a=$!
-  "$ndrd" hash "$s1/b/in"/* >"$s1/hash.b.out" 2>>"$logs/scale.hash.err" &
+  limited "$proc_timeout" "$ndrd" hash "$s1/b/in"/* >"$s1/hash.b.out" 2>>"$logs/scale.hash.err" &
   pid_b=$!
   rc_a=0 rc_b=0
   wait "$pid_a" || rc_a=$?
@@ -338,7 +352,7 @@ T[1]=$(elapsed_since "$step_started")
 # to its "ready" log line (polled every 10 ms), and its VmHWM 3 s after
 # ready; then SIGTERM, which must end it with 0. Medians into R[KEY.*].
 ready_run() {
-  local cfg=$1 label=$2 key=$3 r t0 pid ready hwm rss err readys=() hwms=() rc
+  local cfg=$1 label=$2 key=$3 r t0 pid ready hwm rss err readys=() hwms=() rc stuck
   err=$(dirname "$cfg")/run.err
   for ((r = 1; r <= repeats; r++)); do
     sync
@@ -352,6 +366,7 @@ ready_run() {
         ready=$(elapsed_since "$t0")
         break
       fi
+      awk -v e="$(elapsed_since "$t0")" -v t="$proc_timeout" 'BEGIN { exit !(e > t) }' && break
       sleep 0.01
     done
     hwm=- rss=-
@@ -360,17 +375,27 @@ ready_run() {
       hwm=$(awk '/^VmHWM:/ { printf "%.0f", $2 / 1024 }' "/proc/$pid/status" 2>/dev/null || echo -)
       rss=$(awk '/^VmRSS:/ { printf "%.0f", $2 / 1024 }' "/proc/$pid/status" 2>/dev/null || echo -)
     fi
+    # SIGTERM must end it, within 30 s (systemd gives 90).
     kill -TERM "$pid" 2>/dev/null || true
+    for _ in $(seq 300); do
+      kill -0 "$pid" 2>/dev/null || break
+      sleep 0.1
+    done
+    stuck=
+    if kill -0 "$pid" 2>/dev/null; then
+      stuck=" (still running 30 s after SIGTERM: killed)"
+      kill -KILL "$pid" 2>/dev/null || true
+    fi
     rc=0
     wait "$pid" || rc=$?
     run_pid=
     {
-      echo "$label run $r: ready after $ready s, VmHWM $hwm MiB, VmRSS $rss MiB (3 s after ready), exit $rc"
+      echo "$label run $r: ready after $ready s, VmHWM $hwm MiB, VmRSS $rss MiB (3 s after ready), exit $rc$stuck"
       grep -E 'index |cluster: |ready' "$err" | head -5 | sed 's/^/  /'
     } >>"$logs/startup.log"
     cat "$err" >>"$logs/startup.$key.err"
     if [[ $ready == - || $rc -ne 0 ]]; then
-      problem "(4) ndrd run on the $label replica, run $r: ready $ready, exit $rc: $(tail -2 "$err" | tr '\n' ' ')"
+      problem "(4) ndrd run on the $label replica, run $r: ready $ready, exit $rc$stuck: $(tail -n 2 "$err" | tr '\n' ' ')"
     fi
     readys+=("$ready")
     hwms+=("$hwm")
@@ -392,12 +417,12 @@ s2=$work/apply
 # rules entry, as the first daemon to decide a file appends them), then
 # prefilled by the async publisher.
 write_config "$s2/producer" 1 apply producer
-if out=$("$tool" join --config "$s2/producer/ndrd.yaml" --set-rules 2>>"$logs/apply.err"); then
+if out=$(limited "$proc_timeout" "$tool" join --config "$s2/producer/ndrd.yaml" --set-rules 2>>"$logs/apply.err"); then
   echo "producer $out" >>"$logs/apply.log"
 else
   problem "(2) creating the stream failed (see $logs/apply.err)"
 fi
-if out=$("$tool" publish --config "$s2/producer/ndrd.yaml" --count "$entries" --seed 2 --prefix apply 2>>"$logs/apply.err"); then
+if out=$(limited "$proc_timeout" "$tool" publish --config "$s2/producer/ndrd.yaml" --count "$entries" --seed 2 --prefix apply 2>>"$logs/apply.err"); then
   echo "prefill $out" >>"$logs/apply.log"
   R[s2.prefill_s]=$(kv "$out" seconds)
   R[s2.prefill_rate]=$(kv "$out" entries_per_s)
@@ -415,7 +440,7 @@ inproc=() daemon_rates=() daemon_walls=()
 for ((r = 1; r <= repeats; r++)); do
   write_config "$s2/inproc$r" 1 apply "inproc$r"
   sync
-  if out=$("$tool" join --config "$s2/inproc$r/ndrd.yaml" 2>>"$logs/apply.err"); then
+  if out=$(limited "$proc_timeout" "$tool" join --config "$s2/inproc$r/ndrd.yaml" 2>>"$logs/apply.err"); then
     echo "in-process run $r $out" >>"$logs/apply.log"
     inproc+=("$(kv "$out" entries_per_s)")
     R[s2.applied]=$(kv "$out" applied)
@@ -429,7 +454,9 @@ for ((r = 1; r <= repeats; r++)); do
   sync
   wall=-
   t0=$EPOCHREALTIME
-  if "$ndrd" once --config "$s2/daemon$r/ndrd.yaml" >"$s2/daemon$r/once.out" 2>"$s2/daemon$r/once.err"; then
+  rc=0
+  limited "$proc_timeout" "$ndrd" once --config "$s2/daemon$r/ndrd.yaml" >"$s2/daemon$r/once.out" 2>"$s2/daemon$r/once.err" || rc=$?
+  if ((rc == 0)); then
     wall=$(elapsed_since "$t0")
     replayed=$(sed -n 's/.*cluster: replayed entries \([0-9]*\) to \([0-9]*\) of.*/\1 \2/p' "$s2/daemon$r/once.err" | tail -1)
     if [[ -n $replayed ]]; then
@@ -440,7 +467,7 @@ for ((r = 1; r <= repeats; r++)); do
       problem "(2) ndrd once run $r replayed nothing (see $logs/apply.daemon$r.err)"
     fi
   else
-    problem "(2) ndrd once catch-up run $r failed: $(tail -2 "$s2/daemon$r/once.err" | tr '\n' ' ')"
+    problem "(2) ndrd once catch-up run $r: $(outcome "$rc"): $(tail -n 2 "$s2/daemon$r/once.err" | tr '\n' ' ')"
   fi
   cp "$s2/daemon$r/once.err" "$logs/apply.daemon$r.err"
   echo "daemon run $r wall ${wall:--} s: $(grep 'cluster: replayed' "$s2/daemon$r/once.err" | tail -1)" >>"$logs/apply.log"
@@ -475,14 +502,14 @@ lag_run() {
   [[ $mode == eager ]] && flags=(--eager)
   write_config "$d/producer" 1 "lag_${mode}_$r" producer
   write_config "$d/follower" 1 "lag_${mode}_$r" follower
-  if ! "$tool" join --config "$d/producer/ndrd.yaml" --set-rules >>"$logs/lag.log" 2>>"$logs/lag.err" ||
-    ! "$tool" publish --config "$d/producer/ndrd.yaml" --count "$entries" --seed 2 --prefix apply >>"$logs/lag.log" 2>>"$logs/lag.err"; then
+  if ! limited "$proc_timeout" "$tool" join --config "$d/producer/ndrd.yaml" --set-rules >>"$logs/lag.log" 2>>"$logs/lag.err" ||
+    ! limited "$proc_timeout" "$tool" publish --config "$d/producer/ndrd.yaml" --count "$entries" --seed 2 --prefix apply >>"$logs/lag.log" 2>>"$logs/lag.err"; then
     problem "(3) preparing lag run $mode $r failed (see $logs/lag.err)"
     return
   fi
   sync
   cpu0=$(cpu_seconds "$nats_pid")
-  if out=$(/usr/bin/time -f '%U %S %e' -o "$d/time" "$tool" lag --config "$d/follower/ndrd.yaml" --rate "$lag_rate" \
+  if out=$(limited "$proc_timeout" /usr/bin/time -f '%U %S %e' -o "$d/time" "$tool" lag --config "$d/follower/ndrd.yaml" --rate "$lag_rate" \
     --seconds "$lag_seconds" --seed "$((30 + r))" --prefix "lag$r" "${flags[@]}" 2>>"$logs/lag.err"); then
     cpu1=$(cpu_seconds "$nats_pid")
     # CPU shares over the publishing window (the tool's own include its untimed catch-up: an upper bound).
@@ -547,14 +574,14 @@ elif ((big > 0)); then
   # that was away would, and leaves a replica built by ndrd itself.
   write_config "$s4/producer" 1 big producer
   write_config "$s4/replica" 1 big replica
-  if out=$("$tool" join --config "$s4/producer/ndrd.yaml" --set-rules 2>>"$logs/big.err"); then
+  if out=$(limited "$proc_timeout" "$tool" join --config "$s4/producer/ndrd.yaml" --set-rules 2>>"$logs/big.err"); then
     echo "create $out" >>"$logs/big.log"
   else
     problem "(4) creating the big stream failed (see $logs/big.err)"
   fi
   rm -rf "$s4/producer"
   note "(4) publishing $big entries"
-  if out=$("$tool" publish --config "$s4/replica/ndrd.yaml" --count "$big" --seed 4 --prefix big 2>>"$logs/big.err"); then
+  if out=$(limited "$((proc_timeout + big / 1000))" "$tool" publish --config "$s4/replica/ndrd.yaml" --count "$big" --seed 4 --prefix big 2>>"$logs/big.err"); then
     echo "publish $out" >>"$logs/big.log"
     R[s4.publish_s]=$(kv "$out" seconds)
     R[s4.publish_rate]=$(kv "$out" entries_per_s)
@@ -565,7 +592,11 @@ elif ((big > 0)); then
   note "(4) ndrd once catches up $big entries"
   sync
   t0=$EPOCHREALTIME
-  if /usr/bin/time -v -o "$logs/big.once.time" "$ndrd" once --config "$s4/replica/ndrd.yaml" >"$s4/once.out" 2>"$s4/once.err"; then
+  rc=0
+  # A slow machine applies 1M entries in minutes: more time than one process gets elsewhere.
+  limited "$((proc_timeout + big / 1000))" /usr/bin/time -v -o "$logs/big.once.time" "$ndrd" once \
+    --config "$s4/replica/ndrd.yaml" >"$s4/once.out" 2>"$s4/once.err" || rc=$?
+  if ((rc == 0)); then
     R[s4.apply_s]=$(elapsed_since "$t0")
     read -r from to <<<"$(sed -n 's/.*cluster: replayed entries \([0-9]*\) to \([0-9]*\) of.*/\1 \2/p' "$s4/once.err" | tail -1)"
     read -r applied stream_last <<<"$(sed -n 's/.*cluster: applied up to entry \([0-9]*\) of \([0-9]*\).*/\1 \2/p' "$s4/once.err" | tail -1)"
@@ -574,7 +605,7 @@ elif ((big > 0)); then
     [[ -n ${to:-} ]] && R[s4.apply_rate]=$(div "$((to - from + 1))" "${R[s4.apply_s]}")
     R[s4.apply_rss]=$(awk -F': ' '/Maximum resident set size/ { printf "%.0f", $2 / 1024 }' "$logs/big.once.time")
   else
-    problem "(4) ndrd once's catch-up of $big entries failed: $(tail -2 "$s4/once.err" | tr '\n' ' ')"
+    problem "(4) ndrd once's catch-up of $big entries: $(outcome "$rc" "$((proc_timeout + big / 1000))"): $(tail -n 2 "$s4/once.err" | tr '\n' ' ')"
   fi
   cp "$s4/once.err" "$logs/big.once.err"
   echo "catch-up by ndrd once: wall ${R[s4.apply_s]:--} s, $(grep 'cluster: replayed' "$s4/once.err" | tail -1)" >>"$logs/big.log"
