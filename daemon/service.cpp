@@ -322,7 +322,10 @@ void Service::catch_up_at_start()
 void Service::schedule_follow()
 {
     if (shared_ == nullptr) return;
-    follow_timer_.expires_after(std::chrono::milliseconds(200));
+    // Behind the stream's end, the next round starts at once: a replica
+    // that waited 200 ms after every batch would drain a backlog slowly.
+    const bool behind = stream_reachable_ && idx_.applied_entry() < stream_last_;
+    follow_timer_.expires_after(behind ? std::chrono::milliseconds(0) : std::chrono::milliseconds(200));
     follow_timer_.async_wait([this](const boost::system::error_code& ec) {
         if (ec || stopping_) return;
         follow();

@@ -216,7 +216,22 @@ std::optional<JetStreamLog::Delivered> JetStreamLog::next(std::int64_t timeout_m
 
 JetStreamLog::JetStreamLog(JetStreamLog&&) noexcept = default;
 JetStreamLog& JetStreamLog::operator=(JetStreamLog&&) noexcept = default;
-JetStreamLog::~JetStreamLog() = default;
+JetStreamLog::~JetStreamLog()
+{
+    if (!c_) {
+        return; // moved from
+    }
+    // Closed before it is destroyed: the consumer goes from the server, and
+    // the library's reader thread ends before the connection's destroy
+    // joins it.
+    if (c_->follower) {
+        (void)natsSubscription_Unsubscribe(c_->follower.get());
+        c_->follower.reset();
+    }
+    if (c_->nc) {
+        natsConnection_Close(c_->nc.get());
+    }
+}
 
 const std::string& JetStreamLog::stream() const
 {
