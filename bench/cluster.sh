@@ -67,22 +67,7 @@ run_pid=
 
 # ---------------------------------------------------------------- helpers ---
 
-note() { echo "bench: $*" >&2; }
-problem() {
-  problems+=("$*")
-  note "PROBLEM: $*"
-}
-kv() { tr ' ' '\n' <<<"$1" | sed -n "s/^$2=//p" | head -1; }
-median() {
-  printf '%s\n' "$@" | LC_ALL=C sort -g |
-    awk '$1 != "-" && NF { v[++n] = $1 } END { if (n == 0) print "-"; else if (n % 2) print v[(n + 1) / 2]; else print (v[n / 2] + v[n / 2 + 1]) / 2 }'
-}
-fmt() { if [[ $2 == - || -z $2 ]]; then echo -; else LC_ALL=C printf "%.${1}f" "$2"; fi; }
-ratio() {
-  if [[ $1 == - || $2 == - || -z $1 || -z $2 ]]; then echo -; else awk -v a="$1" -v b="$2" 'BEGIN { if (b == 0) print "-"; else printf "%.2f", a / b }'; fi
-}
 div() { awk -v a="$1" -v b="$2" 'BEGIN { if (b == 0) print "-"; else print a / b }'; }
-elapsed_since() { awk -v a="$1" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.3f", b - a }'; }
 warm() {
   find "$@" -type f -exec cat {} + >/dev/null
   sync

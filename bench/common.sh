@@ -1,5 +1,5 @@
 # shellcheck shell=bash
-# Shared by bench/make_corpus.sh and bench/run.sh (sourced, not run).
+# Shared by bench/make_corpus.sh, bench/run.sh and bench/cluster.sh (sourced, not run).
 # BENCH_BUILD_DIR: the benchmark's own build tree (default ./build-bench), so
 # a benchmark never reconfigures or rebuilds anybody's ./build.
 # BENCH_BUILD_TYPE: RelWithDebInfo by default, the type .ci/setup and the
@@ -43,3 +43,25 @@ bench_build() {
   cmake --build "$bench_build_dir" -j"$jobs" --target "$@" >"$bench_build_dir/bench-build.log" 2>&1 ||
     { tail -40 "$bench_build_dir/bench-build.log" >&2; bench_die "building $* in $bench_build_dir failed (see above)"; }
 }
+
+# Reporting helpers of run.sh and cluster.sh (they keep a `problems` array).
+note() { echo "bench: $*" >&2; }
+problem() {
+  problems+=("$*")
+  note "PROBLEM: $*"
+}
+# kv "LINE" KEY: the value of KEY=value in a tool's output line.
+kv() { tr ' ' '\n' <<<"$1" | sed -n "s/^$2=//p" | head -1; }
+# median V...: the middle value (mean of the two middle ones for an even
+# count); "-" when there is none, ignoring failed runs' "-".
+median() {
+  printf '%s\n' "$@" | LC_ALL=C sort -g |
+    awk '$1 != "-" && NF { v[++n] = $1 } END { if (n == 0) print "-"; else if (n % 2) print v[(n + 1) / 2]; else print (v[n / 2] + v[n / 2 + 1]) / 2 }'
+}
+# fmt PRECISION VALUE: fixed-point, "-" passes through.
+fmt() { if [[ $2 == - || -z $2 ]]; then echo -; else LC_ALL=C printf "%.${1}f" "$2"; fi; }
+# ratio A B: A / B with two decimals, "-" when either is missing.
+ratio() {
+  if [[ $1 == - || $2 == - || -z $1 || -z $2 ]]; then echo -; else awk -v a="$1" -v b="$2" 'BEGIN { if (b == 0) print "-"; else printf "%.2f", a / b }'; fi
+}
+elapsed_since() { awk -v a="$1" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.3f", b - a }'; }
