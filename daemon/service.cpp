@@ -340,7 +340,7 @@ void Service::follow()
     report_vanished();
     try {
         (void)decisions_.catch_up();
-        stream_last_ = shared_->last_sequence();
+        stream_last_ = shared_->last_seen(); // asked by that catch-up: one request a turn
         if (!stream_reachable_) log_info("cluster: the stream is reachable again");
         stream_reachable_ = true;
     } catch (const StreamUnavailable& e) {

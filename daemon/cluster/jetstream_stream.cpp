@@ -150,6 +150,7 @@ std::size_t JetStreamStream::catch_up()
     // consumer when nothing is there would hold the event loop up.
     const std::uint64_t before = index_.applied_entry();
     const std::uint64_t last = last_sequence();
+    last_seen_ = last;
     if (last > before) {
         catch_up_to(std::min<std::uint64_t>(last, before + catch_up_batch));
     }

@@ -56,6 +56,9 @@ public:
 
     // The stream's last position now (for lag), and its identity.
     [[nodiscard]] std::uint64_t last_sequence();
+    // The stream's last position as the latest catch_up() found it (no
+    // request).
+    [[nodiscard]] std::uint64_t last_seen() const { return last_seen_; }
     [[nodiscard]] const std::string& identity() const { return identity_; }
 
 private:
@@ -73,6 +76,7 @@ private:
     Subscriber apply_;
     Passer pass_;
     std::function<void(double)> on_appended_;
+    std::uint64_t last_seen_ = 0;
     bool refollow_ = false; // the delivery was interrupted: read again from the next entry
 };
 
