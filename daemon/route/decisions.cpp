@@ -27,8 +27,7 @@ std::string header_id(const std::string& instance, std::string_view what)
 Decisions::Decisions(index::HashIndex& index, const Relocator& relocator, const index::Rules& fallback,
                      std::unique_ptr<EntryStream> stream, std::string instance)
     : index_(index), decider_(index, relocator, index.rules().value_or(fallback), std::move(instance)),
-      stream_(stream ? std::move(stream) : std::make_unique<InProcessStream>(index)),
-      rules_recorded_(index.rules().has_value())
+      stream_(stream ? std::move(stream) : std::make_unique<InProcessStream>(index))
 {
     if (!stream_->shared()) {
         requested_ = index.rules(); // one host: its configuration is the only source of rules
@@ -48,8 +47,6 @@ void Decisions::applied(const index::Entry& entry)
         origins_.insert(h->origin);
     } else if (const auto* r = std::get_if<index::RejectedItem>(&entry.body)) {
         origins_.insert(r->origin);
-    } else if (std::holds_alternative<index::RulesChange>(entry.body)) {
-        rules_recorded_ = true; // possibly another host's: see set_rules()
     }
 }
 
@@ -154,10 +151,12 @@ std::size_t Decisions::catch_up()
 
 bool Decisions::set_rules(const index::Rules& rules)
 {
-    if (rules_recorded_ && requested_ == rules) {
+    // The index records the rules of the last rules entry, any host's.
+    const bool recorded = index_.rules().has_value();
+    if (recorded && requested_ == rules) {
         return false;
     }
-    if (rules_recorded_ && !requested_) {
+    if (recorded && !requested_) {
         // A shared stream's first look: the cluster's rules stand until this
         // host's configuration changes.
         requested_ = rules;
@@ -165,7 +164,6 @@ bool Decisions::set_rules(const index::Rules& rules)
     }
     (void)submit(index::RulesChange{rules});
     requested_ = rules;
-    rules_recorded_ = true; // the stream now says which rules its items were judged by
     return true;
 }
 

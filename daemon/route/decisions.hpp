@@ -82,7 +82,6 @@ private:
     index::HashIndex& index_;
     Decider decider_;
     std::unique_ptr<EntryStream> stream_;
-    bool rules_recorded_;
     std::optional<index::Rules> requested_; // the rules this host last asked for
     // What the latest entry applied wrote: submit()'s answer when it is the
     // entry submitted (a stream stops at the entry it waits for).
