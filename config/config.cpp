@@ -1,5 +1,6 @@
 // Turns ndrd.yaml into a validated Config and prepares the directories it names.
 #include "config/config.hpp"
+#include "config/locations.hpp"
 
 #include <sys/un.h>
 #include <unistd.h>
@@ -33,15 +34,17 @@ namespace {
 
 // The schema, in the order the keys appear in ndrd.yaml (suggestions prefer
 // the earlier key on ties).
-constexpr std::array<std::string_view, 24> kTopKeys = {
-    "ingest_dir",     "output_dir",  "index_dir",      "working_subset", "duplicated_subset", "algorithm",
-    "gradient",       "compat",      "seed",           "workers",        "num_cut",           "over_sample",
-    "under_sample",   "rebalance",   "log_level",      "max_file_size",  "max_pixels",        "decode_scale",
-    "index_min_free", "index_cache", "control_socket", "watch",          "metrics",           "cluster"};
+constexpr std::array<std::string_view, 27> kTopKeys = {
+    "base_dir",       "ingest_dir",   "output_dir",     "index_dir",   "working_subset", "duplicated_subset",
+    "algorithm",      "gradient",     "compat",         "seed",        "workers",        "num_cut",
+    "over_sample",    "under_sample", "rebalance",      "log_level",   "log_routing",    "max_file_size",
+    "max_pixels",     "decode_scale", "index_min_free", "index_cache", "watch",          "ingest",
+    "control_socket", "metrics",      "cluster"};
 constexpr std::array<std::string_view, 6> kGradientKeys = {"block_shape", "hash_dim",     "sim_threshold",
                                                            "projection",  "probe_radius", "invariance"};
 constexpr std::array<std::string_view, 2> kRebalanceKeys = {"interval", "after_items"};
 constexpr std::array<std::string_view, 2> kWatchKeys = {"mode", "poll_interval"};
+constexpr std::array<std::string_view, 2> kIngestKeys = {"remove_empty_dirs", "empty_dir_grace"};
 constexpr std::array<std::string_view, 1> kMetricsKeys = {"listen"};
 constexpr std::array<std::string_view, 7> kClusterKeys = {"servers",     "stream", "instance", "replicas",
                                                           "credentials", "token",  "tls_ca"};
@@ -55,9 +58,11 @@ struct Section {
 };
 
 // Every section, so a key put at the wrong level can be pointed home.
-std::array<Section, 3> all_sections()
+std::array<Section, 7> all_sections()
 {
-    return {Section{"", kTopKeys}, Section{"gradient", kGradientKeys}, Section{"rebalance", kRebalanceKeys}};
+    return {Section{"", kTopKeys},           Section{"gradient", kGradientKeys}, Section{"rebalance", kRebalanceKeys},
+            Section{"watch", kWatchKeys},    Section{"ingest", kIngestKeys},     Section{"metrics", kMetricsKeys},
+            Section{"cluster", kClusterKeys}};
 }
 
 std::size_t edit_distance(std::string_view a, std::string_view b)
@@ -369,15 +374,20 @@ void read_gradient(const Parser& p, const Entry& where, GradientParams& g)
     }
 }
 
+// An integer with unit s, m, h or d (a bare integer is seconds), at most `max` seconds.
+std::chrono::seconds duration(const Parser& p, const Entry& e, std::uint64_t max, std::string_view what)
+{
+    constexpr std::array<std::pair<std::string_view, std::uint64_t>, 4> units{
+        {{"s", 1}, {"m", 60}, {"h", 3600}, {"d", 86400}}};
+    return std::chrono::seconds(static_cast<std::chrono::seconds::rep>(p.with_unit(e, units, max, what)));
+}
+
 void read_rebalance(const Parser& p, const Entry& where, RebalanceParams& r)
 {
     const Entries entries = p.section(where, "rebalance", kRebalanceKeys);
     if (const Entry* e = find(entries, "interval")) {
-        constexpr std::array<std::pair<std::string_view, std::uint64_t>, 4> units{
-            {{"s", 1}, {"m", 60}, {"h", 3600}, {"d", 86400}}};
         const auto max = static_cast<std::uint64_t>(std::chrono::seconds::max().count());
-        r.interval = std::chrono::seconds(static_cast<std::chrono::seconds::rep>(
-            p.with_unit(*e, units, max, "a duration such as 30s, 10m, 2h or 1d (0s disables the timer)")));
+        r.interval = duration(p, *e, max, "a duration such as 30s, 10m, 2h or 1d (0s disables the timer)");
     }
     if (const Entry* e = find(entries, "after_items")) {
         r.after_items = p.optional_integer(*e, 1, "null or an integer >= 1");
@@ -393,11 +403,22 @@ void read_watch(const Parser& p, const Entry& where, WatchParams& w)
         w.mode = p.one_of(*e, modes);
     }
     if (const Entry* e = find(entries, "poll_interval")) {
-        constexpr std::array<std::pair<std::string_view, std::uint64_t>, 4> units{
-            {{"s", 1}, {"m", 60}, {"h", 3600}, {"d", 86400}}};
-        const auto secs = p.with_unit(*e, units, 86400, "a duration from 1s to 1d, such as 5s or 1m");
-        if (secs == 0) p.expected(*e, "a duration from 1s to 1d, such as 5s or 1m");
-        w.poll_interval = std::chrono::seconds(static_cast<std::chrono::seconds::rep>(secs));
+        constexpr std::string_view what = "a duration from 1s to 1d, such as 5s or 1m";
+        w.poll_interval = duration(p, *e, 86400, what);
+        if (w.poll_interval.count() == 0) p.expected(*e, what);
+    }
+}
+
+void read_ingest(const Parser& p, const Entry& where, IngestParams& in)
+{
+    const Entries entries = p.section(where, "ingest", kIngestKeys);
+    if (const Entry* e = find(entries, "remove_empty_dirs")) {
+        constexpr std::array<std::pair<std::string_view, bool>, 2> flags{{{"false", false}, {"true", true}}};
+        in.remove_empty_dirs = p.one_of(*e, flags);
+    }
+    if (const Entry* e = find(entries, "empty_dir_grace")) {
+        constexpr std::uint64_t kWeek = 7 * 86400;
+        in.empty_dir_grace = duration(p, *e, kWeek, "a duration from 0s to 7d, such as 10m or 1h");
     }
 }
 
@@ -668,17 +689,34 @@ void read_limits(const Parser& p, const Entries& top, Config& cfg)
     }
 }
 
+// Every relative path against the one base: base_dir (itself against the
+// file's directory), else the packaged unit's state directory or the file's
+// directory (default_base).
+void resolve_paths(Config& cfg, const fs::path& config_file)
+{
+    std::error_code ec;
+    const fs::path file_dir = fs::absolute(config_file, ec).lexically_normal().parent_path();
+    cfg.base_dir = cfg.base_dir.empty() ? default_base(config_file) : resolve(file_dir, cfg.base_dir);
+    for (fs::path* p : {&cfg.ingest_dir, &cfg.output_dir, &cfg.index_dir, &cfg.control_socket}) {
+        *p = resolve(cfg.base_dir, *p);
+    }
+    if (cfg.gradient.projection) cfg.gradient.projection = resolve(cfg.base_dir, *cfg.gradient.projection);
+    if (cfg.cluster) {
+        if (cfg.cluster->credentials) cfg.cluster->credentials = resolve(cfg.base_dir, *cfg.cluster->credentials);
+        if (cfg.cluster->tls_ca) cfg.cluster->tls_ca = resolve(cfg.base_dir, *cfg.cluster->tls_ca);
+    }
+}
+
 } // namespace
 
-Config parse_config(const std::string& yaml_text, const std::string& origin)
+Config parse_config(const std::string& yaml_text, const std::string& origin, const fs::path& config_file)
 {
     const Parser p(origin);
-    YAML::Node root;
+    YAML::Node root; // stays null for an empty file (or comments only): all defaults
     try {
         const auto [documents, second] = count_documents(yaml_text);
-        if (documents == 0) return Config{}; // empty or comments only: all defaults
         if (documents > 1) p.fail(second, "expected one YAML document, found a second one here");
-        root = YAML::Load(yaml_text);
+        if (documents == 1) root = YAML::Load(yaml_text);
     } catch (const YAML::Exception& e) {
         p.fail(e.mark, "invalid YAML: " + e.msg);
     }
@@ -709,7 +747,13 @@ Config parse_config(const std::string& yaml_text, const std::string& origin)
     if (const Entry* e = find(top, "watch")) read_watch(p, *e, cfg.watch);
     if (const Entry* e = find(top, "metrics")) read_metrics(p, *e, cfg.metrics);
     if (const Entry* e = find(top, "cluster")) read_cluster(p, *e, cfg.cluster);
+    if (const Entry* e = find(top, "ingest")) read_ingest(p, *e, cfg.ingest);
     if (const Entry* e = find(top, "log_level")) cfg.log_level = p.one_of(*e, levels);
+    if (const Entry* e = find(top, "log_routing")) {
+        constexpr std::array<std::pair<std::string_view, LogLevel>, 2> routing{
+            {{"info", LogLevel::info}, {"debug", LogLevel::debug}}};
+        cfg.log_routing = p.one_of(*e, routing);
+    }
     if (const Entry* e = find(top, "decode_scale")) {
         constexpr std::array<std::pair<std::string_view, DecodeScale>, 2> scales{
             {{"off", DecodeScale::off}, {"auto", DecodeScale::automatic}}};
@@ -724,8 +768,28 @@ Config parse_config(const std::string& yaml_text, const std::string& origin)
     if (const Entry* e = find(top, "control_socket"); e && !e->value.IsNull()) {
         cfg.control_socket = p.non_empty_text(*e, "null or a non-empty path");
     }
+    const Entry* base = find(top, "base_dir");
+    if (base && !base->value.IsNull()) cfg.base_dir = p.non_empty_text(*base, "null or a non-empty path");
+    if (!config_file.empty()) resolve_paths(cfg, config_file);
     check_socket_length(p, cfg, top);
     return cfg;
+}
+
+std::vector<std::string> known_keys()
+{
+    std::vector<std::string> keys;
+    const auto sections = all_sections();
+    for (const std::string_view key : kTopKeys) {
+        const auto section = std::ranges::find(sections, key, &Section::dotted);
+        if (section == sections.end()) {
+            keys.emplace_back(key);
+            continue;
+        }
+        for (const std::string_view sub : section->keys) {
+            keys.push_back(dotted(key, sub));
+        }
+    }
+    return keys;
 }
 
 Config load_config(const fs::path& path)
@@ -741,10 +805,10 @@ Config load_config(const fs::path& path)
     std::ostringstream text;
     text << in.rdbuf();
     if (in.bad()) throw ConfigError(origin + ": cannot read config file: read error");
-    return parse_config(text.str(), origin);
+    return parse_config(text.str(), origin, path);
 }
 
-void prepare_directories(const Config& cfg)
+void check_directory_layout(const Config& cfg)
 {
     struct Dir {
         std::string_view key;
@@ -769,7 +833,6 @@ void prepare_directories(const Config& cfg)
         if (fs::exists(status) && !fs::is_directory(status)) throw ConfigError(name + " exists but is not a directory");
     }
 
-    // Checked before creating anything so a bad config leaves no trace.
     auto contains = [](const fs::path& outer, const fs::path& inner) {
         return std::mismatch(outer.begin(), outer.end(), inner.begin(), inner.end()).first == outer.end();
     };
@@ -792,14 +855,20 @@ void prepare_directories(const Config& cfg)
             }
         }
     }
+}
 
-    for (const Dir& d : dirs) {
-        const std::string name = std::string(d.key) + " " + quoted(d.path);
+void prepare_directories(const Config& cfg)
+{
+    check_directory_layout(cfg); // before creating anything, so a bad configuration leaves no trace
+    for (const auto& [key, path] : {std::pair<std::string_view, const fs::path&>{"ingest_dir", cfg.ingest_dir},
+                                    {"output_dir", cfg.output_dir},
+                                    {"index_dir", cfg.index_dir}}) {
+        const std::string name = std::string(key) + " '" + path.string() + "'";
         std::error_code ec;
-        fs::create_directories(d.path, ec);
+        fs::create_directories(path, ec);
         if (ec) throw ConfigError(name + ": cannot create directory: " + ec.message());
         // The daemon lists, writes and renames files in all three.
-        if (::access(d.path.c_str(), R_OK | W_OK | X_OK) != 0) {
+        if (::access(path.c_str(), R_OK | W_OK | X_OK) != 0) {
             const int err = errno;
             throw ConfigError(name + " is not usable (need read, write and search permission): " + std::strerror(err));
         }

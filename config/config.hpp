@@ -68,6 +68,15 @@ struct WatchParams {
     bool operator==(const WatchParams&) const = default;
 };
 
+// Ingest-directory housekeeping.
+struct IngestParams {
+    // Remove subdirectories of ingest_dir that stayed empty for
+    // empty_dir_grace (date-partitioned camera trees would pile up).
+    bool remove_empty_dirs = false;
+    std::chrono::seconds empty_dir_grace{600};
+    bool operator==(const IngestParams&) const = default;
+};
+
 struct MetricsParams {
     // host:port for the Prometheus endpoint (GET /metrics); nullopt = off.
     std::optional<std::string> listen;
@@ -88,9 +97,13 @@ struct ClusterParams {
 };
 
 struct Config {
-    std::filesystem::path ingest_dir = "./var/incoming";
-    std::filesystem::path output_dir = "./var/dataset";
-    std::filesystem::path index_dir = "./var/index";
+    // Relative paths below resolve against this directory when the file is
+    // loaded (see base_directory()); empty for a configuration parsed from
+    // text, whose paths stay as written.
+    std::filesystem::path base_dir;
+    std::filesystem::path ingest_dir = "incoming";
+    std::filesystem::path output_dir = "dataset";
+    std::filesystem::path index_dir = "index";
     std::string working_subset = "train";
     std::string duplicated_subset = "duplicated";
     std::string algorithm = "gradient";
@@ -103,9 +116,11 @@ struct Config {
     UnderSample under_sample = UnderSample::uniform;
     RebalanceParams rebalance;
     WatchParams watch;
+    IngestParams ingest;
     MetricsParams metrics;
     std::optional<ClusterParams> cluster;
     LogLevel log_level = LogLevel::info;
+    LogLevel log_routing = LogLevel::info; // the one line per routed file: info or debug
     DecodeScale decode_scale = DecodeScale::off;
     std::uint64_t max_file_size = 256ULL << 20; // bytes; larger files are rejected unread
     std::uint64_t max_pixels = 64'000'000;      // width * height; larger images are refused from the header
@@ -126,16 +141,28 @@ struct Config {
     bool operator==(const Config&) const = default;
 };
 
-// Parses and validates `path`. Relative paths in the file are resolved against
-// the current working directory (systemd sets WorkingDirectory=). Throws
-// ConfigError naming the key and line for every problem it finds.
+// Parses and validates `path`. Relative paths in the file resolve against
+// base_directory(path, base_dir), never the caller's working directory.
+// Throws ConfigError naming the key and line for every problem it finds.
 Config load_config(const std::filesystem::path& path);
 
 // Parses and validates YAML text; `origin` names the source in messages.
-Config parse_config(const std::string& yaml_text, const std::string& origin);
+// With a non-empty `config_file` (where the text came from), relative paths
+// resolve as load_config() resolves them; otherwise they stay as written.
+Config parse_config(const std::string& yaml_text, const std::string& origin,
+                    const std::filesystem::path& config_file = {});
 
-// Creates missing ingest/output/index directories and checks that they are
-// usable directories that do not nest inside one another. Throws ConfigError.
+// Every key a configuration may set, dotted ("gradient.hash_dim"), in the
+// order of the default ndrd.yaml; sections are expanded into their keys.
+std::vector<std::string> known_keys();
+
+// Checks, creating nothing, that the ingest/output/index paths are
+// directories where they exist and do not nest inside one another. Throws
+// ConfigError.
+void check_directory_layout(const Config& cfg);
+
+// check_directory_layout(), then creates missing ingest/output/index
+// directories and checks that they are usable. Throws ConfigError.
 void prepare_directories(const Config& cfg);
 
 [[nodiscard]] std::string to_string(OverSample v);

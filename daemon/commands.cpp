@@ -10,6 +10,7 @@
 #include "daemon/control/query.hpp"
 #include "daemon/control/status.hpp"
 #include "daemon/ingest/source_file.hpp"
+#include "daemon/reload.hpp"
 #include "daemon/route/configured.hpp"
 #include "daemon/route/match_rule.hpp"
 #include "daemon/route/overrides.hpp"
@@ -102,7 +103,7 @@ int hash_command(const config::Config& cfg, bool use_index, const std::vector<st
     return status;
 }
 
-int status_command(const config::Config& cfg)
+int status_command(const config::Config& cfg, bool as_json)
 {
     Json status;
     if (auto live = control_call(cfg.control_socket_path(), request("status"))) {
@@ -111,8 +112,32 @@ int status_command(const config::Config& cfg)
         const auto idx = index::HashIndex::open_read_only(cfg.index_dir);
         status = status_json(idx, cfg, nullptr);
     }
-    std::cout << format_status(status);
+    std::cout << (as_json ? json_text(status) + "\n" : format_status(status));
     return 0;
+}
+
+int reload_command(const config::Config& cfg)
+{
+    const auto socket = cfg.control_socket_path();
+    const auto answer = control_call(socket, request("reload"));
+    if (!answer) {
+        throw NoDaemon("no ndrd daemon answers on " + socket.string() +
+                       " (is it running? a changed control_socket takes a restart)");
+    }
+    const auto file = answer->value("file", std::string("its configuration"));
+    if (succeeded(*answer)) {
+        const auto& applied = answer->value("applied", Json::array());
+        if (applied.empty()) {
+            std::cout << "reloaded " << file << ": nothing changed\n";
+        } else {
+            std::cout << "reloaded " << file << ": " << join_keys(applied.get<std::vector<std::string>>())
+                      << " now apply\n";
+        }
+        return 0;
+    }
+    std::cerr << "reload refused, the running configuration stays: "
+              << answer->value("error", std::string("no reason given")) << "\n";
+    return 1;
 }
 
 int rebalance_command(const config::Config& cfg)
@@ -124,7 +149,7 @@ int rebalance_command(const config::Config& cfg)
     // No daemon: do it here, on the index and the files.
     refuse_offline_in_a_cluster(cfg, "rebalance");
     set_log_level(cfg.log_level);
-    auto idx = open_index(cfg);
+    auto idx = open_existing_index(cfg);
     const Router router(cfg.ingest_dir, cfg.output_dir);
     Relocator relocator(idx, router, areas_of(cfg));
     relocator.recover();
@@ -144,7 +169,7 @@ int verify_command(const config::Config& cfg, bool do_repair)
             throw std::runtime_error("the daemon is running on this index: stop it before 'ndrd verify --repair'");
         }
         set_log_level(cfg.log_level);
-        auto idx = open_index(cfg);
+        auto idx = open_existing_index(cfg);
         report = repair(idx, cfg);
     } else {
         const auto idx = index::HashIndex::open_read_only(cfg.index_dir);
@@ -225,7 +250,7 @@ int override_command(const config::Config& cfg, index::Override action, const st
     }
     refuse_offline_in_a_cluster(cfg, command_name(action));
     set_log_level(cfg.log_level);
-    auto idx = open_index(cfg);
+    auto idx = open_existing_index(cfg);
     const Router router(cfg.ingest_dir, cfg.output_dir);
     Relocator relocator(idx, router, areas_of(cfg));
     relocator.recover();

@@ -1,7 +1,8 @@
-// The one-shot commands beside the daemon: `hash`, `status`, `rebalance`,
-// `verify`, `query`, `export` and `snapshot`.
+// The one-shot commands beside the daemon: `hash`, `status`, `reload`,
+// `rebalance`, `verify`, `query`, `export` and `snapshot`.
 #pragma once
 
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -11,12 +12,25 @@
 
 namespace ndrd::daemon {
 
+// A command that only the running daemon can answer found none on its
+// control socket (exit code 69).
+class NoDaemon : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
+
 // One JSON object per file on stdout; returns 1 if any file failed.
 int hash_command(const config::Config& cfg, bool use_index, const std::vector<std::string>& files, bool with_feature);
 
-// Human-readable status on stdout: from the running daemon over the control
-// socket when there is one, else from the index opened read-only.
-int status_command(const config::Config& cfg);
+// Status on stdout, human-readable or as one JSON object: from the running
+// daemon over the control socket when there is one, else from the index
+// opened read-only.
+int status_command(const config::Config& cfg, bool as_json);
+
+// Asks the running daemon to re-read its configuration file and prints what
+// it applied, or why it refused. Returns 0 applied (or unchanged), 1 refused;
+// throws NoDaemon when none answers.
+int reload_command(const config::Config& cfg);
 
 // Asks the running daemon to rebalance now, or rebalances the index and the
 // files itself when no daemon runs. Prints the JSON report.
@@ -41,7 +55,8 @@ int export_command(const config::Config& cfg, ExportFormat format);
 int snapshot_command(const config::Config& cfg, const std::string& dir);
 
 // Checks that the index and the disk agree; prints every discrepancy.
-// Returns 0 when clean, 1 otherwise. `repair` needs the daemon stopped.
+// Returns 0 when clean, 1 otherwise; throws when it cannot run (no index,
+// `repair` with the daemon running).
 int verify_command(const config::Config& cfg, bool repair);
 
 } // namespace ndrd::daemon

@@ -4,6 +4,8 @@
 #include <chrono>
 #include <memory>
 
+#include "daemon/telemetry/process_metrics.hpp"
+
 namespace ndrd::daemon {
 
 namespace {
@@ -39,8 +41,20 @@ DaemonMetrics::DaemonMetrics(const index::HashIndex& index, const Pipeline& pipe
       // A quorum's acknowledgement on a LAN: about a millisecond; an election: seconds.
       append_seconds_(registry_.histogram("ndrd_cluster_append_seconds",
                                           "Time from appending an entry to the shared stream to having applied it.",
-                                          exponential_buckets(0.0002, 2, 16)))
+                                          exponential_buckets(0.0002, 2, 16))),
+      last_routed_(registry_.gauge("ndrd_last_routed_timestamp_seconds",
+                                   "When the last file was routed, seconds since the Unix epoch (0: none yet).")),
+      reload_ok_(registry_.gauge("ndrd_config_last_reload_successful",
+                                 "1 if the last configuration reload was applied (or none was asked), 0 if refused.")),
+      reload_time_(registry_.gauge("ndrd_config_last_reload_success_timestamp_seconds",
+                                   "When the configuration was last loaded successfully (start or reload)."))
 {
+    add_process_metrics(registry_);
+    registry_.gauge_family("ndrd_build_info", "Always 1; the labels name the running build.", {"version"})
+        .with({NDRD_VERSION})
+        .set(1);
+    reload_ok_.set(1);
+    reload_time_.set(static_cast<double>(unix_seconds_now()));
     for (const char* d : {"kept", "duplicated", "rejected"}) {
         (void)decisions_.with({d});
     }
@@ -100,6 +114,7 @@ void DaemonMetrics::routed(const RoutedEvent& event)
     if (event.record.verdict == index::Verdict::rejected) {
         rejections_.with({event.reason_kind.empty() ? std::string_view("other") : event.reason_kind}).inc();
     }
+    last_routed_.set(static_cast<double>(unix_seconds_now()));
     if (event.hash_seconds) hash_seconds_.observe(*event.hash_seconds);
     if (event.latency_seconds) latency_seconds_.observe(*event.latency_seconds);
 }
@@ -109,6 +124,12 @@ void DaemonMetrics::rebalanced(const RebalanceReport& report)
     rebalances_.inc();
     rebalance_moves_.with({"cut"}).inc(report.cut.size());
     rebalance_moves_.with({"restored"}).inc(report.restored.size());
+}
+
+void DaemonMetrics::reloaded(bool ok)
+{
+    reload_ok_.set(ok ? 1 : 0);
+    if (ok) reload_time_.set(static_cast<double>(unix_seconds_now()));
 }
 
 void DaemonMetrics::rebalance_failed()

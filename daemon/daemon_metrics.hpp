@@ -23,6 +23,8 @@ public:
     void routed(const RoutedEvent& event);
     void rebalanced(const RebalanceReport& report);
     void rebalance_failed();
+    // The outcome of a configuration reload (SIGHUP or `ndrd reload`).
+    void reloaded(bool ok);
 
     // A member of a cluster: gauges of its place on the shared stream, read
     // from `status` at scrape time, and the time appends take.
@@ -41,6 +43,9 @@ private:
     Counter& rebalance_failures_;
     CounterFamily& rebalance_moves_;
     Histogram& append_seconds_;
+    Gauge& last_routed_;
+    Gauge& reload_ok_;
+    Gauge& reload_time_;
 };
 
 } // namespace ndrd::daemon

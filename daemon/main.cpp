@@ -1,6 +1,7 @@
-// ndrd's command line: run, once, hash, status and the other commands, one
+// ndrd's command line: run, once, check, status and the other commands, one
 // table from which both dispatch and --help come. Maps failures to exit codes
-// (64 usage, 78 configuration, 1 anything else) with a message naming the cause.
+// (64 usage, 69 no daemon to ask, 78 configuration, 1 anything else) with a
+// message naming the cause.
 #include <sys/resource.h>
 
 #include <algorithm>
@@ -13,6 +14,8 @@
 #include <boost/program_options.hpp>
 
 #include "config/config.hpp"
+#include "config/locations.hpp"
+#include "daemon/check.hpp"
 #include "daemon/cluster/jetstream_stream.hpp"
 #include "daemon/commands.hpp"
 #include "daemon/control/exporter.hpp"
@@ -27,8 +30,10 @@ using namespace ndrd;
 
 namespace {
 
-constexpr int exit_usage = 64;  // EX_USAGE
-constexpr int exit_config = 78; // EX_CONFIG
+constexpr int exit_usage = 64;        // EX_USAGE
+constexpr int exit_unavailable = 69;  // EX_UNAVAILABLE: no running daemon to ask
+constexpr int exit_config = 78;       // EX_CONFIG
+constexpr int exit_verify_failed = 2; // verify could not run (1 means it found discrepancies)
 
 struct Usage : std::runtime_error {
     using std::runtime_error::runtime_error;
@@ -39,13 +44,19 @@ struct Arguments {
     std::string command;
     po::variables_map vm;
 
+    // --config, else --instance NAME (/etc/ndrd/NAME.yaml), else
+    // $NDRD_CONFIG, else /etc/ndrd/ndrd.yaml.
     [[nodiscard]] std::string config_path() const
     {
-        if (!vm.count("config")) {
-            throw Usage("ndrd " + command + ": --config FILE is required (see 'ndrd " + command + " --help')");
+        if (vm.count("config") && vm.count("instance")) {
+            throw Usage("ndrd " + command + ": --config and --instance name the same thing; give one");
         }
-        return vm["config"].as<std::string>();
+        if (vm.count("config")) return vm["config"].as<std::string>();
+        if (vm.count("instance")) return config::instance_config_path(vm["instance"].as<std::string>()).string();
+        return config::default_config_path().string();
     }
+    // Whether the command line named a configuration (hash uses none otherwise).
+    [[nodiscard]] bool config_named() const { return vm.count("config") > 0 || vm.count("instance") > 0; }
     [[nodiscard]] config::Config config() const { return config::load_config(config_path()); }
     // The positional arguments stored under `key`; a usage error naming
     // `what` when there are none.
@@ -63,7 +74,7 @@ struct Command {
     std::string synopsis;    // what follows "ndrd <name>" in the usage lines
     std::string summary;     // its line in `ndrd --help`
     std::string description; // what `ndrd <name> --help` says below the usage line
-    // Options besides --config and --help, and positional arguments (none when empty).
+    // Options besides --config, --instance and --help, and positional arguments (none when empty).
     std::function<void(po::options_description&, po::positional_options_description&)> options;
     std::function<int(const Arguments&)> run;
 };
@@ -81,7 +92,7 @@ Command service_entry(daemon::ServiceMode mode)
 {
     const bool daemon_mode = mode == daemon::ServiceMode::run;
     return {daemon_mode ? "run" : "once",
-            "--config FILE",
+            "[-c FILE | -i NAME]",
             daemon_mode ? "watch the ingest directory and route every new image (foreground)"
                         : "process what is in the ingest directory now, then exit",
             daemon_mode ? "Processes the backlog, then watches the ingest directory until SIGTERM/SIGINT."
@@ -95,11 +106,12 @@ Command service_entry(daemon::ServiceMode mode)
 Command hash_entry()
 {
     return {"hash",
-            "[--config FILE] [--feature] FILE...",
+            "[-c FILE | -i NAME] [--feature] FILE...",
             "print each file's key (and feature) as one JSON object per line",
             "Prints {\"file\", \"key\"[, \"feature\"]} per file, one JSON object per line. The projection is the one\n"
             "stored in the configuration's index if it exists, else the configuration's (gradient.projection, or\n"
-            "generated from seed). Without --config the built-in defaults are used and no index is read.\n"
+            "generated from seed). Without --config or --instance the built-in defaults are used and no index is\n"
+            "read.\n"
             "Files that cannot be hashed print {\"file\", \"error\"}; the exit code is then 1.",
             [](po::options_description& desc, po::positional_options_description& pos) {
                 desc.add_options()("feature", po::bool_switch(), "include the 768-d feature");
@@ -107,7 +119,7 @@ Command hash_entry()
             },
             [](const Arguments& a) {
                 const auto files = a.operands("file", "FILE"); // before the configuration, which is optional
-                const bool use_index = a.vm.count("config") > 0;
+                const bool use_index = a.config_named();
                 const config::Config cfg = use_index ? a.config() : config::Config{};
                 return daemon::hash_command(cfg, use_index, files, a.vm["feature"].as<bool>());
             }};
@@ -118,7 +130,7 @@ Command override_entry(index::Override action)
     const std::string name(daemon::command_name(action));
     const bool release = action == index::Override::released;
     return {name,
-            "--config FILE ITEM|FILE...",
+            "[-c FILE | -i NAME] ITEM|FILE...",
             release ? "keep these duplicates after all (remembered: later images match them)"
                     : "treat these kept images as duplicates (remembered)",
             std::string(
@@ -139,7 +151,7 @@ Command override_entry(index::Override action)
 Command export_entry()
 {
     return {"export",
-            "--config FILE [--format csv|jsonl]",
+            "[-c FILE | -i NAME] [--format csv|jsonl]",
             "every item with its subset, key, decision and similarity, on stdout",
             "Writes every item of the index to stdout in ingest order: item, source, location, subset, decision,\n"
             "state, key, reason, matched_item, best_similarity, match, override, size_bytes, ingested_ms, routed_ms.\n"
@@ -159,6 +171,43 @@ Command export_entry()
             }};
 }
 
+Command check_entry()
+{
+    return {"check",
+            "[-c FILE | -i NAME] [--print]",
+            "check the configuration, directories, permissions and index (like nginx -t)",
+            "Loads and validates the configuration, then checks that ingest_dir, output_dir and index_dir exist\n"
+            "(or can be created) and are writable by the user the service runs as, that the index (if any) agrees\n"
+            "with the parameters and, for a packaged unit's configuration (" +
+                std::string(config::kConfigDir) +
+                "/*.yaml), that paths outside the unit's state\n"
+                "directory are granted by its ReadWritePaths=. Prints one line per check (ok, note, problem).\n"
+                "Exit code 0 when all is well, 1 when a problem was found, 78 when the configuration is invalid.",
+            [](po::options_description& desc, po::positional_options_description&) {
+                desc.add_options()("print", po::bool_switch(),
+                                   "then print the effective configuration (every key, paths resolved) as YAML");
+            },
+            [](const Arguments& a) {
+                return daemon::check_command(a.config_path(), a.vm["print"].as<bool>());
+            }};
+}
+
+Command reload_entry()
+{
+    return {"reload",
+            "[-c FILE | -i NAME]",
+            "make the running daemon re-read its configuration, and say what changed",
+            "Asks the running daemon, over its control socket, to re-read the configuration file it was started\n"
+            "with, and prints what now applies, what would need a restart (the reload is then refused whole and\n"
+            "the running configuration stays) or why the file was refused. Exit code 0 when applied (or nothing\n"
+            "changed), 1 when refused, 69 when no daemon runs, 78 when the file is invalid (the daemon is then not\n"
+            "asked). The systemd units' ExecReload= run it, so 'systemctl reload' fails when a reload does.",
+            {},
+            [](const Arguments& a) {
+                return daemon::reload_command(a.config());
+            }};
+}
+
 // Every command, in the order `ndrd --help` lists them.
 const std::vector<Command>& commands()
 {
@@ -166,17 +215,20 @@ const std::vector<Command>& commands()
         service_entry(daemon::ServiceMode::run),
         service_entry(daemon::ServiceMode::once),
         hash_entry(),
-        {"status",
-         "--config FILE",
+        check_entry(),
+        reload_entry(),
+        {"status", "[-c FILE | -i NAME] [--json]",
          "counts per subset and the index's parameters (live if the daemon runs)",
          "Shows the index's parameters and counts per subset: live from the daemon when it runs,\n"
-         "else read from the index.",
-         {},
+         "else read from the index. --json prints the same as one JSON object.",
+         [](po::options_description& desc, po::positional_options_description&) {
+             desc.add_options()("json", po::bool_switch(), "one JSON object instead of text");
+         },
          [](const Arguments& a) {
-             return daemon::status_command(a.config());
+             return daemon::status_command(a.config(), a.vm["json"].as<bool>());
          }},
         {"rebalance",
-         "--config FILE",
+         "[-c FILE | -i NAME]",
          "bring the working subset to num_cut now (through the daemon if it runs)",
          "Rebalances the working subset to num_cut with the configured policies and prints what moved as JSON.\n"
          "Asks the running daemon over its control socket; with no daemon running, works on the index directly.",
@@ -184,19 +236,26 @@ const std::vector<Command>& commands()
          [](const Arguments& a) {
              return daemon::rebalance_command(a.config());
          }},
-        {"verify", "--config FILE [--repair]", "check that the index and the files on disk agree",
+        {"verify", "[-c FILE | -i NAME] [--repair]", "check that the index and the files on disk agree",
          "Checks that every index record names an existing file, no two records name the same file, every file in\n"
          "the subset directories is recorded, and no move is half-done. Prints one line per discrepancy\n"
-         "(kind, path, detail); exit code 0 when clean, 1 otherwise. Read-only unless --repair.",
+         "(kind, path, detail). Exit code 0 when clean, 1 when it found discrepancies, 2 when it could not run\n"
+         "(no index, the daemon running with --repair, ...). Read-only unless --repair.",
          [](po::options_description& desc, po::positional_options_description&) {
              desc.add_options()("repair", po::bool_switch(),
                                 "finish pending moves and mark records whose file is gone as vanished "
                                 "(untracked files are only reported); needs the daemon stopped");
          },
          [](const Arguments& a) {
-             return daemon::verify_command(a.config(), a.vm["repair"].as<bool>());
+             const auto cfg = a.config(); // a configuration error stays exit 78
+             try {
+                 return daemon::verify_command(cfg, a.vm["repair"].as<bool>());
+             } catch (const std::exception& e) {
+                 daemon::log_error("ndrd verify could not run: ", e.what());
+                 return exit_verify_failed;
+             }
          }},
-        {"query", "--config FILE IMAGE...", "would these images be kept or duplicates? (nothing is ingested)",
+        {"query", "[-c FILE | -i NAME] IMAGE...", "would these images be kept or duplicates? (nothing is ingested)",
          "Hashes each image and applies the decision rule against the index, without ingesting anything: prints\n"
          "{\"file\", \"key\", \"decision\": \"kept\"|\"duplicated\", \"similarity\", \"matched_variant\",\n"
          "\"matched_item\", \"matched_source\", \"matched_location\"} per image, one JSON object per line. Asks the\n"
@@ -210,7 +269,8 @@ const std::vector<Command>& commands()
         override_entry(index::Override::released),
         override_entry(index::Override::marked_duplicate),
         export_entry(),
-        {"snapshot", "--config FILE DIR", "a consistent copy of the index at DIR (a new replica's start, a backup)",
+        {"snapshot", "[-c FILE | -i NAME] DIR",
+         "a consistent copy of the index at DIR (a new replica's start, a backup)",
          "Makes DIR (a new directory; its parent must exist) a consistent copy of the index, which a new instance\n"
          "can start from, replaying the rest of the decision stream, or which serves as a backup. The running\n"
          "daemon makes it (so DIR must be a directory it may write); with none running, it is made from the index\n"
@@ -246,8 +306,12 @@ std::string overview()
         }
         out += line + c.summary + "\n";
     }
-    return out + "\nRun 'ndrd <command> --help' for a command's options.\n"
-                 "Exit codes: 0 success, 1 runtime failure, 64 usage error, 78 configuration error.\n";
+    return out + "\nThe configuration: -c FILE, else -i NAME (" + std::string(config::kConfigDir) +
+           "/NAME.yaml), else $NDRD_CONFIG, else " + std::string(config::kConfigDir) +
+           "/ndrd.yaml.\n"
+           "Run 'ndrd <command> --help' for a command's options, 'man ndrd' for the whole manual.\n"
+           "Exit codes: 0 success, 1 failure (see each command), 2 verify could not run, 64 usage error,\n"
+           "69 no running daemon (reload), 78 configuration error.\n";
 }
 
 int dispatch(const std::string& name, const std::vector<std::string>& args)
@@ -260,6 +324,8 @@ int dispatch(const std::string& name, const std::vector<std::string>& args)
     po::options_description desc("Usage: ndrd " + name + " " + command->synopsis + "\n\n" + command->description +
                                  "\n\nOptions");
     desc.add_options()("config,c", po::value<std::string>(), "configuration file (YAML)");
+    desc.add_options()("instance,i", po::value<std::string>(),
+                       ("the instance's configuration, " + std::string(config::kConfigDir) + "/NAME.yaml").c_str());
     po::positional_options_description pos;
     if (command->options) command->options(desc, pos);
     desc.add_options()("help,h", "show this help");
@@ -313,6 +379,9 @@ int main(int argc, char** argv)
     } catch (const Usage& e) {
         std::cerr << e.what() << "\n";
         return exit_usage;
+    } catch (const daemon::NoDaemon& e) {
+        daemon::log_error(e.what());
+        return exit_unavailable;
     } catch (const config::ConfigError& e) {
         daemon::log_error("configuration error: ", e.what());
         return exit_config;

@@ -20,6 +20,7 @@ ReloadPlan plan_reload(const config::Config& r, const config::Config& f)
     // Keys, paths and the way files are noticed: changing any of them under
     // a running index would make old and new decisions incomparable or lose
     // track of files.
+    compare(p.refused, "base_dir", r.base_dir, f.base_dir);
     compare(p.refused, "ingest_dir", r.ingest_dir, f.ingest_dir);
     compare(p.refused, "output_dir", r.output_dir, f.output_dir);
     compare(p.refused, "index_dir", r.index_dir, f.index_dir);
@@ -53,6 +54,9 @@ ReloadPlan plan_reload(const config::Config& r, const config::Config& f)
     compare(p.changed, "rebalance.interval", r.rebalance.interval, f.rebalance.interval);
     compare(p.changed, "rebalance.after_items", r.rebalance.after_items, f.rebalance.after_items);
     compare(p.changed, "log_level", r.log_level, f.log_level);
+    compare(p.changed, "log_routing", r.log_routing, f.log_routing);
+    compare(p.changed, "ingest.remove_empty_dirs", r.ingest.remove_empty_dirs, f.ingest.remove_empty_dirs);
+    compare(p.changed, "ingest.empty_dir_grace", r.ingest.empty_dir_grace, f.ingest.empty_dir_grace);
     compare(p.changed, "max_file_size", r.max_file_size, f.max_file_size);
     compare(p.changed, "index_min_free", r.index_min_free, f.index_min_free);
     compare(p.changed, "metrics.listen", r.metrics.listen, f.metrics.listen);
@@ -74,11 +78,47 @@ config::Config apply_live(const config::Config& running, const config::Config& f
     c.under_sample = fresh.under_sample;
     c.rebalance = fresh.rebalance;
     c.log_level = fresh.log_level;
+    c.log_routing = fresh.log_routing;
+    c.ingest = fresh.ingest;
     c.max_file_size = fresh.max_file_size;
     c.index_min_free = fresh.index_min_free;
     c.metrics = fresh.metrics;
     c.decode_scale = fresh.decode_scale;
     return c;
+}
+
+const std::vector<std::string>& restart_keys()
+{
+    static const std::vector<std::string> keys = {
+        "base_dir",          "ingest_dir",          "output_dir",           "index_dir",         "working_subset",
+        "duplicated_subset", "algorithm",           "gradient.block_shape", "gradient.hash_dim", "gradient.projection",
+        "watch.mode",        "watch.poll_interval", "control_socket",       "cluster",           "max_pixels",
+        "index_cache"};
+    return keys;
+}
+
+const std::vector<std::string>& live_keys()
+{
+    static const std::vector<std::string> keys = {"gradient.sim_threshold",
+                                                  "gradient.probe_radius",
+                                                  "gradient.invariance",
+                                                  "compat",
+                                                  "seed",
+                                                  "workers",
+                                                  "num_cut",
+                                                  "over_sample",
+                                                  "under_sample",
+                                                  "rebalance.interval",
+                                                  "rebalance.after_items",
+                                                  "log_level",
+                                                  "log_routing",
+                                                  "ingest.remove_empty_dirs",
+                                                  "ingest.empty_dir_grace",
+                                                  "max_file_size",
+                                                  "index_min_free",
+                                                  "metrics.listen",
+                                                  "decode_scale"};
+    return keys;
 }
 
 std::string join_keys(const std::vector<std::string>& keys)

@@ -22,6 +22,11 @@ ReloadPlan plan_reload(const config::Config& running, const config::Config& fres
 // `running` with every live setting taken from `fresh`.
 config::Config apply_live(const config::Config& running, const config::Config& fresh);
 
+// The keys plan_reload() refuses to change live, and those it applies
+// ("cluster" stands for every cluster.* key); the documents list the same.
+const std::vector<std::string>& restart_keys();
+const std::vector<std::string>& live_keys();
+
 // "a, b and c", for log lines.
 std::string join_keys(const std::vector<std::string>& keys);
 

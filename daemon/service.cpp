@@ -9,9 +9,11 @@
 #include <thread>
 #include <utility>
 
+#include "config/locations.hpp"
 #include "daemon/cluster/cluster_stream.hpp"
 #include "daemon/control/query.hpp"
 #include "daemon/control/status.hpp"
+#include "daemon/ingest/empty_dirs.hpp"
 #include "daemon/ingest/hasher.hpp"
 #include "daemon/ingest/ingest_scan.hpp"
 #include "daemon/ingest/source_file.hpp"
@@ -105,6 +107,7 @@ PipelineOptions pipeline_options(const config::Config& cfg)
     opt.max_pixels = cfg.max_pixels;
     opt.workers = cfg.effective_workers();
     opt.reduced_decode = cfg.decode_scale == config::DecodeScale::automatic;
+    opt.routing_log = cfg.log_routing;
     return opt;
 }
 
@@ -119,9 +122,10 @@ Service::Service(config::Config initial, ServiceMode mode, std::filesystem::path
       shared_(dynamic_cast<JetStreamStream*>(&decisions_.stream())),
       pipeline_(io_, pipeline_options(cfg_), idx_, relocator_, decisions_),
       rebalancer_(idx_, relocator_, rebalance_policy(cfg_), &decisions_), metrics_(idx_, pipeline_),
-      commands_(control_commands()), summary_timer_(io_), rebalance_timer_(io_), heartbeat_timer_(io_),
-      follow_timer_(io_), heartbeat_period_(std::min<std::chrono::microseconds>(
-                              notifier_.watchdog_period().value_or(std::chrono::seconds(5)), std::chrono::seconds(5))),
+      commands_(control_commands()), summary_timer_(io_), sweep_timer_(io_), rebalance_timer_(io_),
+      heartbeat_timer_(io_), follow_timer_(io_),
+      heartbeat_period_(std::min<std::chrono::microseconds>(
+          notifier_.watchdog_period().value_or(std::chrono::seconds(5)), std::chrono::seconds(5))),
       last_status_(Clock::now() - std::chrono::seconds(10)), last_progress_(Clock::now())
 {
     pipeline_.set_on_overflow([this] { submit_waiting_files(); });
@@ -270,6 +274,7 @@ void Service::install_signal_handlers()
 void Service::announce_ready()
 {
     schedule_summary();
+    if (mode_ == ServiceMode::run) schedule_empty_dir_sweep();
     schedule_rebalance();
     start_metrics();
     schedule_follow();
@@ -521,27 +526,36 @@ std::string Service::rebalance_id(RebalanceTrigger trigger) const
 
 // ------------------------------------------------- reload, signals, timers
 
-void Service::reload()
+Json Service::reload()
 {
     notifier_.reloading();
+    Json answer{
+        {"ok", false}, {"file", config_file_.string()}, {"applied", Json::array()}, {"restart_needed", Json::array()}};
     try {
         const config::Config fresh = config::load_config(config_file_);
         const ReloadPlan plan = plan_reload(cfg_, fresh);
         if (!plan.accepted()) {
-            log_error("reload of ", config_file_.string(), " refused: ", join_keys(plan.refused),
-                      plan.refused.size() == 1 ? " needs" : " need",
-                      " a restart (systemctl restart ndrd); nothing was changed");
+            answer["restart_needed"] = plan.refused;
+            answer["error"] = join_keys(plan.refused) + (plan.refused.size() == 1 ? " needs" : " need") +
+                              " a restart (systemctl restart); nothing was changed";
+            log_error("reload of ", config_file_.string(), " refused: ", answer["error"].get<std::string>());
         } else if (plan.changed.empty()) {
+            answer["ok"] = true;
             log_info("reload of ", config_file_.string(), ": nothing changed");
         } else {
             apply_reload(fresh);
+            answer["ok"] = true;
+            answer["applied"] = plan.changed;
             log_info("reloaded ", config_file_.string(), ": ", join_keys(plan.changed), " now apply");
         }
     } catch (const config::ConfigError& e) {
+        answer["error"] = e.what();
         log_error("reload refused, the running configuration stays: ", e.what());
     }
+    metrics_.reloaded(answer["ok"].get<bool>());
     notifier_.ready();
     notifier_.status(status_line());
+    return answer;
 }
 
 // Where the live settings of an accepted reload reach the parts.
@@ -551,6 +565,7 @@ void Service::apply_reload(const config::Config& fresh)
     const bool metrics_changed = fresh.metrics.listen != cfg_.metrics.listen;
     cfg_ = apply_live(cfg_, fresh);
     set_log_level(cfg_.log_level);
+    pipeline_.set_routing_log(cfg_.log_routing);
     pipeline_.reconfigure(match_rule(cfg_), cfg_.exact_copy_rule(), cfg_.max_file_size, cfg_.effective_workers(),
                           cfg_.decode_scale == config::DecodeScale::automatic);
     idx_.set_min_free_space(cfg_.index_min_free);
@@ -585,7 +600,7 @@ void Service::wait_for_hup()
         if (config_file_.empty()) {
             log_warning("SIGHUP: no configuration file to reload");
         } else if (!stopping_) {
-            reload();
+            (void)reload(); // logged; `ndrd reload` is the way to see the answer
         }
         wait_for_hup();
     });
@@ -604,6 +619,29 @@ void Service::schedule_summary()
             routed_at_last_summary_ = s.routed();
         }
         schedule_summary();
+    });
+}
+
+// ingest.remove_empty_dirs: a sweep a minute (or each grace period, if
+// shorter). The timer always runs, so that a reload can turn it on.
+void Service::schedule_empty_dir_sweep()
+{
+    const auto period =
+        std::clamp<std::chrono::seconds>(cfg_.ingest.empty_dir_grace, std::chrono::seconds(1), std::chrono::minutes(1));
+    sweep_timer_.expires_after(period);
+    sweep_timer_.async_wait([this](const boost::system::error_code& ec) {
+        if (ec || stopping_) return;
+        if (cfg_.ingest.remove_empty_dirs) {
+            try {
+                const auto cutoff = std::filesystem::file_time_type::clock::now() - cfg_.ingest.empty_dir_grace;
+                for (const auto& dir : remove_empty_dirs(cfg_.ingest_dir, cutoff)) {
+                    log_info("removed empty ingest directory ", dir);
+                }
+            } catch (const std::filesystem::filesystem_error& e) {
+                log_warning(e.what(), "; will try again");
+            }
+        }
+        schedule_empty_dir_sweep();
     });
 }
 
@@ -660,6 +698,12 @@ std::vector<Service::ControlCommand> Service::control_commands()
         {"rebalance",
          [this](const Json&) {
              return rebalance(RebalanceTrigger::request);
+         }},
+        {"reload",
+         [this](const Json&) {
+             if (config_file_.empty()) return json_text(error_reply("this daemon has no configuration file to reload"));
+             if (stopping_) return json_text(error_reply("the daemon is stopping"));
+             return json_text(reload());
          }},
         {"query",
          [this](const Json& request) {
@@ -789,8 +833,20 @@ void Service::report_summary()
     }
 }
 
+void refuse_old_instance_layout(const std::filesystem::path& config_file, const config::Config& cfg)
+{
+    const auto old = config::old_instance_dir(config_file);
+    std::error_code ec;
+    if (!old || !std::filesystem::is_directory(*old, ec) || index::HashIndex::exists(cfg.index_dir)) return;
+    const auto unit = config::packaged_unit(config_file).value_or("the instance");
+    throw config::ConfigError(old->string() + " holds this instance's data in the layout before 0.2.0, and " +
+                              cfg.index_dir.string() + " has no index yet: stop " + unit + ", move the data with 'mv " +
+                              old->string() + " " + cfg.base_dir.string() + "', then start it again");
+}
+
 int run_service(const config::Config& initial, ServiceMode mode, const std::filesystem::path& config_file)
 {
+    refuse_old_instance_layout(config_file, initial);
     Service service(initial, mode, config_file);
     return service.run();
 }

@@ -66,10 +66,12 @@ public:
     // Prints (once) or logs (run) the summary. Returns the exit code.
     int run();
 
-    // SIGHUP: re-reads the configuration file and applies its live settings.
-    // A file that does not load, or that changes a restart-only setting,
-    // changes nothing: the daemon goes on with what it has (see reload.hpp).
-    void reload();
+    // SIGHUP or `ndrd reload`: re-reads the configuration file and applies
+    // its live settings. A file that does not load, or that changes a
+    // restart-only setting, changes nothing: the daemon goes on with what it
+    // has (see reload.hpp). Returns {"ok", "file", "applied",
+    // "restart_needed"[, "error"]} for the control socket.
+    Json reload();
 
     // Brings the working subset to num_cut now. Returns the answer for the
     // control socket: the report, or the error that stopped the run (what
@@ -117,6 +119,7 @@ private:
     void wait_for_stop_signal();
     void wait_for_hup();
     void schedule_summary();
+    void schedule_empty_dir_sweep();
     void schedule_rebalance();
     void schedule_heartbeat();
 
@@ -163,6 +166,7 @@ private:
     std::optional<boost::asio::signal_set> stop_signals_;
     std::optional<boost::asio::signal_set> hup_signal_;
     boost::asio::steady_timer summary_timer_;
+    boost::asio::steady_timer sweep_timer_;
     boost::asio::steady_timer rebalance_timer_;
     boost::asio::steady_timer heartbeat_timer_;
     boost::asio::steady_timer follow_timer_;
@@ -181,6 +185,12 @@ private:
     Clock::time_point last_status_;
     Clock::time_point last_progress_;
 };
+
+// An instance's configuration whose index is missing while its data from
+// the layout before 0.2.0 (/var/lib/ndrd/NAME) is still there: starting
+// would begin a new, empty index beside it. Throws config::ConfigError
+// naming the move to make.
+void refuse_old_instance_layout(const std::filesystem::path& config_file, const config::Config& cfg);
 
 // `ndrd run` and `ndrd once`: a Service, run. Returns the process exit code.
 int run_service(const config::Config& initial, ServiceMode mode, const std::filesystem::path& config_file = {});

@@ -59,6 +59,30 @@ index::HashIndex open_index(const config::Config& cfg)
     return idx;
 }
 
+index::HashIndex open_existing_index(const config::Config& cfg)
+{
+    if (!index::HashIndex::exists(cfg.index_dir)) {
+        throw index::IndexMissing("no index at " + cfg.index_dir.string() +
+                                  " (index_dir): only 'ndrd run' and 'ndrd once' create one; check the path with "
+                                  "'ndrd check --print'");
+    }
+    return open_index(cfg);
+}
+
+std::string index_disagreement(const config::Config& cfg, const index::HashIndex& idx)
+{
+    if (!(idx.params() == params_of(cfg))) {
+        return "index " + cfg.index_dir.string() + " was built with " + index::describe(idx.params()) +
+               "; the configuration asks for " + index::describe(params_of(cfg)) +
+               " (the daemon would refuse to start)";
+    }
+    if (cfg.gradient.projection && !(configured_projection(cfg) == idx.projection())) {
+        return "gradient.projection " + cfg.gradient.projection->string() + " differs from the projection stored in " +
+               "index " + cfg.index_dir.string() + " (the daemon would refuse to start)";
+    }
+    return {};
+}
+
 RebalancePolicy rebalance_policy(const config::Config& cfg)
 {
     RebalancePolicy p;

@@ -15,6 +15,14 @@ namespace ndrd::daemon {
 // must match the configuration (index::IndexMismatch otherwise).
 index::HashIndex open_index(const config::Config& cfg);
 
+// open_index() for the commands beside the daemon, which never create an
+// index: index::IndexMissing when index_dir holds none.
+index::HashIndex open_existing_index(const config::Config& cfg);
+
+// Whether an existing index agrees with the configuration as open_index()
+// requires: empty when it does, else what differs (for `ndrd check`).
+std::string index_disagreement(const config::Config& cfg, const index::HashIndex& idx);
+
 // The configuration's projection: the gradient.projection file, or one
 // generated from seed. Throws config::ConfigError naming the file.
 index::Projection configured_projection(const config::Config& cfg);

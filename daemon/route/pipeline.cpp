@@ -447,7 +447,7 @@ void Pipeline::report(const ItemRecord& rec, bool retrying, const HashResult* ha
     } else if (retrying) {
         log_info("routed after retry ", describe(rec));
     } else {
-        log_debug("routed ", describe(rec));
+        detail::log(opt_.routing_log, "routed ", describe(rec));
     }
     if (on_routed_) {
         std::optional<double> latency;

@@ -25,6 +25,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/thread_pool.hpp>
 
+#include "config/config.hpp"
 #include "daemon/ingest/hasher.hpp"
 #include "daemon/route/decisions.hpp"
 #include "daemon/route/relocator.hpp"
@@ -44,6 +45,9 @@ struct PipelineOptions {
     std::size_t max_in_flight = 32;
     unsigned workers = 1;
     bool reduced_decode = false; // decode_scale: auto
+    // The level of the one line per routed file (log_routing): info, or
+    // debug for sites too busy to log every file.
+    config::LogLevel routing_log = config::LogLevel::info;
 };
 
 struct PipelineStats {
@@ -96,6 +100,7 @@ public:
     // finishes what it holds first).
     void reconfigure(index::MatchRule rule, bool exact_copy_rule, std::uint64_t max_file_size, unsigned workers,
                      bool reduced_decode);
+    void set_routing_log(config::LogLevel level) { opt_.routing_log = level; }
 
     [[nodiscard]] bool idle() const { return waiting_.empty() && in_flight_ == 0; }
     // True while decisions wait for the index to accept writes again (or

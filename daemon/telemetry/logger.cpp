@@ -1,6 +1,9 @@
 // The logger (see logger.hpp).
 #include "daemon/telemetry/logger.hpp"
 
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <atomic>
 #include <chrono>
 #include <cstdio>
@@ -15,9 +18,25 @@ namespace {
 std::atomic<LogLevel> current_level{LogLevel::info};
 std::mutex output_mutex;
 
+// As systemd.exec(5) says to: JOURNAL_STREAM holds "device:inode" of the
+// stream systemd connected; only when stderr is still that stream does it
+// go to the journal (not when a service runs `ndrd ... 2>file`, or a child
+// inherits the variable with stderr redirected).
+bool stderr_is_journal()
+{
+    const char* env = std::getenv("JOURNAL_STREAM"); // NOLINT(concurrency-mt-unsafe): read once, at first log
+    if (env == nullptr) return false;
+    unsigned long long dev = 0;
+    unsigned long long ino = 0;
+    if (std::sscanf(env, "%llu:%llu", &dev, &ino) != 2) return false; // NOLINT(cert-err34-c): fails closed
+    struct stat st {};
+    if (::fstat(STDERR_FILENO, &st) != 0) return false;
+    return static_cast<unsigned long long>(st.st_dev) == dev && static_cast<unsigned long long>(st.st_ino) == ino;
+}
+
 bool under_journald()
 {
-    static const bool journald = std::getenv("JOURNAL_STREAM") != nullptr;
+    static const bool journald = stderr_is_journal();
     return journald;
 }
 

@@ -1,5 +1,6 @@
-// The one logger: levelled lines on stderr. Under systemd (JOURNAL_STREAM set)
-// lines carry sd-daemon "<N>" priority prefixes so journald keeps the level.
+// The one logger: levelled lines on stderr. When stderr is the journal stream
+// systemd set up (JOURNAL_STREAM names it), lines carry sd-daemon "<N>"
+// priority prefixes so journald keeps the level.
 #pragma once
 
 #include <sstream>

@@ -132,12 +132,6 @@ IndexCounts decode_counts(std::string_view bytes)
     return c;
 }
 
-std::string describe(const IndexParams& p)
-{
-    return "algorithm " + p.algorithm + ", block_shape [" + std::to_string(p.grid.rows) + ", " +
-           std::to_string(p.grid.cols) + "], hash_dim " + std::to_string(p.hash_dim);
-}
-
 bool is_reference(const ItemRecord& r)
 {
     return r.verdict == Verdict::kept && r.state != RouteState::vanished;
@@ -306,6 +300,12 @@ int table_file_budget()
 }
 
 } // namespace
+
+std::string describe(const IndexParams& p)
+{
+    return "algorithm " + p.algorithm + ", block_shape [" + std::to_string(p.grid.rows) + ", " +
+           std::to_string(p.grid.cols) + "], hash_dim " + std::to_string(p.hash_dim);
+}
 
 struct HashIndex::Handles {
     std::unique_ptr<rocksdb::DB> db;

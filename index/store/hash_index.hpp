@@ -68,6 +68,9 @@ struct IndexParams {
     friend bool operator==(const IndexParams&, const IndexParams&) = default;
 };
 
+// "algorithm gradient, block_shape [8, 8], hash_dim 32", for messages.
+std::string describe(const IndexParams& p);
+
 struct IndexCounts {
     std::uint64_t kept = 0; // verdicts
     std::uint64_t duplicated = 0;

@@ -161,9 +161,13 @@ BOOST_AUTO_TEST_CASE(empty_text_yields_the_documented_defaults)
     const cfg::Config c = parse("");
     check_fields_equal(c, cfg::Config{});
     // The schema in the docs promises these values; pin them here too.
-    BOOST_TEST(c.ingest_dir == fs::path("./var/incoming"));
-    BOOST_TEST(c.output_dir == fs::path("./var/dataset"));
-    BOOST_TEST(c.index_dir == fs::path("./var/index"));
+    BOOST_TEST(c.base_dir.empty()); // text, not a file: paths stay as written
+    BOOST_TEST(c.ingest_dir == fs::path("incoming"));
+    BOOST_TEST(c.output_dir == fs::path("dataset"));
+    BOOST_TEST(c.index_dir == fs::path("index"));
+    BOOST_TEST((c.log_routing == cfg::LogLevel::info));
+    BOOST_TEST(!c.ingest.remove_empty_dirs);
+    BOOST_TEST(c.ingest.empty_dir_grace.count() == 600);
     BOOST_TEST(c.working_subset == "train");
     BOOST_TEST(c.duplicated_subset == "duplicated");
     BOOST_TEST(c.algorithm == "gradient");
@@ -194,14 +198,26 @@ BOOST_AUTO_TEST_CASE(comments_empty_document_and_empty_sections_yield_defaults)
     }
 }
 
+// The defaults as a file in `dir` gives them: relative paths against it.
+cfg::Config defaults_in(const fs::path& dir)
+{
+    cfg::Config c;
+    c.base_dir = dir;
+    c.ingest_dir = dir / "incoming";
+    c.output_dir = dir / "dataset";
+    c.index_dir = dir / "index";
+    return c;
+}
+
 BOOST_AUTO_TEST_CASE(empty_file_loads_as_defaults)
 {
-    check_fields_equal(cfg::load_config(kFixtures / "empty.yaml"), cfg::Config{});
+    check_fields_equal(cfg::load_config(kFixtures / "empty.yaml"), defaults_in(kFixtures.lexically_normal()));
 }
 
 BOOST_AUTO_TEST_CASE(shipped_ndrd_yaml_loads_to_exactly_the_defaults)
 {
-    check_fields_equal(cfg::load_config(NDRD_DEFAULT_CONFIG), cfg::Config{});
+    const fs::path file = NDRD_DEFAULT_CONFIG;
+    check_fields_equal(cfg::load_config(file), defaults_in(file.lexically_normal().parent_path()));
 }
 
 BOOST_AUTO_TEST_CASE(shipped_ndrd_yaml_sets_every_key_explicitly)
@@ -209,12 +225,41 @@ BOOST_AUTO_TEST_CASE(shipped_ndrd_yaml_sets_every_key_explicitly)
     // Loading to the defaults proves nothing if the file left keys out.
     std::ifstream in(NDRD_DEFAULT_CONFIG);
     const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    for (const char* key : {"ingest_dir:",    "output_dir:", "index_dir:",      "working_subset:", "duplicated_subset:",
-                            "algorithm:",     "gradient:",   "block_shape:",    "hash_dim:",       "sim_threshold:",
-                            "projection:",    "seed:",       "workers:",        "num_cut:",        "over_sample:",
-                            "under_sample:",  "rebalance:",  "interval:",       "after_items:",    "log_level:",
-                            "max_file_size:", "max_pixels:", "index_min_free:", "control_socket:", "decode_scale:",
-                            "index_cache:",   "metrics:",    "listen:",         "watch:",          "mode:",
+    for (const char* key : {"base_dir:",
+                            "log_routing:",
+                            "ingest:",
+                            "remove_empty_dirs:",
+                            "empty_dir_grace:",
+                            "ingest_dir:",
+                            "output_dir:",
+                            "index_dir:",
+                            "working_subset:",
+                            "duplicated_subset:",
+                            "algorithm:",
+                            "gradient:",
+                            "block_shape:",
+                            "hash_dim:",
+                            "sim_threshold:",
+                            "projection:",
+                            "seed:",
+                            "workers:",
+                            "num_cut:",
+                            "over_sample:",
+                            "under_sample:",
+                            "rebalance:",
+                            "interval:",
+                            "after_items:",
+                            "log_level:",
+                            "max_file_size:",
+                            "max_pixels:",
+                            "index_min_free:",
+                            "control_socket:",
+                            "decode_scale:",
+                            "index_cache:",
+                            "metrics:",
+                            "listen:",
+                            "watch:",
+                            "mode:",
                             "poll_interval:"}) {
         const bool top_level = text.find(std::string("\n") + key) != std::string::npos;
         const bool nested = text.find(std::string("\n  ") + key) != std::string::npos;
@@ -236,7 +281,11 @@ BOOST_AUTO_TEST_CASE(full_file_sets_every_key)
     want.gradient.grid_cols = 6;
     want.gradient.hash_dim = 64;
     want.gradient.sim_threshold = 0.75;
-    want.gradient.projection = fs::path("models/proj.txt"); // lexically normalised
+    want.base_dir = "/srv/ndrd";
+    want.gradient.projection = fs::path("/srv/ndrd/models/proj.txt"); // against base_dir, lexically normalised
+    want.log_routing = cfg::LogLevel::debug;
+    want.ingest.remove_empty_dirs = true;
+    want.ingest.empty_dir_grace = std::chrono::hours(1);
     want.seed = 12345678901234567890ULL;
     want.workers = 3;
     want.num_cut = 1000;

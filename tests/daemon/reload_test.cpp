@@ -47,8 +47,9 @@ BOOST_AUTO_TEST_CASE(every_key_is_either_live_or_needs_a_restart)
     BOOST_TEST(
         (live == std::set<std::string>{"gradient.sim_threshold", "seed", "workers", "num_cut", "over_sample",
                                        "under_sample", "rebalance.interval", "rebalance.after_items", "log_level",
+                                       "log_routing", "ingest.remove_empty_dirs", "ingest.empty_dir_grace",
                                        "max_file_size", "index_min_free", "metrics.listen", "decode_scale"}));
-    BOOST_TEST((restart == std::set<std::string>{"ingest_dir", "output_dir", "index_dir", "working_subset",
+    BOOST_TEST((restart == std::set<std::string>{"base_dir", "ingest_dir", "output_dir", "index_dir", "working_subset",
                                                  "duplicated_subset", "gradient.block_shape", "gradient.hash_dim",
                                                  "gradient.projection", "control_socket", "watch.mode",
                                                  "watch.poll_interval", "max_pixels", "index_cache"}));
@@ -60,6 +61,7 @@ BOOST_AUTO_TEST_CASE(every_key_is_either_live_or_needs_a_restart)
     BOOST_TEST((merged.gradient.hash_dim == running.gradient.hash_dim));
     // With the restart-only settings copied over too, nothing may be left
     // different: a field neither list knows about would be.
+    merged.base_dir = fresh.base_dir;
     merged.ingest_dir = fresh.ingest_dir;
     merged.output_dir = fresh.output_dir;
     merged.index_dir = fresh.index_dir;

@@ -1,7 +1,8 @@
-// SIGHUP re-reads the configuration of a running daemon: a live setting
-// (sim_threshold) applies to the next file; a file that also changes a
-// restart-only setting (hash_dim) is refused whole and changes nothing; a
-// broken file is refused and the daemon keeps running on what it had.
+// `ndrd reload` (and SIGHUP) re-reads the configuration of a running daemon:
+// a live setting (sim_threshold) applies to the next file; a file that also
+// changes a restart-only setting (hash_dim) is refused whole and changes
+// nothing; a broken file is refused and the daemon keeps running on what it
+// had. `ndrd reload` says which, with exit codes systemctl reload passes on.
 #define BOOST_TEST_MODULE e2e_reload
 #include <boost/test/unit_test.hpp>
 
@@ -39,11 +40,16 @@ std::size_t count_of(const std::string& text, const std::string& needle)
     return n;
 }
 
+RunResult ndrd_reload(Live& live)
+{
+    return run_ndrd({"reload", "--config", live.layout().config.string()});
+}
+
 } // namespace
 
 BOOST_AUTO_TEST_SUITE(reload)
 
-BOOST_AUTO_TEST_CASE(sighup_applies_a_live_change_and_refuses_restart_only_and_broken_files)
+BOOST_AUTO_TEST_CASE(reload_applies_a_live_change_and_refuses_restart_only_and_broken_files)
 {
     for (const char* f : {"coins__crop3.png", "rocket__bright8.jpg", "chelsea__crop3.png"}) {
         require_between_thresholds(f);
@@ -62,7 +68,9 @@ BOOST_AUTO_TEST_CASE(sighup_applies_a_live_change_and_refuses_restart_only_and_b
     // 1. A live change: at 0.9 the crop is no longer a duplicate.
     opt.sim_threshold = 0.9;
     write_config(live.layout(), opt);
-    hup();
+    const auto applied = ndrd_reload(live);
+    BOOST_TEST(applied.code() == 0, applied.err);
+    BOOST_TEST(applied.out.find("gradient.sim_threshold now apply") != std::string::npos, applied.out);
     BOOST_REQUIRE_MESSAGE(logged(live, "gradient.sim_threshold now apply"), live.log());
     const std::string crop = image("coins__crop3.png");
     test::write_file(live.ingest("b_coins_crop.png"), crop);
@@ -74,7 +82,10 @@ BOOST_AUTO_TEST_CASE(sighup_applies_a_live_change_and_refuses_restart_only_and_b
     unsafe.hash_dim = 16;
     unsafe.projection = test::reference() / "projection_768x16.txt";
     write_config(live.layout(), unsafe);
-    hup();
+    const auto refused = ndrd_reload(live);
+    BOOST_TEST(refused.code() == 1, refused.err);
+    BOOST_TEST(refused.err.find("gradient.hash_dim and gradient.projection need a restart") != std::string::npos,
+               refused.err);
     BOOST_REQUIRE_MESSAGE(logged(live, "gradient.hash_dim"), live.log());
     BOOST_TEST(live.log().find("refused") != std::string::npos);
     const std::string rocket = image("rocket__resize25.jpg");
@@ -86,6 +97,9 @@ BOOST_AUTO_TEST_CASE(sighup_applies_a_live_change_and_refuses_restart_only_and_b
 
     // 3. A file that does not parse: refused, the daemon goes on at 0.9.
     test::write_file(live.layout().config, "gradient: [\n");
+    const auto broken = ndrd_reload(live); // not even sent: the file names no socket
+    BOOST_TEST(broken.code() == 78, broken.err);
+    BOOST_TEST(broken.err.find("invalid YAML") != std::string::npos, broken.err);
     hup();
     BOOST_REQUIRE_MESSAGE(logged(live, "reload refused, the running configuration stays"), live.log());
     BOOST_TEST(live.running());

@@ -1,0 +1,276 @@
+// `ndrd check` (see check.hpp).
+#include "daemon/check.hpp"
+
+#include <grp.h>
+#include <pwd.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <array>
+#include <cstdio>
+#include <iostream>
+#include <memory>
+#include <optional>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "config/config.hpp"
+#include "config/effective.hpp"
+#include "config/locations.hpp"
+#include "daemon/route/configured.hpp"
+#include "daemon/service.hpp"
+#include "index/store/hash_index.hpp"
+
+namespace ndrd::daemon {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+class Findings {
+public:
+    void ok(const std::string& s) const { std::cout << "ok: " << s << "\n"; }
+    void note(const std::string& s) const { std::cout << "note: " << s << "\n"; }
+    void problem(const std::string& s)
+    {
+        std::cout << "problem: " << s << "\n";
+        ++problems_;
+    }
+    [[nodiscard]] int problems() const { return problems_; }
+
+private:
+    int problems_ = 0;
+};
+
+// Whom the permissions are checked for: the packaged units' user for their
+// configurations, the caller for any other.
+struct ServiceUser {
+    std::string name;
+    uid_t uid = 0;
+    std::vector<gid_t> groups; // primary first
+};
+
+ServiceUser caller()
+{
+    ServiceUser u;
+    u.uid = ::geteuid();
+    const passwd* pw = ::getpwuid(u.uid); // NOLINT(concurrency-mt-unsafe): one thread here
+    u.name = pw != nullptr ? pw->pw_name : "uid " + std::to_string(u.uid);
+    u.groups.push_back(::getegid());
+    const int n = ::getgroups(0, nullptr);
+    if (n > 0) {
+        std::vector<gid_t> more(static_cast<std::size_t>(n));
+        if (::getgroups(n, more.data()) == n) u.groups.insert(u.groups.end(), more.begin(), more.end());
+    }
+    return u;
+}
+
+ServiceUser service_user(const fs::path& config_file, Findings& out)
+{
+    if (!config::packaged_unit(config_file)) return caller();
+    const passwd* pw = ::getpwnam("ndrd"); // NOLINT(concurrency-mt-unsafe): one thread here
+    if (pw == nullptr) {
+        out.note("user ndrd, which the packaged units run as, does not exist (the package creates it); "
+                 "permissions are checked for the caller instead");
+        return caller();
+    }
+    ServiceUser u{pw->pw_name, pw->pw_uid, {pw->pw_gid}};
+    int n = 64;
+    std::vector<gid_t> groups(static_cast<std::size_t>(n));
+    if (::getgrouplist(pw->pw_name, pw->pw_gid, groups.data(), &n) == -1) {
+        groups.resize(static_cast<std::size_t>(n));
+        (void)::getgrouplist(pw->pw_name, pw->pw_gid, groups.data(), &n);
+    }
+    groups.resize(static_cast<std::size_t>(std::max(n, 0)));
+    u.groups.insert(u.groups.end(), groups.begin(), groups.end());
+    return u;
+}
+
+// Whether `user` has every permission in `want` (a mask of 4 read, 2 write,
+// 1 search) on `p` by its mode bits (ACLs are not read). Root has all.
+bool permitted(const ServiceUser& user, const fs::path& p, unsigned want)
+{
+    if (user.uid == 0) return true;
+    struct stat st {};
+    if (::stat(p.c_str(), &st) != 0) return false;
+    unsigned granted = st.st_mode & 07U;
+    if (st.st_uid == user.uid) {
+        granted = (st.st_mode >> 6U) & 07U;
+    } else if (std::ranges::find(user.groups, st.st_gid) != user.groups.end()) {
+        granted = (st.st_mode >> 3U) & 07U;
+    }
+    return (granted & want) == want;
+}
+
+// The first ancestor of `p` (or `p` itself) that `user` cannot search, if any.
+std::optional<fs::path> unsearchable_ancestor(const ServiceUser& user, const fs::path& p)
+{
+    fs::path walked;
+    for (const auto& part : p.parent_path()) {
+        walked /= part;
+        if (!permitted(user, walked, 1)) return walked;
+    }
+    return std::nullopt;
+}
+
+void check_directory(std::string_view key, const fs::path& dir, const ServiceUser& user, Findings& out)
+{
+    const std::string name = std::string(key) + " " + dir.string();
+    fs::path existing = dir;
+    std::error_code ec;
+    while (!fs::exists(existing, ec) && existing.has_relative_path()) {
+        existing = existing.parent_path();
+    }
+    if (auto blocked = unsearchable_ancestor(user, existing / "x")) {
+        out.problem(name + ": " + user.name + " cannot enter " + blocked->string());
+        return;
+    }
+    if (existing == dir) {
+        if (permitted(user, dir, 7)) {
+            out.ok(name + " is readable and writable by " + user.name);
+        } else {
+            out.problem(name + " is not readable, writable and searchable by " + user.name +
+                        " (chown or chmod it, or add " + user.name + " to its group)");
+        }
+    } else if (permitted(user, existing, 3)) {
+        out.ok(name + " does not exist yet; the daemon creates it (in " + existing.string() + ")");
+    } else {
+        out.problem(name + " does not exist, and " + user.name + " may not create it in " + existing.string());
+    }
+}
+
+void check_index(const config::Config& cfg, Findings& out)
+{
+    if (!index::HashIndex::exists(cfg.index_dir)) {
+        out.note("no index in " + cfg.index_dir.string() + " yet: the daemon creates it at its first start");
+        return;
+    }
+    try {
+        const auto idx = index::HashIndex::open_read_only(cfg.index_dir);
+        if (auto why = index_disagreement(cfg, idx); !why.empty()) {
+            out.problem(why);
+            return;
+        }
+        out.ok("index " + cfg.index_dir.string() + " (" + std::to_string(idx.next_seq() - 1) + " items, " +
+               index::describe(idx.params()) + ") agrees with the configuration");
+    } catch (const std::exception& e) { // IndexError, ConfigError from a projection file: both findings
+        out.problem("cannot read index " + cfg.index_dir.string() + ": " + e.what());
+    }
+}
+
+bool under(const fs::path& dir, const fs::path& p)
+{
+    const auto [end, _] = std::mismatch(dir.begin(), dir.end(), p.begin(), p.end());
+    return end == dir.end();
+}
+
+// `systemctl show` of `unit`'s sandbox settings, as "Key=value" lines;
+// nullopt when systemd cannot be asked (not installed, not running).
+std::optional<std::string> unit_properties(const std::string& unit)
+{
+    const std::string command =
+        "systemctl show --property=ReadWritePaths --property=ProtectHome --property=PrivateTmp '" + unit + "' 2>&1";
+    std::unique_ptr<FILE, decltype(&::pclose)> pipe(::popen(command.c_str(), "r"), &::pclose);
+    if (!pipe) return std::nullopt;
+    std::string text;
+    std::array<char, 4096> buf{};
+    while (std::fgets(buf.data(), buf.size(), pipe.get()) != nullptr) {
+        text += buf.data();
+    }
+    const int status = ::pclose(pipe.release());
+    if (status != 0) return std::nullopt;
+    return text;
+}
+
+std::string property(const std::string& text, std::string_view key)
+{
+    std::istringstream in(text);
+    for (std::string line; std::getline(in, line);) {
+        if (line.starts_with(std::string(key) + "=")) return line.substr(key.size() + 1);
+    }
+    return {};
+}
+
+// Under a packaged unit, the sandbox (ProtectSystem=strict, ProtectHome=yes,
+// PrivateTmp=yes) leaves only the state and runtime directories writable;
+// everything else must be granted by ReadWritePaths=.
+void check_unit_grants(const fs::path& config_file, const config::Config& cfg, Findings& out)
+{
+    const auto unit = config::packaged_unit(config_file);
+    if (!unit) return;
+    const fs::path state = *config::packaged_state_dir(config_file);
+    const fs::path runtime = fs::path("/run") / state.filename();
+    const auto props = unit_properties(*unit);
+    if (!props) {
+        out.note("systemd could not be asked about " + *unit + ": its ReadWritePaths= were not checked");
+        return;
+    }
+    std::vector<fs::path> granted{state, runtime};
+    std::istringstream paths(property(*props, "ReadWritePaths"));
+    for (std::string p; paths >> p;) {
+        granted.emplace_back(p.substr(p.find_first_not_of("-+")));
+    }
+    const bool home_hidden = property(*props, "ProtectHome") == "yes";
+    const bool private_tmp = property(*props, "PrivateTmp") == "yes";
+    for (const auto& [key, path] : {std::pair<std::string_view, fs::path>{"ingest_dir", cfg.ingest_dir},
+                                    {"output_dir", cfg.output_dir},
+                                    {"index_dir", cfg.index_dir},
+                                    {"control_socket", cfg.control_socket_path().parent_path()}}) {
+        const std::string name = std::string(key) + " " + path.string();
+        if (private_tmp && (under("/tmp", path) || under("/var/tmp", path))) {
+            out.problem(name + " is under a temporary directory, which " + *unit +
+                        " replaces with its own (PrivateTmp=yes)");
+        } else if (home_hidden && (under("/home", path) || under("/root", path) || under("/run/user", path))) {
+            out.problem(name + " is under a home directory, which " + *unit +
+                        " hides (ProtectHome=yes): set ProtectHome=read-only and ReadWritePaths=" + path.string() +
+                        " in a drop-in (systemctl edit " + *unit + ")");
+        } else if (std::ranges::none_of(granted, [&](const fs::path& g) { return under(g, path); })) {
+            out.problem(name + " is outside " + state.string() + " and not granted to " + *unit +
+                        ": add ReadWritePaths=" + path.string() + " in a drop-in (systemctl edit " + *unit + ")");
+        }
+    }
+}
+
+// Instances kept their state inside ndrd.service's before 0.2.0.
+void check_old_layout(const fs::path& config_file, Findings& out)
+{
+    try {
+        refuse_old_instance_layout(config_file, config::load_config(config_file));
+    } catch (const config::ConfigError& e) {
+        out.problem(e.what());
+    }
+}
+
+} // namespace
+
+int check_command(const fs::path& config_file, bool print)
+{
+    const config::Config cfg = config::load_config(config_file);
+    Findings out;
+    out.ok("configuration " + config_file.string() + " is valid; relative paths resolve against " +
+           cfg.base_dir.string());
+    try {
+        config::check_directory_layout(cfg);
+        const ServiceUser user = service_user(config_file, out);
+        check_directory("ingest_dir", cfg.ingest_dir, user, out);
+        check_directory("output_dir", cfg.output_dir, user, out);
+        check_directory("index_dir", cfg.index_dir, user, out);
+    } catch (const config::ConfigError& e) {
+        out.problem(e.what());
+    }
+    check_index(cfg, out);
+    check_old_layout(config_file, out);
+    check_unit_grants(config_file, cfg, out);
+    if (cfg.cluster) {
+        out.note("cluster servers are not contacted by a check; the daemon connects at start");
+    }
+    if (print) {
+        std::cout << "\n# effective configuration of " << config_file.string() << "\n" << config::to_yaml(cfg);
+    }
+    std::cout.flush();
+    return out.problems() > 0 ? 1 : 0;
+}
+
+} // namespace ndrd::daemon
