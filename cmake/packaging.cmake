@@ -25,37 +25,63 @@ endif()
 # No tmpfiles.d file: StateDirectory= and RuntimeDirectory= in the units
 # create /var/lib/ndrd and /run/ndrd with the right owner.
 
-# The packaged configuration is the commented default with the data under the
-# service's state directory. Generated rather than kept as a second copy, so
-# the comments and defaults never drift from config/ndrd.yaml.
+# The packaged configuration is the commented default: its relative paths
+# resolve against /var/lib/ndrd, the service's state directory, because the
+# file is /etc/ndrd/ndrd.yaml. Only its reference line changes, to the
+# installed document. Generated rather than kept as a second copy, so the
+# comments and defaults never drift from config/ndrd.yaml.
 # The package's prefix: relative destinations land under /usr, absolute ones
 # (/etc/ndrd, /lib/systemd/system) stay where they are.
 set(CPACK_PACKAGING_INSTALL_PREFIX /usr)
 set(ndrd_default_config ${PROJECT_SOURCE_DIR}/config/ndrd.yaml)
 set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS ${ndrd_default_config})
 file(READ ${ndrd_default_config} ndrd_config)
-foreach(setting
-    "ingest_dir: /var/lib/ndrd/incoming"
-    "output_dir: /var/lib/ndrd/dataset"
-    "index_dir: /var/lib/ndrd/index"
-    "# Reference: ${CPACK_PACKAGING_INSTALL_PREFIX}/${CMAKE_INSTALL_DOCDIR}/configuration.md")
-  string(REGEX REPLACE ": .*" ":" key "${setting}")
-  # At the start of a line: the header comment mentions some keys too.
-  string(REGEX REPLACE "\n${key} [^\n]*" "\n${setting}" replaced "${ndrd_config}")
-  if(replaced STREQUAL ndrd_config)
-    message(FATAL_ERROR "packaging: no line '${key} ...' in ${ndrd_default_config}; "
-      "update cmake/packaging.cmake to match it")
-  endif()
-  set(ndrd_config "${replaced}")
-endforeach()
+set(reference "# Reference: ${CPACK_PACKAGING_INSTALL_PREFIX}/${CMAKE_INSTALL_DOCDIR}/docs/configuration.md")
+string(REGEX REPLACE "\n# Reference: [^\n]*" "\n${reference}" replaced "${ndrd_config}")
+if(replaced STREQUAL ndrd_config)
+  message(FATAL_ERROR "packaging: no line '# Reference: ...' in ${ndrd_default_config}; "
+    "update cmake/packaging.cmake to match it")
+endif()
 set(NDRD_PACKAGED_CONFIG ${PROJECT_BINARY_DIR}/packaging/ndrd.yaml)
-file(WRITE ${NDRD_PACKAGED_CONFIG} "${ndrd_config}")
+file(WRITE ${NDRD_PACKAGED_CONFIG} "${replaced}")
+
+# Man pages, from their scdoc sources (Debian package scdoc), gzipped as
+# Debian installs them.
+find_program(NDRD_SCDOC scdoc REQUIRED)
+set(ndrd_man_pages)
+foreach(page ndrd.8 ndrd.yaml.5)
+  set(source ${PROJECT_SOURCE_DIR}/docs/man/${page}.scd)
+  set(output ${PROJECT_BINARY_DIR}/man/${page})
+  add_custom_command(OUTPUT ${output} ${output}.gz
+    COMMAND ${CMAKE_COMMAND} -E make_directory ${PROJECT_BINARY_DIR}/man
+    COMMAND sh -c "\"$0\" < \"$1\" > \"$2\"" ${NDRD_SCDOC} ${source} ${output}
+    COMMAND gzip -9nkf ${output}
+    DEPENDS ${source}
+    COMMENT "Building the man page ${page}"
+    VERBATIM)
+  list(APPEND ndrd_man_pages ${output} ${output}.gz)
+  string(REGEX REPLACE ".*\\." "" section ${page})
+  install(FILES ${output}.gz DESTINATION ${CMAKE_INSTALL_MANDIR}/man${section})
+endforeach()
+add_custom_target(man ALL DEPENDS ${ndrd_man_pages})
 
 install(TARGETS ndrd RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
 install(FILES systemd/ndrd.service systemd/ndrd@.service DESTINATION ${NDRD_SYSTEMD_UNIT_DIR})
 install(FILES systemd/ndrd.sysusers DESTINATION ${NDRD_SYSUSERS_DIR} RENAME ndrd.conf)
 install(FILES ${NDRD_PACKAGED_CONFIG} DESTINATION /etc/ndrd)
-install(FILES README.md docs/configuration.md DESTINATION ${CMAKE_INSTALL_DOCDIR})
+install(FILES README.md CHANGELOG.md DESTINATION ${CMAKE_INSTALL_DOCDIR})
+# The tree's layout, so that the documents' links between them hold.
+install(DIRECTORY docs DESTINATION ${CMAKE_INSTALL_DOCDIR} PATTERN "man" EXCLUDE)
+install(FILES bench/README.md DESTINATION ${CMAKE_INSTALL_DOCDIR}/bench)
+install(FILES packaging/debian/copyright DESTINATION ${CMAKE_INSTALL_DOCDIR})
+# Debian's changelog, compressed under the name Debian policy gives it.
+set(ndrd_debian_changelog ${PROJECT_BINARY_DIR}/packaging/changelog.Debian.gz)
+add_custom_command(OUTPUT ${ndrd_debian_changelog}
+  COMMAND gzip -9nc ${PROJECT_SOURCE_DIR}/packaging/debian/changelog > ${ndrd_debian_changelog}
+  DEPENDS ${PROJECT_SOURCE_DIR}/packaging/debian/changelog
+  VERBATIM)
+add_custom_target(debian_changelog ALL DEPENDS ${ndrd_debian_changelog})
+install(FILES ${ndrd_debian_changelog} DESTINATION ${CMAKE_INSTALL_DOCDIR})
 
 set(CPACK_GENERATOR DEB)
 set(CPACK_PACKAGE_NAME ndrd)
@@ -76,8 +102,9 @@ set(CPACK_DEBIAN_PACKAGE_SECTION graphics)
 # Depends: from the libraries the binary links (dpkg-shlibdeps), so it names
 # exactly Debian's runtime packages and versions.
 set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
-# ExecReload= runs /bin/kill.
-set(CPACK_DEBIAN_PACKAGE_DEPENDS procps)
+# The maintainer scripts use deb-systemd-helper and deb-systemd-invoke when
+# they are there, as debhelper's do.
+set(CPACK_DEBIAN_PACKAGE_RECOMMENDS init-system-helpers)
 set(CPACK_STRIP_FILES ON)
 set(CPACK_DEBIAN_PACKAGE_CONTROL_EXTRA
   ${PROJECT_SOURCE_DIR}/packaging/debian/conffiles

@@ -25,7 +25,7 @@ if [[ $mode == install ]] && (($(id -u) != 0)); then
   exit 77
 fi
 
-for tool in dpkg-deb dpkg-shlibdeps file readelf; do
+for tool in dpkg-deb dpkg-shlibdeps dpkg-parsechangelog file readelf man; do
   if ! command -v "$tool" >/dev/null; then
     echo "$tool not found: .ci/setup installs the packages the .deb is built with" >&2
     exit 1
@@ -92,7 +92,9 @@ done
 dpkg-deb -c "$deb" | awk '{ print $6 }' >"$work/files"
 for path in ./usr/bin/ndrd ./lib/systemd/system/ndrd.service ./lib/systemd/system/ndrd@.service \
   ./usr/lib/sysusers.d/ndrd.conf ./etc/ndrd/ndrd.yaml \
-  ./usr/share/doc/ndrd/README.md ./usr/share/doc/ndrd/configuration.md; do
+  ./usr/share/doc/ndrd/README.md ./usr/share/doc/ndrd/docs/configuration.md \
+  ./usr/share/doc/ndrd/docs/operations.md ./usr/share/doc/ndrd/CHANGELOG.md ./usr/share/doc/ndrd/copyright \
+  ./usr/share/doc/ndrd/changelog.Debian.gz ./usr/share/doc/ndrd/docs/monitoring/alerts.yml ./usr/share/man/man8/ndrd.8.gz ./usr/share/man/man5/ndrd.yaml.5.gz; do
   grep -qxF "$path" "$work/files" || fail "the package lacks $path"
 done
 if grep -E '^\./(usr/etc|usr/local|var)/' "$work/files"; then
@@ -107,24 +109,32 @@ version=$(dpkg-deb -f "$deb" Version)
 [[ $("$binary" --version) == "ndrd $version" ]] || fail "ndrd --version is not 'ndrd $version'"
 
 config=$work/root/etc/ndrd/ndrd.yaml
-for line in 'ingest_dir: /var/lib/ndrd/incoming' 'output_dir: /var/lib/ndrd/dataset' \
-  'index_dir: /var/lib/ndrd/index'; do
-  grep -qxF "$line" "$config" || fail "etc/ndrd/ndrd.yaml lacks '$line'"
-done
-# Apart from those paths (and where the reference lives), it is the commented
-# default of the source tree.
-rewritten='^(ingest_dir|output_dir|index_dir|# Reference):'
+# Apart from where the reference lives, it is the commented default of the
+# source tree: its relative paths resolve against /var/lib/ndrd because the
+# file is /etc/ndrd/ndrd.yaml.
+rewritten='^# Reference:'
 diff <(grep -vE "$rewritten" "$source_dir/config/ndrd.yaml") <(grep -vE "$rewritten" "$config") ||
-  fail "etc/ndrd/ndrd.yaml differs from config/ndrd.yaml beyond the paths"
+  fail "etc/ndrd/ndrd.yaml differs from config/ndrd.yaml beyond the reference line"
+grep -qxF '# Reference: /usr/share/doc/ndrd/docs/configuration.md' "$config" ||
+  fail "etc/ndrd/ndrd.yaml does not point to the installed configuration.md"
 # It must load: status then fails only because no daemon ever created the
 # index (exit 1, naming it), never with a configuration error (exit 78).
 status=0
 "$binary" status --config "$config" >"$work/status.out" 2>"$work/status.err" || status=$?
-if ((status == 78)) || { ((status != 0)) && ! grep -qF /var/lib/ndrd/index "$work/status.err"; }; then
+if ((status == 78)) || { ((status != 0)) && ! grep -qF "no index at $work/root/etc/ndrd/index" "$work/status.err"; }; then
   cat "$work/status.err" >&2
   fail "ndrd status --config etc/ndrd/ndrd.yaml exited $status"
 fi
 echo "ndrd status on the packaged configuration: exit $status ($(head -n 1 "$work/status.err"))"
+# The man pages render.
+for page in man8/ndrd.8.gz man5/ndrd.yaml.5.gz; do
+  MANWIDTH=80 man -l "$work/root/usr/share/man/$page" 2>"$work/man.err" | grep -q . ||
+    fail "man -l usr/share/man/$page rendered nothing: $(cat "$work/man.err")"
+done
+# The Debian changelog is one dpkg can read, for this version.
+zcat "$work/root/usr/share/doc/ndrd/changelog.Debian.gz" >"$work/changelog"
+[[ $(dpkg-parsechangelog -l "$work/changelog" -S Version) == "$version" ]] ||
+  fail "changelog.Debian.gz does not start with version $version"
 
 # --- install and purge in a scratch root -------------------------------------
 if [[ $mode == contents ]]; then
