@@ -113,6 +113,22 @@ BOOST_AUTO_TEST_CASE(usage_errors_are_64)
     BOOST_CHECK_EQUAL(run_ndrd({"once", "--nonsense", "x"}).code(), 64);
 }
 
+BOOST_AUTO_TEST_CASE(journal_priorities_only_when_stderr_is_the_journal_stream)
+{
+    // systemd names the stream it connected in JOURNAL_STREAM ("dev:ino");
+    // a child whose stderr goes elsewhere must not prefix its lines.
+    const std::string binary = ndrd_binary();
+    const std::string missing = "status --config /nonexistent/ndrd.yaml";
+    const auto matching = run_process(
+        {"/bin/sh", "-c", "JOURNAL_STREAM=$(stat -L -c %d:%i /proc/self/fd/2) exec " + binary + " " + missing});
+    BOOST_TEST(matching.code() == 78);
+    BOOST_TEST(matching.err.rfind("<3>", 0) == 0U, matching.err);
+    const auto other = run_process({"/bin/sh", "-c", "JOURNAL_STREAM=1:1 exec " + binary + " " + missing});
+    BOOST_TEST(other.code() == 78);
+    BOOST_TEST(other.err.find("<3>") == std::string::npos, other.err);
+    BOOST_TEST(contains(other.err, "error configuration error"), other.err);
+}
+
 BOOST_AUTO_TEST_CASE(help_is_0_and_prints_usage)
 {
     for (const std::string command : {"run", "once", "hash", "status"}) {

@@ -1,7 +1,8 @@
 // The Prometheus endpoint of a running daemon, scraped over real TCP: the
 // exposition parses line by line, counters match what was routed and
 // rejected and why, histograms are cumulative with a count per routed file,
-// gauges follow the subsets, and a reload moves the endpoint.
+// gauges follow the subsets, the process_* family and the build are there,
+// a refused reload shows, and a reload moves the endpoint.
 #define BOOST_TEST_MODULE e2e_metrics
 #include <boost/test/unit_test.hpp>
 
@@ -9,7 +10,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <cmath>
 #include <csignal>
+#include <ctime>
 #include <limits>
 #include <map>
 #include <regex>
@@ -94,10 +97,28 @@ BOOST_AUTO_TEST_CASE(scrape_counts_decisions_rejections_latency_and_follows_relo
     BOOST_TEST(m.at("ndrd_queue_depth") == 0.0);
     BOOST_TEST(m.at("ndrd_ingestion_paused") == 0.0);
     const double rebalances = m.at("ndrd_rebalances_total");
+    // The process as every Prometheus client exports it, the build, and
+    // what an alert on a stalled daemon or a failed reload needs.
+    BOOST_TEST(m.at("process_cpu_seconds_total") > 0.0);
+    BOOST_TEST(m.at("process_resident_memory_bytes") > 1e6);
+    BOOST_TEST(m.at("process_virtual_memory_bytes") >= m.at("process_resident_memory_bytes"));
+    BOOST_TEST(m.at("process_open_fds") > 3.0);
+    BOOST_TEST(m.at("process_max_fds") >= m.at("process_open_fds"));
+    const double now = static_cast<double>(std::time(nullptr));
+    BOOST_TEST(std::abs(m.at("process_start_time_seconds") - m.at("ndrd_start_time_seconds")) <= 2.0);
+    BOOST_TEST(m.at("process_start_time_seconds") <= now);
+    BOOST_TEST(m.at(R"(ndrd_build_info{version=")" NDRD_TEST_VERSION R"("})") == 1.0);
+    BOOST_TEST(m.at("ndrd_config_last_reload_successful") == 1.0);
+    BOOST_TEST(m.at("ndrd_last_routed_timestamp_seconds") > now - 60);
 
     const auto r = run_ndrd({"rebalance", "--config", live.layout().config.string()});
     BOOST_TEST(r.code() == 0, r.err);
     BOOST_TEST(samples(scrape(port)).at("ndrd_rebalances_total") == rebalances + 1);
+
+    // A refused reload shows, and the next good one clears it.
+    test::write_file(live.layout().config, "gradient: [\n");
+    live.signal(SIGHUP);
+    BOOST_TEST(eventually([&] { return samples(scrape(port)).at("ndrd_config_last_reload_successful") == 0.0; }));
 
     // Reload to another port: the old one goes quiet, the new one answers.
     const int moved = free_loopback_port();
@@ -106,7 +127,10 @@ BOOST_AUTO_TEST_CASE(scrape_counts_decisions_rejections_latency_and_follows_relo
     live.signal(SIGHUP);
     BOOST_TEST(eventually([&] { return !scrape(moved).empty(); }), live.log());
     BOOST_TEST(scrape(port).empty());
-    BOOST_TEST(samples(scrape(moved)).at(R"(ndrd_files_routed_total{decision="kept"})") == 1.0);
+    const auto after = samples(scrape(moved));
+    BOOST_TEST(after.at(R"(ndrd_files_routed_total{decision="kept"})") == 1.0);
+    BOOST_TEST(after.at("ndrd_config_last_reload_successful") == 1.0);
+    BOOST_TEST(after.at("ndrd_config_last_reload_success_timestamp_seconds") >= now);
     live.stop_and_check();
 }
 
