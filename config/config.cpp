@@ -417,7 +417,7 @@ void read_ingest(const Parser& p, const Entry& where, IngestParams& in)
         in.remove_empty_dirs = p.one_of(*e, flags);
     }
     if (const Entry* e = find(entries, "empty_dir_grace")) {
-        constexpr std::uint64_t kWeek = 7 * 86400;
+        constexpr std::uint64_t kWeek = 7ULL * 86400;
         in.empty_dir_grace = duration(p, *e, kWeek, "a duration from 0s to 7d, such as 10m or 1h");
     }
 }

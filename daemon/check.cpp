@@ -1,14 +1,20 @@
 // `ndrd check` (see check.hpp).
 #include "daemon/check.hpp"
 
+#include <fcntl.h>
 #include <grp.h>
+#include <netdb.h>
 #include <pwd.h>
+#include <spawn.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <array>
-#include <cstdio>
+#include <cerrno>
+#include <cstring>
 #include <iostream>
 #include <memory>
 #include <optional>
@@ -19,6 +25,8 @@
 #include "config/config.hpp"
 #include "config/effective.hpp"
 #include "config/locations.hpp"
+#include "daemon/control/control_server.hpp"
+#include "daemon/ingest/unique_fd.hpp"
 #include "daemon/route/configured.hpp"
 #include "daemon/service.hpp"
 #include "index/store/hash_index.hpp"
@@ -115,13 +123,27 @@ std::optional<fs::path> unsearchable_ancestor(const ServiceUser& user, const fs:
     return std::nullopt;
 }
 
-void check_directory(std::string_view key, const fs::path& dir, const ServiceUser& user, Findings& out)
+bool under(const fs::path& dir, const fs::path& p)
+{
+    const auto [end, _] = std::mismatch(dir.begin(), dir.end(), p.begin(), p.end());
+    return end == dir.end();
+}
+
+// `state` is the packaged unit's state directory, if any: systemd creates
+// it, owned by the service user, when the unit starts.
+void check_directory(std::string_view key, const fs::path& dir, const ServiceUser& user,
+                     const std::optional<fs::path>& state, Findings& out)
 {
     const std::string name = std::string(key) + " " + dir.string();
     fs::path existing = dir;
     std::error_code ec;
     while (!fs::exists(existing, ec) && existing.has_relative_path()) {
         existing = existing.parent_path();
+    }
+    if (state && under(*state, dir) && !fs::exists(*state, ec)) {
+        out.ok(name + " does not exist yet; systemd creates " + state->string() + " for " + user.name +
+               " when the unit starts, and the daemon creates the rest");
+        return;
     }
     if (auto blocked = unsearchable_ancestor(user, existing / "x")) {
         out.problem(name + ": " + user.name + " cannot enter " + blocked->string());
@@ -160,27 +182,38 @@ void check_index(const config::Config& cfg, Findings& out)
     }
 }
 
-bool under(const fs::path& dir, const fs::path& p)
-{
-    const auto [end, _] = std::mismatch(dir.begin(), dir.end(), p.begin(), p.end());
-    return end == dir.end();
-}
-
 // `systemctl show` of `unit`'s sandbox settings, as "Key=value" lines;
 // nullopt when systemd cannot be asked (not installed, not running).
+// Started without a shell, so the unit name is one argument whatever it holds.
 std::optional<std::string> unit_properties(const std::string& unit)
 {
-    const std::string command =
-        "systemctl show --property=ReadWritePaths --property=ProtectHome --property=PrivateTmp '" + unit + "' 2>&1";
-    std::unique_ptr<FILE, decltype(&::pclose)> pipe(::popen(command.c_str(), "r"), &::pclose);
-    if (!pipe) return std::nullopt;
+    std::array<int, 2> fds{};
+    if (::pipe2(fds.data(), O_CLOEXEC) != 0) return std::nullopt;
+    const UniqueFd read_end(fds[0]);
+    UniqueFd write_end(fds[1]);
+    std::array<std::string, 6> args{
+        "systemctl", "show", "--property=ReadWritePaths", "--property=ProtectHome", "--property=PrivateTmp", unit};
+    std::array<char*, args.size() + 1> argv{};
+    std::ranges::transform(args, argv.begin(), [](std::string& a) { return a.data(); });
+    posix_spawn_file_actions_t actions{};
+    ::posix_spawn_file_actions_init(&actions);
+    ::posix_spawn_file_actions_adddup2(&actions, write_end.get(), STDOUT_FILENO);
+    ::posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, "/dev/null", O_WRONLY, 0);
+    pid_t pid = 0;
+    const int spawned = ::posix_spawnp(&pid, argv[0], &actions, nullptr, argv.data(), environ);
+    ::posix_spawn_file_actions_destroy(&actions);
+    write_end.reset(); // the child holds the only write end now: EOF when it exits
+    if (spawned != 0) return std::nullopt;
     std::string text;
     std::array<char, 4096> buf{};
-    while (std::fgets(buf.data(), buf.size(), pipe.get()) != nullptr) {
-        text += buf.data();
+    for (ssize_t n = 0; (n = ::read(read_end.get(), buf.data(), buf.size())) != 0;) {
+        if (n < 0 && errno != EINTR) break;
+        if (n > 0) text.append(buf.data(), static_cast<std::size_t>(n));
     }
-    const int status = ::pclose(pipe.release());
-    if (status != 0) return std::nullopt;
+    int status = 0;
+    while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    }
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) return std::nullopt;
     return text;
 }
 
@@ -199,8 +232,9 @@ std::string property(const std::string& text, std::string_view key)
 void check_unit_grants(const fs::path& config_file, const config::Config& cfg, Findings& out)
 {
     const auto unit = config::packaged_unit(config_file);
-    if (!unit) return;
-    const fs::path state = *config::packaged_state_dir(config_file);
+    const auto state_dir = config::packaged_state_dir(config_file);
+    if (!unit || !state_dir) return;
+    const fs::path& state = *state_dir;
     const fs::path runtime = fs::path("/run") / state.filename();
     const auto props = unit_properties(*unit);
     if (!props) {
@@ -233,6 +267,36 @@ void check_unit_grants(const fs::path& config_file, const config::Config& cfg, F
     }
 }
 
+// Another process (another instance copied from this file, say) on the
+// metrics port makes the daemon serve no metrics. Tried only when this
+// configuration's own daemon is not running, since it holds the port.
+void check_metrics_port(const config::Config& cfg, Findings& out)
+{
+    if (!cfg.metrics.listen || control_call(cfg.control_socket_path(), Json{{"command", "ping"}})) return;
+    const std::string& listen = *cfg.metrics.listen;
+    const auto colon = listen.rfind(':');
+    std::string host = listen.substr(0, colon);
+    if (host.size() >= 2 && host.front() == '[') host = host.substr(1, host.size() - 2);
+    addrinfo hints{};
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_PASSIVE;
+    addrinfo* found = nullptr;
+    if (::getaddrinfo(host.c_str(), listen.substr(colon + 1).c_str(), &hints, &found) != 0 || found == nullptr) {
+        out.problem("metrics.listen " + listen + ": the host does not resolve");
+        return;
+    }
+    const std::unique_ptr<addrinfo, decltype(&::freeaddrinfo)> addresses(found, &::freeaddrinfo);
+    const UniqueFd fd(::socket(found->ai_family, found->ai_socktype | SOCK_CLOEXEC, found->ai_protocol));
+    const int one = 1;
+    (void)::setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one); // as the endpoint binds
+    if (fd.get() < 0 || ::bind(fd.get(), found->ai_addr, found->ai_addrlen) != 0) {
+        out.problem("metrics.listen " + listen + ": cannot bind (" + std::strerror(errno) +
+                    "); another process, such as another instance, may hold the port");
+        return;
+    }
+    out.ok("metrics.listen " + listen + " is free");
+}
+
 // Instances kept their state inside ndrd.service's before 0.2.0.
 void check_old_layout(const fs::path& config_file, Findings& out)
 {
@@ -254,13 +318,15 @@ int check_command(const fs::path& config_file, bool print)
     try {
         config::check_directory_layout(cfg);
         const ServiceUser user = service_user(config_file, out);
-        check_directory("ingest_dir", cfg.ingest_dir, user, out);
-        check_directory("output_dir", cfg.output_dir, user, out);
-        check_directory("index_dir", cfg.index_dir, user, out);
+        const auto state = config::packaged_state_dir(config_file);
+        check_directory("ingest_dir", cfg.ingest_dir, user, state, out);
+        check_directory("output_dir", cfg.output_dir, user, state, out);
+        check_directory("index_dir", cfg.index_dir, user, state, out);
     } catch (const config::ConfigError& e) {
         out.problem(e.what());
     }
     check_index(cfg, out);
+    check_metrics_port(cfg, out);
     check_old_layout(config_file, out);
     check_unit_grants(config_file, cfg, out);
     if (cfg.cluster) {

@@ -131,7 +131,7 @@ int reload_command(const config::Config& cfg)
             std::cout << "reloaded " << file << ": nothing changed\n";
         } else {
             std::cout << "reloaded " << file << ": " << join_keys(applied.get<std::vector<std::string>>())
-                      << " now apply\n";
+                      << (applied.size() == 1 ? " now applies\n" : " now apply\n");
         }
         return 0;
     }

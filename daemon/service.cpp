@@ -546,8 +546,11 @@ Json Service::reload()
             apply_reload(fresh);
             answer["ok"] = true;
             answer["applied"] = plan.changed;
-            log_info("reloaded ", config_file_.string(), ": ", join_keys(plan.changed), " now apply");
+            log_info("reloaded ", config_file_.string(), ": ", join_keys(plan.changed),
+                     plan.changed.size() == 1 ? " now applies" : " now apply");
         }
+        // An endpoint that could not bind (its port was taken) is tried again.
+        if (answer["ok"].get<bool>() && cfg_.metrics.listen && !metrics_server_) start_metrics();
     } catch (const config::ConfigError& e) {
         answer["error"] = e.what();
         log_error("reload refused, the running configuration stays: ", e.what());

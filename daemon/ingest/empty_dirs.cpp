@@ -24,8 +24,10 @@ bool sweep(const fs::path& dir, const std::string& rel, fs::file_time_type cutof
     for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
         const std::string name = it->path().filename().string();
         const bool subdir = it->is_directory(ec) && !it->is_symlink(ec);
-        if (!subdir || is_hidden_name(name) ||
-            !sweep(it->path(), rel.empty() ? name : rel + "/" + name, cutoff, removed)) {
+        std::string sub = rel;
+        if (!sub.empty()) sub += '/';
+        sub += name;
+        if (!subdir || is_hidden_name(name) || !sweep(it->path(), sub, cutoff, removed)) {
             empty = false;
         }
     }

@@ -4,12 +4,18 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
+#include <charconv>
 #include <chrono>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <ctime>
 #include <mutex>
+#include <string_view>
+#include <system_error>
 
 namespace ndrd::daemon {
 
@@ -26,12 +32,17 @@ bool stderr_is_journal()
 {
     const char* env = std::getenv("JOURNAL_STREAM"); // NOLINT(concurrency-mt-unsafe): read once, at first log
     if (env == nullptr) return false;
-    unsigned long long dev = 0;
-    unsigned long long ino = 0;
-    if (std::sscanf(env, "%llu:%llu", &dev, &ino) != 2) return false; // NOLINT(cert-err34-c): fails closed
+    const char* const end = env + std::strlen(env);
+    const char* const colon = std::find(env, end, ':');
+    std::uint64_t dev = 0;
+    std::uint64_t ino = 0;
+    const auto [dev_end, dev_error] = std::from_chars(env, colon, dev);
+    if (colon == end || dev_error != std::errc{} || dev_end != colon) return false;
+    const auto [ino_end, ino_error] = std::from_chars(colon + 1, end, ino);
+    if (ino_error != std::errc{} || ino_end != end) return false;
     struct stat st {};
     if (::fstat(STDERR_FILENO, &st) != 0) return false;
-    return static_cast<unsigned long long>(st.st_dev) == dev && static_cast<unsigned long long>(st.st_ino) == ino;
+    return static_cast<std::uint64_t>(st.st_dev) == dev && static_cast<std::uint64_t>(st.st_ino) == ino;
 }
 
 bool under_journald()

@@ -66,8 +66,8 @@ double open_fds()
 
 void add_process_metrics(MetricsRegistry& registry)
 {
-    const double ticks = static_cast<double>(::sysconf(_SC_CLK_TCK));
-    const double page = static_cast<double>(::sysconf(_SC_PAGESIZE));
+    const auto ticks = static_cast<double>(::sysconf(_SC_CLK_TCK));
+    const auto page = static_cast<double>(::sysconf(_SC_PAGESIZE));
     auto& cpu = registry.counter("process_cpu_seconds_total", "Total user and system CPU time spent in seconds.");
     // The counter follows the kernel's total: each scrape adds what was
     // spent since the last one.

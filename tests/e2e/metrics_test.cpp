@@ -104,7 +104,7 @@ BOOST_AUTO_TEST_CASE(scrape_counts_decisions_rejections_latency_and_follows_relo
     BOOST_TEST(m.at("process_virtual_memory_bytes") >= m.at("process_resident_memory_bytes"));
     BOOST_TEST(m.at("process_open_fds") > 3.0);
     BOOST_TEST(m.at("process_max_fds") >= m.at("process_open_fds"));
-    const double now = static_cast<double>(std::time(nullptr));
+    const auto now = static_cast<double>(std::time(nullptr));
     BOOST_TEST(std::abs(m.at("process_start_time_seconds") - m.at("ndrd_start_time_seconds")) <= 2.0);
     BOOST_TEST(m.at("process_start_time_seconds") <= now);
     BOOST_TEST(m.at(R"(ndrd_build_info{version=")" NDRD_TEST_VERSION R"("})") == 1.0);

@@ -159,6 +159,23 @@ BOOST_AUTO_TEST_CASE(check_reports_problems_with_exit_1_and_invalid_files_with_7
         fs::permissions(locked / "in", fs::perms::owner_all);
     }
 
+    // A metrics port another daemon holds (a copied instance's, say).
+    const int port = free_loopback_port();
+    const std::string metrics = "metrics:\n  listen: 127.0.0.1:" + std::to_string(port) + "\n";
+    test::TempDir other_dir;
+    Layout other = make_layout(other_dir.path());
+    other.config = relative_config(other_dir.path(), metrics);
+    fs::create_directories(other_dir / "in");
+    Daemon holder(other);
+    BOOST_REQUIRE_MESSAGE(holder.wait_ready(), holder.log());
+    const fs::path copy = relative_config(dir.path(), metrics);
+    const auto taken = run_ndrd({"check", "--config", copy.string()});
+    BOOST_TEST(taken.code() == 1, taken.out);
+    BOOST_TEST(contains(taken.out, "problem: metrics.listen 127.0.0.1:" + std::to_string(port) + ": cannot bind"),
+               taken.out);
+    const auto own = run_ndrd({"check", "--config", other.config.string()}); // its own daemon holds it: fine
+    BOOST_TEST(own.code() == 0, own.out);
+
     test::write_file(file, "gradient:\n  hash_dimm: 16\n");
     const auto bad = run_ndrd({"check", "--config", file.string()});
     BOOST_TEST(bad.code() == 78, bad.err);

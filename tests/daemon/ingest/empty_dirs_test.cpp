@@ -38,7 +38,7 @@ BOOST_AUTO_TEST_SUITE(empty_dirs)
 BOOST_AUTO_TEST_CASE(a_drained_date_tree_goes_in_one_sweep_and_nothing_else_does)
 {
     test::TempDir dir;
-    const fs::path root = dir.path();
+    const fs::path& root = dir.path();
     fs::create_directories(root / "2026" / "12" / "05");
     fs::create_directories(root / "2026" / "12" / "06");
     test::write_file(root / "2026" / "12" / "06" / "cam.jpg", "x"); // still waiting
