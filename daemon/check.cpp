@@ -260,7 +260,7 @@ void check_unit_grants(const fs::path& config_file, const config::Config& cfg, F
             out.problem(name + " is under a home directory, which " + *unit +
                         " hides (ProtectHome=yes): set ProtectHome=read-only and ReadWritePaths=" + path.string() +
                         " in a drop-in (systemctl edit " + *unit + ")");
-        } else if (std::ranges::none_of(granted, [&](const fs::path& g) { return under(g, path); })) {
+        } else if (std::ranges::none_of(granted, [&target = path](const fs::path& g) { return under(g, target); })) {
             out.problem(name + " is outside " + state.string() + " and not granted to " + *unit +
                         ": add ReadWritePaths=" + path.string() + " in a drop-in (systemctl edit " + *unit + ")");
         }
