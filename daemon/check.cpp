@@ -246,6 +246,7 @@ void check_unit_grants(const fs::path& config_file, const config::Config& cfg, F
     for (std::string p; paths >> p;) {
         granted.emplace_back(p.substr(p.find_first_not_of("-+")));
     }
+    const int problems_before = out.problems();
     const bool home_hidden = property(*props, "ProtectHome") == "yes";
     const bool private_tmp = property(*props, "PrivateTmp") == "yes";
     for (const auto& [key, path] : {std::pair<std::string_view, fs::path>{"ingest_dir", cfg.ingest_dir},
@@ -264,6 +265,9 @@ void check_unit_grants(const fs::path& config_file, const config::Config& cfg, F
             out.problem(name + " is outside " + state.string() + " and not granted to " + *unit +
                         ": add ReadWritePaths=" + path.string() + " in a drop-in (systemctl edit " + *unit + ")");
         }
+    }
+    if (out.problems() == problems_before) {
+        out.ok("every path is inside " + state.string() + " or granted to " + *unit + " (ReadWritePaths=)");
     }
 }
 

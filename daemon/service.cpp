@@ -566,6 +566,7 @@ void Service::apply_reload(const config::Config& fresh)
 {
     const bool schedule_changed = fresh.rebalance.interval != cfg_.rebalance.interval;
     const bool metrics_changed = fresh.metrics.listen != cfg_.metrics.listen;
+    const bool sweep_changed = !(fresh.ingest == cfg_.ingest);
     cfg_ = apply_live(cfg_, fresh);
     set_log_level(cfg_.log_level);
     pipeline_.set_routing_log(cfg_.log_routing);
@@ -579,6 +580,10 @@ void Service::apply_reload(const config::Config& fresh)
     }
     if (metrics_changed) {
         start_metrics();
+    }
+    if (sweep_changed && mode_ == ServiceMode::run) { // the next sweep on the new period, not the old one
+        sweep_timer_.cancel();
+        schedule_empty_dir_sweep();
     }
 }
 
