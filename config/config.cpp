@@ -833,9 +833,6 @@ void check_directory_layout(const Config& cfg)
         if (fs::exists(status) && !fs::is_directory(status)) throw ConfigError(name + " exists but is not a directory");
     }
 
-    auto contains = [](const fs::path& outer, const fs::path& inner) {
-        return std::mismatch(outer.begin(), outer.end(), inner.begin(), inner.end()).first == outer.end();
-    };
     for (std::size_t i = 0; i < dirs.size(); ++i) {
         for (std::size_t j = i + 1; j < dirs.size(); ++j) {
             const Dir& a = dirs[i];
@@ -846,8 +843,8 @@ void check_directory_layout(const Config& cfg)
                 throw ConfigError(std::string(a.key) + " and " + std::string(b.key) + " are the same directory " +
                                   quoted(a.resolved) + rule);
             }
-            const bool b_in_a = contains(a.resolved, b.resolved);
-            if (b_in_a || contains(b.resolved, a.resolved)) {
+            const bool b_in_a = is_within(a.resolved, b.resolved);
+            if (b_in_a || is_within(b.resolved, a.resolved)) {
                 const Dir& inner = b_in_a ? b : a;
                 const Dir& outer = b_in_a ? a : b;
                 throw ConfigError(std::string(inner.key) + " " + quoted(inner.resolved) + " is inside " +

@@ -74,6 +74,11 @@ fs::path default_base(const fs::path& config_file)
     return file.lexically_normal().parent_path();
 }
 
+bool is_within(const fs::path& outer, const fs::path& inner)
+{
+    return std::mismatch(outer.begin(), outer.end(), inner.begin(), inner.end()).first == outer.end();
+}
+
 fs::path resolve(const fs::path& base, const fs::path& p)
 {
     if (p.empty() || p.is_absolute() || base.empty()) return p.lexically_normal();

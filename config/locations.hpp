@@ -40,6 +40,10 @@ inline constexpr std::string_view kStateRoot = "/var/lib";
 // file's own directory. Absolute.
 [[nodiscard]] std::filesystem::path default_base(const std::filesystem::path& config_file);
 
+// Whether `inner` is `outer` or lies below it, comparing path elements
+// (so /srv/data2 is not inside /srv/data). Both lexically normal.
+[[nodiscard]] bool is_within(const std::filesystem::path& outer, const std::filesystem::path& inner);
+
 // `p` against `base` when relative; lexically normal either way.
 [[nodiscard]] std::filesystem::path resolve(const std::filesystem::path& base, const std::filesystem::path& p);
 

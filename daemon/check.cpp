@@ -123,12 +123,6 @@ std::optional<fs::path> unsearchable_ancestor(const ServiceUser& user, const fs:
     return std::nullopt;
 }
 
-bool under(const fs::path& dir, const fs::path& p)
-{
-    const auto [end, _] = std::mismatch(dir.begin(), dir.end(), p.begin(), p.end());
-    return end == dir.end();
-}
-
 // `state` is the packaged unit's state directory, if any: systemd creates
 // it, owned by the service user, when the unit starts.
 void check_directory(std::string_view key, const fs::path& dir, const ServiceUser& user,
@@ -140,7 +134,7 @@ void check_directory(std::string_view key, const fs::path& dir, const ServiceUse
     while (!fs::exists(existing, ec) && existing.has_relative_path()) {
         existing = existing.parent_path();
     }
-    if (state && under(*state, dir) && !fs::exists(*state, ec)) {
+    if (state && config::is_within(*state, dir) && !fs::exists(*state, ec)) {
         out.ok(name + " does not exist yet; systemd creates " + state->string() + " for " + user.name +
                " when the unit starts, and the daemon creates the rest");
         return;
@@ -254,14 +248,16 @@ void check_unit_grants(const fs::path& config_file, const config::Config& cfg, F
                                     {"index_dir", cfg.index_dir},
                                     {"control_socket", cfg.control_socket_path().parent_path()}}) {
         const std::string name = std::string(key) + " " + path.string();
-        if (private_tmp && (under("/tmp", path) || under("/var/tmp", path))) {
+        if (private_tmp && (config::is_within("/tmp", path) || config::is_within("/var/tmp", path))) {
             out.problem(name + " is under a temporary directory, which " + *unit +
                         " replaces with its own (PrivateTmp=yes)");
-        } else if (home_hidden && (under("/home", path) || under("/root", path) || under("/run/user", path))) {
+        } else if (home_hidden && (config::is_within("/home", path) || config::is_within("/root", path) ||
+                                   config::is_within("/run/user", path))) {
             out.problem(name + " is under a home directory, which " + *unit +
                         " hides (ProtectHome=yes): set ProtectHome=read-only and ReadWritePaths=" + path.string() +
                         " in a drop-in (systemctl edit " + *unit + ")");
-        } else if (std::ranges::none_of(granted, [&target = path](const fs::path& g) { return under(g, target); })) {
+        } else if (std::ranges::none_of(granted,
+                                        [&target = path](const fs::path& g) { return config::is_within(g, target); })) {
             out.problem(name + " is outside " + state.string() + " and not granted to " + *unit +
                         ": add ReadWritePaths=" + path.string() + " in a drop-in (systemctl edit " + *unit + ")");
         }
@@ -302,10 +298,10 @@ void check_metrics_port(const config::Config& cfg, Findings& out)
 }
 
 // Instances kept their state inside ndrd.service's before 0.2.0.
-void check_old_layout(const fs::path& config_file, Findings& out)
+void check_old_layout(const fs::path& config_file, const config::Config& cfg, Findings& out)
 {
     try {
-        refuse_old_instance_layout(config_file, config::load_config(config_file));
+        refuse_old_instance_layout(config_file, cfg);
     } catch (const config::ConfigError& e) {
         out.problem(e.what());
     }
@@ -331,7 +327,7 @@ int check_command(const fs::path& config_file, bool print)
     }
     check_index(cfg, out);
     check_metrics_port(cfg, out);
-    check_old_layout(config_file, out);
+    check_old_layout(config_file, cfg, out);
     check_unit_grants(config_file, cfg, out);
     if (cfg.cluster) {
         out.note("cluster servers are not contacted by a check; the daemon connects at start");
