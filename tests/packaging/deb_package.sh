@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
-# Builds the .deb with cpack from the build tree, then either
-#   contents (default): checks its control data and file list, unpacks it with
-#     dpkg -x and runs the unpacked binary on the unpacked configuration;
+# Checks the .deb that cpack builds from the build tree, in one of three modes:
+#   build: runs cpack into BUILD_DIR/deb-package-test, once, for the others
+#     (CTest runs it as their fixture);
+#   contents (default): checks the package's control data and file list,
+#     unpacks it with dpkg -x and runs the unpacked binary on the unpacked
+#     configuration;
 #   install: the same, then installs and purges it in a scratch root with
 #     dpkg --root, maintainer scripts included. That needs root: without it
 #     the script exits 77 at once, which CTest reports as skipped
 #     (SKIP_RETURN_CODE).
-# Usage: deb_package.sh CPACK BUILD_DIR SOURCE_DIR [contents|install]
+# Usage: deb_package.sh CPACK BUILD_DIR SOURCE_DIR [build|contents|install]
 set -euo pipefail
 cpack=$1
 build_dir=$2
@@ -14,9 +17,9 @@ source_dir=$3
 mode=${4:-contents}
 
 case $mode in
-contents | install) ;;
+build | contents | install) ;;
 *)
-  echo "unknown mode '$mode': contents or install" >&2
+  echo "unknown mode '$mode': build, contents or install" >&2
   exit 2
   ;;
 esac
@@ -40,16 +43,24 @@ fail() {
 }
 
 # --- build -------------------------------------------------------------------
-if ! (cd "$build_dir" && "$cpack" -G DEB -B "$work/out") >"$work/cpack.log" 2>&1; then
-  cat "$work/cpack.log" >&2
-  fail "cpack -G DEB failed"
+out=$build_dir/deb-package-test
+if [[ $mode == build ]]; then
+  rm -rf "$out"
+  if ! (cd "$build_dir" && "$cpack" -G DEB -B "$out") >"$work/cpack.log" 2>&1; then
+    cat "$work/cpack.log" >&2
+    fail "cpack -G DEB failed"
+  fi
 fi
-debs=("$work"/out/ndrd_*.deb)
+debs=("$out"/ndrd_*.deb)
 if ((${#debs[@]} != 1)) || [[ ! -f ${debs[0]} ]]; then
-  fail "expected one ndrd_*.deb, got: ${debs[*]}"
+  fail "expected one ndrd_*.deb in $out, got: ${debs[*]}"
 fi
 deb=${debs[0]}
-echo "built $(basename "$deb")"
+if [[ $mode == build ]]; then
+  echo "built $(basename "$deb")"
+  exit 0
+fi
+echo "checking $(basename "$deb")"
 
 # --- control data ------------------------------------------------------------
 depends=$(dpkg-deb -f "$deb" Depends)
