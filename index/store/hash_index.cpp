@@ -137,8 +137,9 @@ bool is_reference(const ItemRecord& r)
     return r.verdict == Verdict::kept && r.state != RouteState::vanished;
 }
 
-// Adds (+1) or removes (-1) a record's contribution to the counters.
-void count(IndexCounts& c, const ItemRecord& r, int sign)
+} // namespace
+
+void count_record(IndexCounts& c, const ItemRecord& r, int sign)
 {
     const auto add = [sign](std::uint64_t& v) {
         v = sign > 0 ? v + 1 : v - 1;
@@ -173,6 +174,8 @@ void count(IndexCounts& c, const ItemRecord& r, int sign)
     case Subset::rejected: add(c.in_rejected); break;
     }
 }
+
+namespace {
 
 // A reference's by_key entry: key and seq in the RocksDB key, only the
 // degenerate flag as value; the feature is read from the item's record.
@@ -783,13 +786,13 @@ void HashIndex::put_batch(std::span<const ItemRecord> recs, bool sync, StreamPos
         // (at a million items that read was a third of a new item's write).
         const auto old = rec.seq < next_seq_ ? get(rec.seq) : std::nullopt;
         if (old) {
-            count(counts, *old, -1);
+            count_record(counts, *old, -1);
             if (is_reference(*old)) { // rewritten below if still a reference: key or feature may differ
                 batch.Delete(h_->cfs[cf_by_key], old->key.bytes + encode_be64(rec.seq));
                 key_changes.push_back({old->key, rec.seq, false});
             }
         }
-        count(counts, rec, +1);
+        count_record(counts, rec, +1);
         if (is_reference(rec)) {
             batch.Put(h_->cfs[cf_by_key], rec.key.bytes + encode_be64(rec.seq), by_key_entry(rec));
             key_changes.push_back({rec.key, rec.seq, true});

@@ -86,6 +86,10 @@ struct IndexCounts {
     std::uint64_t marked_duplicate = 0; // and kept items made duplicates
 };
 
+// Adds (sign +1) or removes (-1) one record's part in the counters: the one
+// definition of what each counter counts, for the index and for reports.
+void count_record(IndexCounts& c, const ItemRecord& r, int sign = +1);
+
 // Where a batch stands in the decision stream: the entry it applies, written
 // in the same batch as the records it produced (a control entry is kept
 // whole; an item entry is kept as its item's record).
