@@ -313,4 +313,29 @@ int export_command(const config::Config& cfg, ExportFormat format)
     return std::cout ? 0 : 1;
 }
 
+int report_command(const config::Config& cfg, const ReportRequest& request)
+{
+    const ReportSummary r = write_report(cfg, request);
+    const auto index_page = std::filesystem::absolute(request.out / "index.html");
+    log_info("report: ", r.groups, " group(s) with ", r.duplicates, " duplicate(s), ", r.removed, " removed, ",
+             r.rejected, " rejected; thumbnails ", r.thumbnails_made, " made, ", r.thumbnails_cached, " cached, ",
+             r.placeholders, " placeholder(s); in ", r.seconds, " s: ", index_page.string());
+    const Json answer{
+        {"ok", true},
+        {"dir", std::filesystem::absolute(request.out).string()},
+        {"index", index_page.string()},
+        {"items", r.items},
+        {"groups", r.groups},
+        {"duplicates", r.duplicates},
+        {"removed", r.removed},
+        {"rejected", r.rejected},
+        {"pages", Json{{"groups", r.pages.groups}, {"removed", r.pages.removed}, {"rejected", r.pages.rejected}}},
+        {"thumbnails",
+         Json{{"made", r.thumbnails_made}, {"cached", r.thumbnails_cached}, {"placeholders", r.placeholders}}},
+        {"seconds", r.seconds}};
+    std::cout << json_text(answer) << "\n";
+    std::cout.flush();
+    return std::cout ? 0 : 1;
+}
+
 } // namespace ndrd::daemon

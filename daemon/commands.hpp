@@ -1,5 +1,5 @@
 // The one-shot commands beside the daemon: `hash`, `status`, `reload`,
-// `rebalance`, `verify`, `query`, `export` and `snapshot`.
+// `rebalance`, `verify`, `query`, `export`, `report` and `snapshot`.
 #pragma once
 
 #include <stdexcept>
@@ -8,6 +8,7 @@
 
 #include "config/config.hpp"
 #include "daemon/control/exporter.hpp"
+#include "daemon/report/report.hpp"
 #include "index/hash/record.hpp"
 
 namespace ndrd::daemon {
@@ -47,6 +48,11 @@ int override_command(const config::Config& cfg, index::Override action, const st
 
 // The index as CSV or JSON lines on stdout.
 int export_command(const config::Config& cfg, ExportFormat format);
+
+// The review site into request.out; prints {"ok", "dir", "index", "items",
+// "groups", "duplicates", "removed", "rejected", "pages", "thumbnails",
+// "seconds"} and logs the same in a line.
+int report_command(const config::Config& cfg, const ReportRequest& request);
 
 // A consistent copy of the index at `dir` (a new directory), to start a new
 // replica from or to keep as a backup: made by the running daemon, which

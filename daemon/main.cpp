@@ -3,8 +3,11 @@
 // (64 usage, 69 no daemon to ask, 78 configuration, 1 anything else) with a
 // message naming the cause.
 #include <sys/resource.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <cstdlib>
+#include <filesystem>
 #include <functional>
 #include <iostream>
 #include <string>
@@ -171,6 +174,68 @@ Command export_entry()
             }};
 }
 
+// A word as a POSIX shell reads it back: quoted when it holds anything but
+// plain characters (a configuration path with a space).
+std::string shell_word(const std::string& w)
+{
+    if (!w.empty() && w.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789/._-+=:,@") ==
+                          std::string::npos) {
+        return w;
+    }
+    std::string out = "'";
+    for (const char c : w) {
+        out += c == '\'' ? std::string("'\\''") : std::string(1, c);
+    }
+    return out + "'";
+}
+
+// How the report's pages spell `ndrd release` for this configuration: the
+// way it was named here, with a path made absolute.
+std::string release_prefix(const Arguments& a)
+{
+    if (a.vm.count("instance")) return "ndrd release -i " + shell_word(a.vm["instance"].as<std::string>());
+    if (a.vm.count("config") || std::getenv("NDRD_CONFIG") != nullptr) {
+        return "ndrd release -c " + shell_word(std::filesystem::absolute(a.config_path()).string());
+    }
+    return "ndrd release";
+}
+
+Command report_entry()
+{
+    return {"report",
+            "[-c FILE | -i NAME] --out DIR [--since TIME] [--limit N]",
+            "write a review site of duplicate groups, removed and rejected images into DIR",
+            "Writes a static, self-contained review site into DIR (open DIR/index.html in a browser; it needs no\n"
+            "network): an overview with counts and histograms of best similarity around sim_threshold, the\n"
+            "duplicate groups as thumbnails (borderline first) with the 'ndrd release' command for each duplicate,\n"
+            "the images removed by rebalancing or by an operator, and the rejected files with their reasons.\n"
+            "Thumbnails are cached in DIR/thumbs, so a second report only makes the new ones. Reads a consistent\n"
+            "snapshot of the index, so the daemon may keep running. Prints a JSON summary; exit code 1 on failure.\n"
+            "TIME: a UTC date or time (2026-12-01, 2026-12-01T08:30) or a duration back from now (36h, 7d).",
+            [](po::options_description& desc, po::positional_options_description&) {
+                desc.add_options()("out", po::value<std::string>(), "the directory to write the site into");
+                desc.add_options()("since", po::value<std::string>(), "only items that arrived since TIME");
+                desc.add_options()("limit", po::value<std::size_t>(),
+                                   "at most N groups (the most borderline), N removed and N rejected items");
+            },
+            [](const Arguments& a) {
+                if (!a.vm.count("out")) throw Usage("ndrd report: --out DIR is required (see 'ndrd report --help')");
+                daemon::ReportRequest request;
+                request.out = a.vm["out"].as<std::string>();
+                if (a.vm.count("since")) request.since = a.vm["since"].as<std::string>();
+                if (a.vm.count("limit")) request.limit = a.vm["limit"].as<std::size_t>();
+                const auto cfg = a.config();
+                request.config_file = std::filesystem::absolute(a.config_path()).string();
+                request.release_prefix = release_prefix(a);
+                request.progress = ::isatty(STDERR_FILENO) != 0;
+                try {
+                    return daemon::report_command(cfg, request);
+                } catch (const std::invalid_argument& e) {
+                    throw Usage(std::string("ndrd report: ") + e.what());
+                }
+            }};
+}
+
 Command check_entry()
 {
     return {"check",
@@ -269,6 +334,7 @@ const std::vector<Command>& commands()
         override_entry(index::Override::released),
         override_entry(index::Override::marked_duplicate),
         export_entry(),
+        report_entry(),
         {"snapshot", "[-c FILE | -i NAME] DIR",
          "a consistent copy of the index at DIR (a new replica's start, a backup)",
          "Makes DIR (a new directory; its parent must exist) a consistent copy of the index, which a new instance\n"
