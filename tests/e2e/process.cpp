@@ -39,6 +39,18 @@ int open_output(const fs::path& p)
 
 } // namespace
 
+void exec_with_default_signals(char* const argv[], char* const envp[])
+{
+    sigset_t none;
+    sigemptyset(&none);
+    ::sigprocmask(SIG_SETMASK, &none, nullptr);
+    ::signal(SIGTERM, SIG_DFL);
+    ::signal(SIGINT, SIG_DFL);
+    ::signal(SIGPIPE, SIG_DFL);
+    ::execve(argv[0], argv, envp);
+    ::_exit(127);
+}
+
 Process::Process(const std::vector<std::string>& argv, fs::path stdout_file, fs::path stderr_file)
     : stdout_file_(std::move(stdout_file)), stderr_file_(std::move(stderr_file))
 {
@@ -73,15 +85,7 @@ Process::Process(const std::vector<std::string>& argv, fs::path stdout_file, fs:
         ::dup2(null_fd, STDIN_FILENO);
         ::dup2(out_fd, STDOUT_FILENO);
         ::dup2(err_fd, STDERR_FILENO);
-        // The test runner may block or ignore signals; the daemon must see defaults.
-        sigset_t none;
-        sigemptyset(&none);
-        ::sigprocmask(SIG_SETMASK, &none, nullptr);
-        ::signal(SIGTERM, SIG_DFL);
-        ::signal(SIGINT, SIG_DFL);
-        ::signal(SIGPIPE, SIG_DFL);
-        ::execve(args[0], args.data(), env.data());
-        ::_exit(127);
+        exec_with_default_signals(args.data(), env.data());
     }
     ::close(out_fd);
     ::close(err_fd);

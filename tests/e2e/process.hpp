@@ -65,6 +65,11 @@ struct RunResult {
     [[nodiscard]] int code() const { return exit ? *exit : -1000; }
 };
 
+// In a forked child: restores the default signal mask and dispositions (the
+// test runner may block or ignore signals; the program must see defaults),
+// then execve()s; _exit(127) if that fails. Only async-signal-safe calls.
+[[noreturn]] void exec_with_default_signals(char* const argv[], char* const envp[]);
+
 // Runs a command to completion (killing it after `timeout`).
 RunResult run_process(const std::vector<std::string>& argv, std::chrono::milliseconds timeout = 60s);
 
