@@ -65,3 +65,10 @@ ratio() {
   if [[ $1 == - || $2 == - || -z $1 || -z $2 ]]; then echo -; else awk -v a="$1" -v b="$2" 'BEGIN { if (b == 0) print "-"; else printf "%.2f", a / b }'; fi
 }
 elapsed_since() { awk -v a="$1" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.3f", b - a }'; }
+
+# bench_pick_files DIR N: the first N regular files of DIR by name, into the
+# array `files` (the same images for every run); dies when there are none.
+bench_pick_files() {
+  mapfile -t files < <(find "$1" -maxdepth 1 -type f | sort | head -n "$2")
+  ((${#files[@]} > 0)) || bench_die "no files in $1"
+}

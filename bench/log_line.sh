@@ -12,8 +12,9 @@ n=${3:-1000}
 rounds=${4:-3}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-mapfile -t files < <(find "$images" -maxdepth 1 -type f | sort | head -n "$n")
-((${#files[@]} > 0)) || { echo "no files in $images" >&2; exit 1; }
+# shellcheck source=bench/common.sh
+source "$(dirname "$0")/common.sh"
+bench_pick_files "$images" "$n"
 
 one_run() { # one_run MODE: prints "MODE WALL CPU LINES"
   local mode=$1 d=$work/run
