@@ -34,7 +34,7 @@ ci_sanitizer_packages=(clang libclang-rt-14-dev llvm-14 lld ninja-build)
 ci_sanitizer_path() { export PATH="/usr/lib/llvm-14/bin:$PATH"; }
 
 # ci_configure_sanitizer_tree DIR FLAGS [CMAKE ARGS...]: configures a clang
-# tree with sanitizer FLAGS (CMake passes them to the link too). -O2 as in
+# tree with sanitizer FLAGS (NDRD_SANITIZE: every compile and link). -O2 as in
 # the release build; line tables only instead of full debug info: they are
 # all a report needs for file:line frames, and they keep the instrumented
 # binaries small to link. -DNDEBUG as in the release build, so the same code
@@ -44,13 +44,15 @@ ci_configure_sanitizer_tree() {
   shift 2
   cmake -S . -B "$dir" -G Ninja -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ \
     -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O2 -gline-tables-only -DNDEBUG" \
-    -DCMAKE_CXX_FLAGS="$flags -fno-omit-frame-pointer" \
+    -DNDRD_SANITIZE="$flags" -DCMAKE_CXX_FLAGS="-fno-omit-frame-pointer" \
     -DCMAKE_EXE_LINKER_FLAGS="-fuse-ld=lld" -DNDRD_BENCH=OFF -DBUILD_TESTING=ON "$@" >/dev/null
 }
 
 # build-asan: ASan + UBSan with the fuzzer's coverage instrumentation, for
-# .ci/sanitize (the whole suite) and .ci/fuzz (the libFuzzer targets).
+# .ci/sanitize (the whole suite) and .ci/fuzz (the libFuzzer targets). The
+# test drivers are compiled without it (see NDRD_SANITIZE_TEST_DRIVERS).
 ci_configure_asan_tree() {
   ci_configure_sanitizer_tree build-asan \
-    "-fsanitize=address,undefined,fuzzer-no-link -fno-sanitize-recover=undefined" -DNDRD_FUZZ=ON
+    "-fsanitize=address,undefined,fuzzer-no-link -fno-sanitize-recover=undefined" -DNDRD_FUZZ=ON \
+    -DNDRD_SANITIZE_TEST_DRIVERS=OFF
 }
