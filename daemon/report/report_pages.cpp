@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cmath>
 #include <sstream>
+#include <system_error>
 
 #include "daemon/report/html.hpp"
 #include "daemon/report/report_assets.hpp"
@@ -177,6 +178,16 @@ std::string rejected_rows(const std::vector<ReportItem>& rows, std::size_t first
     return o + "</table>\n";
 }
 
+// A report written over an earlier one may have fewer pages: the earlier
+// run's last pages would stay, reachable by name only, with old contents.
+void remove_pages_after(const fs::path& dir, std::string_view kind, std::size_t pages)
+{
+    for (std::size_t p = pages + 1;; ++p) {
+        std::error_code ec;
+        if (!fs::remove(dir / page_name(kind, p), ec)) return;
+    }
+}
+
 std::size_t pages_for(std::size_t n, std::size_t per_page)
 {
     return std::max<std::size_t>(1, (n + per_page - 1) / per_page);
@@ -240,6 +251,9 @@ SitePages write_site(const fs::path& dir, const ReportModel& m,
                                   pager("rejected", p + 1, pages.rejected) + rejected_rows(m.rejected, first, count)));
     }
     html::write_file(dir / "index.html", page("Overview", "overview", nav, overview_body(m, info, pages)));
+    remove_pages_after(dir, "groups", pages.groups);
+    remove_pages_after(dir, "removed", pages.removed);
+    remove_pages_after(dir, "rejected", pages.rejected);
     return pages;
 }
 

@@ -96,6 +96,20 @@ BOOST_AUTO_TEST_CASE(every_list_is_split_into_pages_of_bounded_size)
     }
 }
 
+BOOST_AUTO_TEST_CASE(a_report_over_a_larger_one_leaves_none_of_its_pages)
+{
+    test::TempDir dir;
+    write_site(dir.path(), model_with(kTilesPerPage, 3, 2 * kRowsPerPage + 1), {}, info());
+    BOOST_TEST_REQUIRE(fs::exists(dir.path() / "groups-4.html"));
+    BOOST_TEST_REQUIRE(fs::exists(dir.path() / "rejected-3.html"));
+    const auto pages = write_site(dir.path(), model_with(1, 1, 1), {}, info());
+    BOOST_TEST(pages.groups == 1U);
+    BOOST_TEST(!fs::exists(dir.path() / "groups-2.html"));
+    BOOST_TEST(!fs::exists(dir.path() / "groups-4.html"));
+    BOOST_TEST(!fs::exists(dir.path() / "rejected-2.html"));
+    BOOST_TEST(fs::exists(dir.path() / "rejected-1.html"));
+}
+
 BOOST_AUTO_TEST_CASE(names_are_escaped_and_each_duplicate_has_its_release_command)
 {
     test::TempDir dir;
