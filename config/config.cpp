@@ -34,12 +34,12 @@ namespace {
 
 // The schema, in the order the keys appear in ndrd.yaml (suggestions prefer
 // the earlier key on ties).
-constexpr std::array<std::string_view, 27> kTopKeys = {
-    "base_dir",       "ingest_dir",   "output_dir",     "index_dir",   "working_subset", "duplicated_subset",
-    "algorithm",      "gradient",     "compat",         "seed",        "workers",        "num_cut",
-    "over_sample",    "under_sample", "rebalance",      "log_level",   "log_routing",    "max_file_size",
-    "max_pixels",     "decode_scale", "index_min_free", "index_cache", "watch",          "ingest",
-    "control_socket", "metrics",      "cluster"};
+constexpr std::array<std::string_view, 28> kTopKeys = {
+    "base_dir",    "ingest_dir",     "output_dir",       "index_dir",      "working_subset", "duplicated_subset",
+    "algorithm",   "gradient",       "compat",           "seed",           "workers",        "num_cut",
+    "over_sample", "under_sample",   "rebalance",        "log_level",      "log_routing",    "max_file_size",
+    "max_pixels",  "decode_scale",   "exif_orientation", "index_min_free", "index_cache",    "watch",
+    "ingest",      "control_socket", "metrics",          "cluster"};
 constexpr std::array<std::string_view, 6> kGradientKeys = {"block_shape", "hash_dim",     "sim_threshold",
                                                            "projection",  "probe_radius", "invariance"};
 constexpr std::array<std::string_view, 2> kRebalanceKeys = {"interval", "after_items"};
@@ -555,6 +555,11 @@ std::string to_string(DecodeScale v)
     return v == DecodeScale::off ? "off" : "auto";
 }
 
+std::string to_string(ExifOrientation v)
+{
+    return v == ExifOrientation::ignore ? "ignore" : "apply";
+}
+
 std::string to_string(UnderSample v)
 {
     return v == UnderSample::uniform ? "uniform" : "inverse";
@@ -761,6 +766,14 @@ Config parse_config(const std::string& yaml_text, const std::string& origin, con
         if (cfg.decode_scale == DecodeScale::automatic && cfg.compat == Compat::datumaro) {
             // Reduced decoding changes ~0.5 % of decisions (bench/README.md).
             p.fail(*e, "must be off with compat: datumaro (a reduced decode changes features, and so decisions)");
+        }
+    }
+    if (const Entry* e = find(top, "exif_orientation")) {
+        constexpr std::array<std::pair<std::string_view, ExifOrientation>, 2> modes{
+            {{"ignore", ExifOrientation::ignore}, {"apply", ExifOrientation::apply}}};
+        cfg.exif_orientation = p.one_of(*e, modes);
+        if (cfg.exif_orientation == ExifOrientation::apply && cfg.compat == Compat::datumaro) {
+            p.fail(*e, "must be ignore with compat: datumaro (Datumaro hashes the pixels as stored)");
         }
     }
 

@@ -25,6 +25,8 @@ enum class OverSample { random, similarity };
 // Full decode, or JPEG decoded at 1/2, 1/4 or 1/8 scale (libjpeg's DCT
 // scaling) while every grid block keeps at least 16x16 decoded pixels.
 enum class DecodeScale { off, automatic };
+// Pixels as stored (Datumaro), or turned upright by the EXIF orientation tag.
+enum class ExifOrientation { ignore, apply };
 enum class UnderSample { uniform, inverse };
 enum class LogLevel { error, warning, info, debug };
 // `datumaro` reproduces Datumaro's decisions bit for bit: exact keys only, no
@@ -122,7 +124,8 @@ struct Config {
     LogLevel log_level = LogLevel::info;
     LogLevel log_routing = LogLevel::info; // the one line per routed file: info or debug
     DecodeScale decode_scale = DecodeScale::off;
-    std::uint64_t max_file_size = 256ULL << 20; // bytes; larger files are rejected unread
+    ExifOrientation exif_orientation = ExifOrientation::ignore; // fixed when the index is created
+    std::uint64_t max_file_size = 256ULL << 20;                 // bytes; larger files are rejected unread
     std::uint64_t max_pixels = 64'000'000;      // width * height; larger images are refused from the header
     std::uint64_t index_min_free = 64ULL << 20; // bytes kept free on the index's file system; 0 = no check
     std::uint64_t index_cache = 32ULL << 20;    // RocksDB block cache, bytes (shared by all column families)
@@ -167,6 +170,7 @@ void prepare_directories(const Config& cfg);
 
 [[nodiscard]] std::string to_string(OverSample v);
 [[nodiscard]] std::string to_string(DecodeScale v);
+[[nodiscard]] std::string to_string(ExifOrientation v);
 [[nodiscard]] std::string to_string(UnderSample v);
 [[nodiscard]] std::string to_string(LogLevel v);
 [[nodiscard]] std::string to_string(Compat v);

@@ -98,6 +98,7 @@ std::string to_yaml(const Config& cfg)
     out << YAML::Key << "max_file_size" << YAML::Value << cfg.max_file_size;
     out << YAML::Key << "max_pixels" << YAML::Value << cfg.max_pixels;
     out << YAML::Key << "decode_scale" << YAML::Value << to_string(cfg.decode_scale);
+    out << YAML::Key << "exif_orientation" << YAML::Value << to_string(cfg.exif_orientation);
     out << YAML::Key << "index_min_free" << YAML::Value << cfg.index_min_free;
     out << YAML::Key << "index_cache" << YAML::Value << cfg.index_cache;
     out << YAML::Key << "watch" << YAML::Value << YAML::BeginMap;

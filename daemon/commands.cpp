@@ -46,7 +46,9 @@ index::Feature feature_of_file(const config::Config& cfg, index::Grid grid, cons
     }
     const auto reduce_for =
         cfg.decode_scale == config::DecodeScale::automatic ? std::optional(grid.blocks()) : std::nullopt;
-    return index::compute_feature(index::decode_image(src.bytes, cfg.max_pixels, reduce_for), grid);
+    const auto orientation = cfg.exif_orientation == config::ExifOrientation::apply ? index::ExifOrientation::apply
+                                                                                    : index::ExifOrientation::ignore;
+    return index::compute_feature(index::decode_image(src.bytes, cfg.max_pixels, reduce_for, orientation), grid);
 }
 
 // A control request with no fields but its command.

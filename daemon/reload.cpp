@@ -31,6 +31,7 @@ ReloadPlan plan_reload(const config::Config& r, const config::Config& f)
         p.refused.emplace_back("gradient.block_shape");
     }
     compare(p.refused, "gradient.hash_dim", r.gradient.hash_dim, f.gradient.hash_dim);
+    compare(p.refused, "exif_orientation", r.exif_orientation, f.exif_orientation);
     compare(p.refused, "gradient.projection", r.gradient.projection, f.gradient.projection);
     compare(p.refused, "watch.mode", r.watch.mode, f.watch.mode);
     compare(p.refused, "watch.poll_interval", r.watch.poll_interval, f.watch.poll_interval);
@@ -93,7 +94,7 @@ const std::vector<std::string>& restart_keys()
         "base_dir",          "ingest_dir",          "output_dir",           "index_dir",         "working_subset",
         "duplicated_subset", "algorithm",           "gradient.block_shape", "gradient.hash_dim", "gradient.projection",
         "watch.mode",        "watch.poll_interval", "control_socket",       "cluster",           "max_pixels",
-        "index_cache"};
+        "index_cache",       "exif_orientation"};
     return keys;
 }
 

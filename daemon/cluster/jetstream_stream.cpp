@@ -34,7 +34,8 @@ std::string stream_header(const index::HashIndex& index)
     const auto values = index.projection().data();
     const std::uint64_t checksum = XXH3_64bits(values.data(), values.size_bytes());
     return "ndrd-stream 1 algorithm=" + p.algorithm + " grid=" + std::to_string(p.grid.rows) + "x" +
-           std::to_string(p.grid.cols) + " hash_dim=" + std::to_string(p.hash_dim) + " projection=" + hex64(checksum);
+           std::to_string(p.grid.cols) + " hash_dim=" + std::to_string(p.hash_dim) +
+           (p.exif_orientation ? " exif_orientation=apply" : "") + " projection=" + hex64(checksum);
 }
 
 JetStreamStream::JetStreamStream(JetStreamLog log, const index::HashIndex& index)

@@ -150,6 +150,7 @@ Json status_json(const index::HashIndex& index, const config::Config& cfg, const
     o["algorithm"] = p.algorithm;
     o["block_shape"] = {p.grid.rows, p.grid.cols};
     o["hash_dim"] = p.hash_dim;
+    o["exif_orientation"] = p.exif_orientation ? "apply" : "ignore";
     o["sim_threshold"] = cfg.gradient.sim_threshold;
     o["probe_radius"] = cfg.gradient.probe_radius;
     o["compat"] = config::to_string(cfg.compat);
@@ -184,7 +185,8 @@ std::string format_status(const Json& status)
     out << "index:         " << s.text("index_dir") << " (" << s.count("index_bytes") / 1024 << " KiB on disk)\n"
         << "parameters:    algorithm " << s.text("algorithm") << ", block_shape [" << s.list("block_shape")
         << "], hash_dim " << s.text("hash_dim") << ", sim_threshold " << s.text("sim_threshold") << ", probe_radius "
-        << s.text("probe_radius") << ", compat " << s.text("compat") << ", num_cut " << s.text("num_cut") << "\n"
+        << s.text("probe_radius") << ", compat " << s.text("compat") << ", num_cut " << s.text("num_cut")
+        << ", exif_orientation " << s.text("exif_orientation") << "\n"
         << "items:         " << s.text("items") << "\n"
         << "decisions:     " << s.text("kept") << " kept, " << s.text("duplicated") << " duplicated, "
         << s.text("rejected") << " rejected, " << s.text("vanished") << " vanished\n"

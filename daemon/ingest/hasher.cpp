@@ -35,7 +35,7 @@ std::optional<index::ItemRecord> take_indexed_copy(const index::HashIndex& index
 
 HashResult hash_source(const std::filesystem::path& ingest_dir, const std::string& source,
                        const index::Projection& projection, index::Grid grid, std::uint64_t max_size,
-                       std::uint64_t max_pixels, bool reduced_decode, const index::HashIndex* index)
+                       const DecodeRules& decode, const index::HashIndex* index)
 {
     const auto started = std::chrono::steady_clock::now();
     HashResult r;
@@ -64,7 +64,8 @@ HashResult hash_source(const std::filesystem::path& ingest_dir, const std::strin
     }
     try {
         const cv::Mat image =
-            index::decode_image(file.bytes, max_pixels, reduced_decode ? std::optional(grid.blocks()) : std::nullopt);
+            index::decode_image(file.bytes, decode.max_pixels,
+                                decode.reduced ? std::optional(grid.blocks()) : std::nullopt, decode.orientation);
         file.bytes = {}; // the decoded image is what matters now; free the buffer early
         r.feature = index::compute_feature(image, grid);
         r.key = index::compute_key(r.feature, projection);

@@ -15,6 +15,7 @@
 #include "index/hash/feature.hpp"
 #include "index/hash/key.hpp"
 #include "index/hash/projection.hpp"
+#include "index/image/decode.hpp"
 #include "index/store/hash_index.hpp"
 
 namespace ndrd::daemon {
@@ -45,12 +46,19 @@ std::string content_digest(std::span<const std::byte> bytes);
 // (the original, which the exact-copy rule reads); nullopt otherwise.
 std::optional<index::ItemRecord> take_indexed_copy(const index::HashIndex& index, index::Grid grid, HashResult& r);
 
+// How a worker decodes: the pixel limit, JPEG at reduced scale
+// (decode_scale: auto), and the EXIF orientation (fixed in the index).
+struct DecodeRules {
+    std::uint64_t max_pixels = 64'000'000;
+    bool reduced = false;
+    index::ExifOrientation orientation = index::ExifOrientation::ignore;
+};
+
 // With `index`, a file byte-identical to an indexed item that has a feature
 // takes that item's feature and key instead of being decoded: the decision
 // rule then treats it exactly as a full hash would, at a fraction of the cost.
 HashResult hash_source(const std::filesystem::path& ingest_dir, const std::string& source,
                        const index::Projection& projection, index::Grid grid, std::uint64_t max_size,
-                       std::uint64_t max_pixels = 64'000'000, bool reduced_decode = false,
-                       const index::HashIndex* index = nullptr);
+                       const DecodeRules& decode = {}, const index::HashIndex* index = nullptr);
 
 } // namespace ndrd::daemon

@@ -109,10 +109,11 @@ Thumbnail ThumbnailMaker::make(const ThumbnailJob& job) const
         const auto bytes = read_bytes(candidate);
         if (!bytes) continue;
         try {
-            // Decoded at the smallest DCT scale that still gives edge_ pixels.
+            // Decoded at the smallest DCT scale that still gives edge_ pixels,
+            // and shown upright (as a viewer shows it) whatever the index hashed.
             const int blocks = std::max(1, edge_ / 16);
-            const cv::Mat image =
-                eight_bit(index::to_three_channels(index::decode_image(*bytes, max_pixels_, cv::Size(blocks, blocks))));
+            const cv::Mat image = eight_bit(index::to_three_channels(
+                index::decode_image(*bytes, max_pixels_, cv::Size(blocks, blocks), index::ExifOrientation::apply)));
             const double scale = static_cast<double>(edge_) / std::max(image.cols, image.rows);
             cv::Mat small = image;
             if (scale < 1.0) {

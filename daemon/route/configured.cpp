@@ -14,7 +14,10 @@ namespace {
 
 index::IndexParams params_of(const config::Config& cfg)
 {
-    return {cfg.algorithm, {cfg.gradient.grid_rows, cfg.gradient.grid_cols}, cfg.gradient.hash_dim};
+    return {cfg.algorithm,
+            {cfg.gradient.grid_rows, cfg.gradient.grid_cols},
+            cfg.gradient.hash_dim,
+            cfg.exif_orientation == config::ExifOrientation::apply};
 }
 
 } // namespace

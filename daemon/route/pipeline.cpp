@@ -140,8 +140,11 @@ void Pipeline::pump()
         // change opt_ on the loop while the job runs on a worker.
         boost::asio::post(*pool_, [this, ticket, source = std::move(source), max_file_size = opt_.max_file_size,
                                    reduced_decode = opt_.reduced_decode] {
+            const DecodeRules decode{opt_.max_pixels, reduced_decode,
+                                     index_.params().exif_orientation ? index::ExifOrientation::apply
+                                                                      : index::ExifOrientation::ignore};
             HashResult r = hash_source(opt_.ingest_dir, source, index_.projection(), index_.params().grid,
-                                       max_file_size, opt_.max_pixels, reduced_decode, &index_);
+                                       max_file_size, decode, &index_);
             boost::asio::post(io_, [this, ticket, r = std::move(r)]() mutable { completed(ticket, std::move(r)); });
         });
     }

@@ -57,15 +57,31 @@ int reduced_scale(std::uint64_t width, std::uint64_t height, cv::Size grid)
     return 1;
 }
 
-cv::Mat decode_image(std::span<const std::byte> bytes, std::uint64_t max_pixels, std::optional<cv::Size> reduce_for)
+cv::Mat orient(const cv::Mat& image, int tag)
 {
-    if (bytes.empty()) {
-        throw DecodeError("empty", "empty file");
+    cv::Mat out;
+    switch (tag) {
+    case 2: cv::flip(image, out, 1); break;
+    case 3: cv::flip(image, out, -1); break;
+    case 4: cv::flip(image, out, 0); break;
+    case 5: cv::transpose(image, out); break;
+    case 6: cv::rotate(image, out, cv::ROTATE_90_CLOCKWISE); break;
+    case 7:
+        cv::transpose(image, out);
+        cv::flip(out, out, -1);
+        break;
+    case 8: cv::rotate(image, out, cv::ROTATE_90_COUNTERCLOCKWISE); break;
+    default: return image;
     }
-    if (bytes.size() > static_cast<std::size_t>(std::numeric_limits<int>::max())) {
-        throw DecodeError("too_large", "file too large for the decoder (over 2 GiB)");
-    }
-    const ImageHeader header = inspect_image(bytes);
+    return out;
+}
+
+namespace {
+
+// The pixels as stored: decode_image without the orientation.
+cv::Mat decode_stored(std::span<const std::byte> bytes, const ImageHeader& header, std::uint64_t max_pixels,
+                      std::optional<cv::Size> reduce_for)
+{
     if (header.format == ImageHeader::Format::unknown) {
         // OpenCV would try every decoder it links, among them GDCM (DICOM),
         // which Debian builds with assertions: a crafted file aborts the
@@ -117,6 +133,26 @@ cv::Mat decode_image(std::span<const std::byte> bytes, std::uint64_t max_pixels,
         throw DecodeError("undecodable", "decoded to an empty or non-2-D array");
     }
     return to_three_channels(image);
+}
+
+} // namespace
+
+cv::Mat decode_image(std::span<const std::byte> bytes, std::uint64_t max_pixels, std::optional<cv::Size> reduce_for,
+                     ExifOrientation orientation)
+{
+    if (bytes.empty()) {
+        throw DecodeError("empty", "empty file");
+    }
+    if (bytes.size() > static_cast<std::size_t>(std::numeric_limits<int>::max())) {
+        throw DecodeError("too_large", "file too large for the decoder (over 2 GiB)");
+    }
+    const ImageHeader header = inspect_image(bytes);
+    const int tag = orientation == ExifOrientation::apply ? header.orientation : 1;
+    // A quarter turn swaps the axes: the grid's columns fall on the stored rows.
+    if (reduce_for && tag >= 5) {
+        reduce_for = cv::Size(reduce_for->height, reduce_for->width);
+    }
+    return orient(decode_stored(bytes, header, max_pixels, reduce_for), tag);
 }
 
 } // namespace ndrd::index

@@ -1,6 +1,6 @@
 // Turns encoded image bytes into the 3-channel matrix Datumaro's NDR hashes:
-// IMREAD_UNCHANGED (no EXIF rotation, native depth), gray -> 3 channels,
-// BGRA -> BGR. No file I/O: the caller reads the bytes.
+// IMREAD_UNCHANGED (no EXIF rotation unless asked, native depth), gray -> 3
+// channels, BGRA -> BGR. No file I/O: the caller reads the bytes.
 #pragma once
 
 #include <cstddef>
@@ -27,6 +27,11 @@ private:
     std::string_view kind_; // always a string literal
 };
 
+// Whether the EXIF orientation tag is applied: `ignore` hashes the pixels as
+// stored, as Datumaro does (IMREAD_UNCHANGED); `apply` hashes the image as a
+// viewer shows it, so a photo and its upright re-export agree.
+enum class ExifOrientation { ignore, apply };
+
 // Decodes and normalises channels; the depth is kept (8U, 16U, 32F, ...).
 // Only JPEG, PNG, TIFF, BMP, WebP and PNM are decoded; anything else is a
 // DecodeError of kind "unsupported_format" without reaching OpenCV, whose
@@ -39,8 +44,18 @@ private:
 // With `reduce_for` (the feature grid's blocks, columns x rows), a JPEG is decoded at 1/2, 1/4 or 1/8 scale (libjpeg's
 // DCT scaling): the largest scale at which every block of that grid still
 // averages at least 16x16 decoded pixels. Other formats decode in full.
+//
+// With ExifOrientation::apply, the image is then flipped or turned as its
+// EXIF orientation tag says (see orient()).
 cv::Mat decode_image(std::span<const std::byte> bytes, std::uint64_t max_pixels = 64'000'000,
-                     std::optional<cv::Size> reduce_for = std::nullopt);
+                     std::optional<cv::Size> reduce_for = std::nullopt,
+                     ExifOrientation orientation = ExifOrientation::ignore);
+
+// The image as EXIF orientation `tag` (1-8) says to show it: 2 mirrored, 3
+// turned half round, 4 flipped, 5 transposed, 6 turned a quarter clockwise,
+// 7 transversed, 8 a quarter anticlockwise (OpenCV's own mapping). 1 or
+// anything else: unchanged.
+cv::Mat orient(const cv::Mat& image, int tag);
 
 // The scale decode_image would use for a JPEG of `width` x `height` on a grid
 // of `grid` blocks

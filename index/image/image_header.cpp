@@ -28,6 +28,8 @@ std::uint32_t be32(std::span<const std::byte> b, std::size_t i)
     return be16(b, i) << 16U | be16(b, i + 2);
 }
 
+int exif_orientation(std::span<const std::byte> exif); // below, beside the TIFF reader
+
 bool is_sof(unsigned m)
 {
     return m >= 0xC0 && m <= 0xCF && m != 0xC4 && m != 0xC8 && m != 0xCC;
@@ -75,6 +77,12 @@ ImageHeader inspect_jpeg(std::span<const std::byte> b)
             h.height = be16(b, i + 3);
             h.width = be16(b, i + 5);
         }
+        if (m == 0xE1 && h.orientation == 1 && i + len <= b.size()) { // APP1: Exif (or XMP, which says no "Exif")
+            const auto data = b.subspan(i + 2, len - 2);
+            if (data.size() >= 6 && std::memcmp(data.data(), "Exif\0\0", 6) == 0) {
+                h.orientation = exif_orientation(data);
+            }
+        }
         i += len;
     }
 }
@@ -99,6 +107,10 @@ ImageHeader inspect_png(std::span<const std::byte> b)
         if (iend) {
             h.complete = true;
             return h;
+        }
+        if (byte_at(b, i + 4) == 'e' && byte_at(b, i + 5) == 'X' && byte_at(b, i + 6) == 'I' &&
+            byte_at(b, i + 7) == 'f') {
+            h.orientation = exif_orientation(b.subspan(i + 8, static_cast<std::size_t>(len)));
         }
         i = static_cast<std::size_t>(next);
     }
@@ -167,11 +179,21 @@ void read_bmp_size(std::span<const std::byte> b, ImageHeader& h)
 }
 
 // A TIFF's first directory, as libtiff (OpenCV's TiffDecoder) reads it: the
-// ImageWidth (256) and ImageLength (257) entries, in the byte order the
-// header names, for classic TIFF and BigTIFF alike. OpenCV decodes only this
-// first page.
-void read_tiff_size(std::span<const std::byte> b, ImageHeader& h)
+// ImageWidth (256), ImageLength (257) and Orientation (274) entries, in the
+// byte order the header names, for classic TIFF and BigTIFF alike. OpenCV
+// decodes only this first page. An EXIF block is a TIFF structure too: the
+// same reading finds a JPEG's, PNG's or WebP's orientation.
+struct TiffDirectory {
+    std::uint64_t width = 0, height = 0, orientation = 0;
+};
+
+TiffDirectory read_tiff_directory(std::span<const std::byte> b)
 {
+    TiffDirectory d;
+    if (b.size() < 8 ||
+        !((byte_at(b, 0) == 'I' && byte_at(b, 1) == 'I') || (byte_at(b, 0) == 'M' && byte_at(b, 1) == 'M'))) {
+        return d;
+    }
     const bool little = byte_at(b, 0) == 'I';
     const auto u16 = [&](std::size_t i) -> std::uint64_t {
         return little ? le16(b, i) : be16(b, i);
@@ -183,17 +205,17 @@ void read_tiff_size(std::span<const std::byte> b, ImageHeader& h)
         return little ? u32(i) | u32(i + 4) << 32U : u32(i) << 32U | u32(i + 4);
     };
     const bool big = byte_at(b, 2) == 0x2B || byte_at(b, 3) == 0x2B;
-    if (b.size() < (big ? 16U : 8U)) return;
+    if (b.size() < (big ? 16U : 8U)) return d;
     const std::uint64_t ifd = big ? u64(8) : u32(4);
     const std::uint64_t count_size = big ? 8 : 2;
     const std::uint64_t entry_size = big ? 20 : 12;
-    if (ifd > b.size() || b.size() - ifd < count_size) return;
+    if (ifd > b.size() || b.size() - ifd < count_size) return d;
     const std::uint64_t entries = big ? u64(ifd) : u16(ifd);
     const std::uint64_t room = (b.size() - ifd - count_size) / entry_size;
     for (std::uint64_t n = 0; n < std::min(entries, room); ++n) {
         const auto e = static_cast<std::size_t>(ifd + count_size + n * entry_size);
         const std::uint64_t tag = u16(e);
-        if (tag != 256 && tag != 257) continue;
+        if (tag != 256 && tag != 257 && tag != 274) continue;
         const std::size_t value = e + (big ? 12U : 8U); // left-justified in the entry
         std::uint64_t v = 0;
         switch (u16(e + 2)) { // the integer types libtiff accepts for these tags
@@ -207,8 +229,19 @@ void read_tiff_size(std::span<const std::byte> b, ImageHeader& h)
         case 17: v = big ? u64(value) : 0; break; // (S)LONG8, BigTIFF only
         default: break;
         }
-        (tag == 256 ? h.width : h.height) = v;
+        (tag == 256 ? d.width : tag == 257 ? d.height : d.orientation) = v;
     }
+    return d;
+}
+
+// The orientation an EXIF block declares: a TIFF structure, after the
+// "Exif\0\0" identifier when it has one (JPEG always, WebP sometimes).
+int exif_orientation(std::span<const std::byte> exif)
+{
+    using namespace std::string_view_literals;
+    if (starts_with(exif, "Exif\0\0"sv)) exif = exif.subspan(6);
+    const std::uint64_t o = read_tiff_directory(exif).orientation;
+    return o >= 1 && o <= 8 ? static_cast<int>(o) : 1;
 }
 
 // A WebP's size, from libwebp's WebPGetFeatures on the first 32 bytes: the
@@ -227,6 +260,23 @@ void read_webp_size(std::span<const std::byte> b, ImageHeader& h)
     }
     h.width = static_cast<std::uint64_t>(std::max(features.width, 0));
     h.height = static_cast<std::uint64_t>(std::max(features.height, 0));
+}
+
+// The orientation in a WebP's EXIF chunk (extended format): RIFF chunks
+// after "WEBP", each a four-character code, a little-endian size and the
+// data padded to an even length.
+int webp_orientation(std::span<const std::byte> b)
+{
+    std::size_t i = 12;
+    while (i + 8 <= b.size()) {
+        const std::uint64_t size = le32(b, i + 4);
+        if (size > b.size() - i - 8) break;
+        if (starts_with(b, "EXIF", i)) {
+            return exif_orientation(b.subspan(i + 8, static_cast<std::size_t>(size)));
+        }
+        i += 8 + static_cast<std::size_t>(size) + (size & 1U);
+    }
+    return 1;
 }
 
 // A PNM's size, as OpenCV 4.6's PxMDecoder reads it: after "P1".."P6", two
@@ -282,16 +332,21 @@ ImageHeader inspect_image(std::span<const std::byte> bytes)
     // decode_fuzz), and OpenCV's own limit is 2^30 pixels.
     std::string_view name;
     switch (h.format) {
-    case ImageHeader::Format::tiff:
-        read_tiff_size(bytes, h);
+    case ImageHeader::Format::tiff: {
+        const TiffDirectory d = read_tiff_directory(bytes);
+        h.width = d.width;
+        h.height = d.height;
+        h.orientation = d.orientation >= 1 && d.orientation <= 8 ? static_cast<int>(d.orientation) : 1;
         name = "TIFF";
         break;
+    }
     case ImageHeader::Format::bmp:
         read_bmp_size(bytes, h);
         name = "BMP";
         break;
     case ImageHeader::Format::webp:
         read_webp_size(bytes, h);
+        h.orientation = webp_orientation(bytes);
         name = "WebP";
         break;
     case ImageHeader::Format::pnm:

@@ -22,6 +22,11 @@ struct ImageHeader {
     std::uint64_t height = 0;
     bool complete = false; // JPEG, PNG: the end marker (EOI, IEND) was reached; others: the size was readable
     std::string problem;   // why it is not complete, for the log
+    // The EXIF orientation tag (1-8: how the stored pixels must be flipped
+    // or turned to be seen upright), from a JPEG's APP1 Exif segment, a PNG's
+    // eXIf chunk, a WebP's EXIF chunk or a TIFF's first directory; 1 when
+    // absent or out of range.
+    int orientation = 1;
 };
 
 ImageHeader inspect_image(std::span<const std::byte> bytes);

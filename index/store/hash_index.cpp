@@ -93,6 +93,9 @@ std::string encode_params(const IndexParams& p)
     w.varint(static_cast<std::uint64_t>(p.grid.rows));
     w.varint(static_cast<std::uint64_t>(p.grid.cols));
     w.varint(static_cast<std::uint64_t>(p.hash_dim));
+    if (p.exif_orientation) {
+        w.varint(1); // written only when set: an index without it reads as before
+    }
     return w.take();
 }
 
@@ -104,6 +107,7 @@ IndexParams decode_params(std::string_view bytes)
     p.grid.rows = static_cast<int>(r.varint());
     p.grid.cols = static_cast<int>(r.varint());
     p.hash_dim = static_cast<int>(r.varint());
+    p.exif_orientation = !r.done() && r.varint() != 0;
     return p;
 }
 
@@ -307,7 +311,8 @@ int table_file_budget()
 std::string describe(const IndexParams& p)
 {
     return "algorithm " + p.algorithm + ", block_shape [" + std::to_string(p.grid.rows) + ", " +
-           std::to_string(p.grid.cols) + "], hash_dim " + std::to_string(p.hash_dim);
+           std::to_string(p.grid.cols) + "], hash_dim " + std::to_string(p.hash_dim) +
+           (p.exif_orientation ? ", exif_orientation apply" : "");
 }
 
 struct HashIndex::Handles {

@@ -65,10 +65,14 @@ struct IndexParams {
     std::string algorithm = "gradient";
     Grid grid;
     int hash_dim = 32;
+    // Features of images turned upright by their EXIF orientation tag
+    // (exif_orientation: apply); false in indexes made before the option.
+    bool exif_orientation = false;
     friend bool operator==(const IndexParams&, const IndexParams&) = default;
 };
 
-// "algorithm gradient, block_shape [8, 8], hash_dim 32", for messages.
+// "algorithm gradient, block_shape [8, 8], hash_dim 32" (and ",
+// exif_orientation apply" when set), for messages.
 std::string describe(const IndexParams& p);
 
 struct IndexCounts {

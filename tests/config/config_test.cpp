@@ -86,6 +86,7 @@ void check_fields_equal(const cfg::Config& got, const cfg::Config& want)
     BOOST_TEST(got.index_min_free == want.index_min_free);
     BOOST_TEST(got.index_cache == want.index_cache);
     BOOST_TEST(cfg::to_string(got.decode_scale) == cfg::to_string(want.decode_scale));
+    BOOST_TEST(cfg::to_string(got.exif_orientation) == cfg::to_string(want.exif_orientation));
     BOOST_TEST((got.metrics.listen == want.metrics.listen));
     BOOST_TEST(got.control_socket == want.control_socket);
     // Catches fields added to Config after this helper was written.
@@ -255,6 +256,7 @@ BOOST_AUTO_TEST_CASE(shipped_ndrd_yaml_sets_every_key_explicitly)
                             "index_min_free:",
                             "control_socket:",
                             "decode_scale:",
+                            "exif_orientation:",
                             "index_cache:",
                             "metrics:",
                             "listen:",
@@ -299,6 +301,7 @@ BOOST_AUTO_TEST_CASE(full_file_sets_every_key)
     want.metrics.listen = "127.0.0.1:9477";
     want.max_pixels = 1'000'000;
     want.decode_scale = cfg::DecodeScale::automatic;
+    want.exif_orientation = cfg::ExifOrientation::apply;
     want.index_cache = 64ULL << 20;
     want.watch.mode = cfg::WatchMode::poll;
     want.watch.poll_interval = std::chrono::seconds(30);
@@ -781,6 +784,13 @@ BOOST_AUTO_TEST_CASE(index_cache_is_a_size_of_at_least_one_mebibyte)
     }
 }
 
+BOOST_AUTO_TEST_CASE(exif_orientation_is_ignore_or_apply)
+{
+    BOOST_TEST(cfg::to_string(parse("").exif_orientation) == "ignore");
+    BOOST_TEST(cfg::to_string(parse("exif_orientation: apply\n").exif_orientation) == "apply");
+    BOOST_TEST(mentions(error_for("seed: 1\nexif_orientation: rotate\n"), {"test.yaml:2:", "exif_orientation"}));
+}
+
 BOOST_AUTO_TEST_CASE(decode_scale_is_off_or_auto)
 {
     BOOST_TEST(cfg::to_string(parse("").decode_scale) == "off");
@@ -834,6 +844,8 @@ BOOST_AUTO_TEST_CASE(compat_datumaro_means_exact_keys_and_refuses_wider_matching
     BOOST_TEST(mentions(error_for("seed: 1\ncompat: ndrd\n"), {"test.yaml:2:", "compat"}));
     BOOST_TEST(mentions(error_for("compat: datumaro\ndecode_scale: auto\n"),
                         {"test.yaml:2:", "decode_scale", "compat: datumaro"}));
+    BOOST_TEST(mentions(error_for("compat: datumaro\nexif_orientation: apply\n"),
+                        {"test.yaml:2:", "exif_orientation", "compat: datumaro"}));
 }
 
 BOOST_AUTO_TEST_CASE(control_socket_defaults_to_the_index_dir)

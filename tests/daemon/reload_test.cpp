@@ -49,10 +49,11 @@ BOOST_AUTO_TEST_CASE(every_key_is_either_live_or_needs_a_restart)
                                        "under_sample", "rebalance.interval", "rebalance.after_items", "log_level",
                                        "log_routing", "ingest.remove_empty_dirs", "ingest.empty_dir_grace",
                                        "max_file_size", "index_min_free", "metrics.listen", "decode_scale"}));
-    BOOST_TEST((restart == std::set<std::string>{"base_dir", "ingest_dir", "output_dir", "index_dir", "working_subset",
-                                                 "duplicated_subset", "gradient.block_shape", "gradient.hash_dim",
-                                                 "gradient.projection", "control_socket", "watch.mode",
-                                                 "watch.poll_interval", "max_pixels", "index_cache"}));
+    BOOST_TEST(
+        (restart == std::set<std::string>{"base_dir", "ingest_dir", "output_dir", "index_dir", "working_subset",
+                                          "duplicated_subset", "gradient.block_shape", "gradient.hash_dim",
+                                          "gradient.projection", "control_socket", "watch.mode", "watch.poll_interval",
+                                          "max_pixels", "index_cache", "exif_orientation"}));
     BOOST_TEST(!p.accepted());
 
     config::Config merged = apply_live(running, fresh);
@@ -76,6 +77,7 @@ BOOST_AUTO_TEST_CASE(every_key_is_either_live_or_needs_a_restart)
     merged.control_socket = fresh.control_socket;
     merged.max_pixels = fresh.max_pixels;
     merged.index_cache = fresh.index_cache;
+    merged.exif_orientation = fresh.exif_orientation;
     BOOST_TEST((merged == fresh));
 }
 

@@ -16,6 +16,9 @@
 #include <vector>
 
 #include <nlohmann/json.hpp>
+#ifdef NDRD_BINARY
+#include <boost/test/unit_test.hpp> // once_rows() checks each step
+#endif
 
 #include "process.hpp"
 #include "test_support.hpp"
@@ -133,6 +136,23 @@ inline RunResult run_ndrd(std::vector<std::string> args, std::chrono::millisecon
 {
     args.insert(args.begin(), ndrd_binary());
     return run_process(args, timeout);
+}
+
+// `ndrd once` over `files` (name -> bytes) on a fresh layout at `root`
+// written with `options`, then the rows of `ndrd export`.
+inline std::vector<test::CsvRow> once_rows(const fs::path& root, const ConfigOptions& options,
+                                           const std::vector<std::pair<std::string, std::string>>& files)
+{
+    const Layout l = make_layout(root);
+    write_config(l, options);
+    for (const auto& [name, bytes] : files) {
+        test::write_file(l.ingest / name, bytes);
+    }
+    const auto r = run_ndrd({"once", "--config", l.config.string()});
+    BOOST_TEST_REQUIRE(r.code() == 0, r.err);
+    const auto csv = run_ndrd({"export", "--config", l.config.string()});
+    BOOST_TEST_REQUIRE(csv.code() == 0, csv.err);
+    return test::parse_csv_rows(csv.out);
 }
 
 // A `ndrd run` daemon on a layout; killed when destroyed if still running.

@@ -13,22 +13,6 @@ using namespace ndrd::e2e;
 
 namespace {
 
-// `once` over `files` (name -> bytes), then the export's rows.
-std::vector<test::CsvRow> once_rows(const fs::path& root, const ConfigOptions& o,
-                                    const std::vector<std::pair<std::string, std::string>>& files)
-{
-    const Layout l = make_layout(root);
-    write_config(l, o);
-    for (const auto& [name, bytes] : files) {
-        test::write_file(l.ingest / name, bytes);
-    }
-    const auto r = run_ndrd({"once", "--config", l.config.string()});
-    BOOST_TEST_REQUIRE(r.code() == 0, r.err);
-    const auto csv = run_ndrd({"export", "--config", l.config.string()});
-    BOOST_TEST_REQUIRE(csv.code() == 0, csv.err);
-    return test::parse_csv_rows(csv.out);
-}
-
 ConfigOptions ndrd_mode()
 {
     ConfigOptions o;

@@ -100,6 +100,7 @@ BOOST_AUTO_TEST_CASE(parameters_come_from_the_index_and_the_configuration)
     BOOST_TEST(s.at("algorithm").get<std::string>() == "gradient");
     BOOST_TEST(s.at("block_shape") == Json::array({8, 8}));
     BOOST_TEST(s.at("hash_dim").get<int>() == 32);
+    BOOST_TEST(s.at("exif_orientation").get<std::string>() == "ignore");
     BOOST_TEST(s.at("sim_threshold").get<double>() == 0.75);
     BOOST_TEST(s.at("num_cut").get<std::uint64_t>() == 40U);
     BOOST_TEST(s.at("working_subset").get<std::string>() == "train");

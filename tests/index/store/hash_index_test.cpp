@@ -163,6 +163,30 @@ BOOST_AUTO_TEST_CASE(reopening_with_a_different_grid_throws_mismatch_naming_bloc
     BOOST_TEST(calls == 0);
 }
 
+BOOST_AUTO_TEST_CASE(exif_orientation_is_kept_in_the_index_and_a_change_is_a_mismatch)
+{
+    test::TempDir dir;
+    const index::IndexParams applied{"gradient", {8, 8}, 32, true};
+    {
+        auto idx = HashIndex::open(dir / "idx", applied, [] { return seeded(); });
+    }
+    BOOST_TEST(HashIndex::open_read_only(dir / "idx").params().exif_orientation);
+    int calls = 0;
+    try {
+        (void)HashIndex::open(dir / "idx", test::default_params(), must_not_be_called(calls));
+        BOOST_FAIL("an index built with exif_orientation apply opened without it");
+    } catch (const IndexMismatch& e) {
+        BOOST_TEST(std::string(e.what()).find("exif_orientation apply") != std::string::npos, e.what());
+    }
+    // An index made without the setting reads as before: ignore.
+    {
+        auto idx = open_index(dir / "plain");
+    }
+    BOOST_TEST(!HashIndex::open_read_only(dir / "plain").params().exif_orientation);
+    BOOST_CHECK_THROW((void)HashIndex::open(dir / "plain", applied, must_not_be_called(calls)), IndexMismatch);
+    BOOST_TEST(calls == 0);
+}
+
 BOOST_AUTO_TEST_CASE(reopening_with_a_different_algorithm_throws_mismatch)
 {
     test::TempDir dir;
