@@ -1,13 +1,17 @@
 // HTML text helpers (see html.hpp).
 #include "daemon/report/html.hpp"
 
+#include <unistd.h>
+
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <fstream>
+#include <functional>
 #include <stdexcept>
 #include <system_error>
+#include <thread>
 
 namespace ndrd::daemon::html {
 
@@ -53,17 +57,25 @@ std::string similarity(double value)
 
 void write_file(const std::filesystem::path& path, std::string_view text)
 {
-    const std::filesystem::path tmp = path.string() + ".tmp";
+    // Unique to the writer: thumbnails are written from several threads, and
+    // a second report may run at the same time.
+    const std::filesystem::path tmp = path.string() + ".tmp" + std::to_string(::getpid()) + "-" +
+                                      std::to_string(std::hash<std::thread::id>{}(std::this_thread::get_id()));
     {
         std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
         out.write(text.data(), static_cast<std::streamsize>(text.size()));
         if (!out.flush()) {
-            throw std::runtime_error("cannot write " + tmp.string() + ": " + std::strerror(errno));
+            const int err = errno;
+            std::error_code ignored;
+            std::filesystem::remove(tmp, ignored);
+            throw std::runtime_error("cannot write " + tmp.string() + ": " + std::strerror(err));
         }
     }
     std::error_code ec;
     std::filesystem::rename(tmp, path, ec);
     if (ec) {
+        std::error_code ignored; // the rename's error is the one to report
+        std::filesystem::remove(tmp, ignored);
         throw std::runtime_error("cannot rename " + tmp.string() + " to " + path.string() + ": " + ec.message());
     }
 }

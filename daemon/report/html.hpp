@@ -1,5 +1,6 @@
 // Small pieces of HTML text for the report pages: escaping, numbers and
-// times as the pages print them, and writing a page so no reader sees half.
+// times as the pages print them, and writing a file (a page, a thumbnail) so
+// no reader sees half.
 #pragma once
 
 #include <cstdint>
@@ -18,8 +19,9 @@ std::string utc_time(std::int64_t ms);
 // A similarity with four decimals ("0.9731"), as every page shows it.
 std::string similarity(double value);
 
-// Writes `text` to `path` under a temporary name, then renames it over the
-// old page. Throws std::runtime_error naming the file when it cannot.
+// Writes `text` to `path` under a temporary name unique to its writer
+// (process and thread), then renames it over the old file: no reader, and no
+// other writer, sees half of it. Throws std::runtime_error naming the file.
 void write_file(const std::filesystem::path& path, std::string_view text);
 
 } // namespace ndrd::daemon::html

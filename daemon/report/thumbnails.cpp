@@ -1,8 +1,6 @@
 // Thumbnail making and caching (see thumbnails.hpp).
 #include "daemon/report/thumbnails.hpp"
 
-#include <unistd.h>
-
 #include <atomic>
 #include <chrono>
 #include <cstring>
@@ -14,7 +12,9 @@
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 
+#include "daemon/report/html.hpp"
 #include "daemon/telemetry/logger.hpp"
+#include "index/hash/key.hpp"
 #include "index/image/decode.hpp"
 
 namespace ndrd::daemon {
@@ -22,19 +22,6 @@ namespace ndrd::daemon {
 namespace fs = std::filesystem;
 
 namespace {
-
-std::string hex(std::string_view bytes)
-{
-    static constexpr char digits[] = "0123456789abcdef";
-    std::string out;
-    out.reserve(bytes.size() * 2);
-    for (const char c : bytes) {
-        const auto b = static_cast<unsigned char>(c);
-        out += digits[b >> 4U];
-        out += digits[b & 15U];
-    }
-    return out;
-}
 
 std::optional<std::vector<std::byte>> read_bytes(const fs::path& p)
 {
@@ -61,27 +48,6 @@ cv::Mat eight_bit(const cv::Mat& image)
     return out;
 }
 
-// Written under a temporary name, then renamed: a reader (or a report run
-// at the same time) never sees half a thumbnail.
-bool write_atomically(const fs::path& target, const std::vector<unsigned char>& data)
-{
-    const fs::path tmp = target.string() + ".tmp" + std::to_string(::getpid()) + "-" +
-                         std::to_string(std::hash<std::thread::id>{}(std::this_thread::get_id()));
-    {
-        std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-        out.write(reinterpret_cast<const char*>(data.data()), static_cast<std::streamsize>(data.size()));
-        if (!out.flush()) {
-            std::error_code ec;
-            fs::remove(tmp, ec);
-            return false;
-        }
-    }
-    std::error_code ec;
-    fs::rename(tmp, target, ec);
-    if (ec) fs::remove(tmp, ec);
-    return !ec;
-}
-
 } // namespace
 
 ThumbnailMaker::ThumbnailMaker(const fs::path& report_dir, int edge, std::uint64_t max_pixels)
@@ -92,7 +58,7 @@ ThumbnailMaker::ThumbnailMaker(const fs::path& report_dir, int edge, std::uint64
 
 std::string ThumbnailMaker::file_name(const ThumbnailJob& job)
 {
-    const std::string content = job.digest.empty() ? "s" + std::to_string(job.size) : hex(job.digest);
+    const std::string content = job.digest.empty() ? "s" + std::to_string(job.size) : index::to_hex(job.digest);
     return std::to_string(job.seq) + "-" + content + ".jpg";
 }
 
@@ -121,10 +87,7 @@ Thumbnail ThumbnailMaker::make(const ThumbnailJob& job) const
             }
             std::vector<unsigned char> jpeg;
             cv::imencode(".jpg", small, jpeg, {cv::IMWRITE_JPEG_QUALITY, 82});
-            if (!write_atomically(target, jpeg)) {
-                log_warning("report: cannot write thumbnail ", target.string());
-                return {std::string(kPlaceholder), ThumbnailResult::undecodable};
-            }
+            html::write_file(target, std::string_view(reinterpret_cast<const char*>(jpeg.data()), jpeg.size()));
             return {href, ThumbnailResult::made};
         } catch (const index::DecodeError& e) {
             log_debug("report: no thumbnail for item ", job.seq, " (", candidate.string(), "): ", e.what());

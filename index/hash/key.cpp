@@ -6,7 +6,7 @@
 
 namespace ndrd::index {
 
-std::string Key::hex() const
+std::string to_hex(std::string_view bytes)
 {
     static constexpr std::string_view digits = "0123456789abcdef";
     std::string out;
@@ -17,6 +17,11 @@ std::string Key::hex() const
         out.push_back(digits[b & 0xfU]);
     }
     return out;
+}
+
+std::string Key::hex() const
+{
+    return to_hex(bytes);
 }
 
 Key Key::from_hex(std::string_view hex)

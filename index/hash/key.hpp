@@ -11,6 +11,9 @@
 
 namespace ndrd::index {
 
+// Bytes as lower-case hex, two digits a byte (keys, content digests).
+std::string to_hex(std::string_view bytes);
+
 struct Key {
     std::string bytes; // ceil(hash_dim / 8) bytes, trailing pad bits zero
 
