@@ -1,5 +1,5 @@
 # shellcheck shell=bash
-# Shared by bench/make_corpus.sh, bench/run.sh and bench/cluster.sh (sourced, not run).
+# Shared by the scripts of bench/ (sourced, not run).
 # BENCH_BUILD_DIR: the benchmark's own build tree (default ./build-bench), so
 # a benchmark never reconfigures or rebuilds anybody's ./build.
 # BENCH_BUILD_TYPE: RelWithDebInfo by default, the type .ci/setup and the
@@ -71,4 +71,18 @@ elapsed_since() { awk -v a="$1" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.3f", b 
 bench_pick_files() {
   mapfile -t files < <(find "$1" -maxdepth 1 -type f | sort | head -n "$2")
   ((${#files[@]} > 0)) || bench_die "no files in $1"
+}
+
+# bench_ab_setup NDRD_BINARY IMAGE_DIR [N=1000] [ROUNDS=3]: the arguments of
+# the scripts that compare two settings over the same images (ndrd, images,
+# n, rounds), a scratch directory `work` removed at exit, and `files`.
+# shellcheck disable=SC2034 # the variables are the calling script's
+bench_ab_setup() {
+  ndrd=$1
+  images=$2
+  n=${3:-1000}
+  rounds=${4:-3}
+  work=$(mktemp -d)
+  trap 'rm -rf "$work"' EXIT
+  bench_pick_files "$images" "$n"
 }

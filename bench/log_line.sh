@@ -6,15 +6,9 @@
 # mean wall and CPU seconds of each setting, and their ratio.
 # Usage: bench/log_line.sh NDRD_BINARY IMAGE_DIR [N=1000] [ROUNDS=3]
 set -euo pipefail
-ndrd=$1
-images=$2
-n=${3:-1000}
-rounds=${4:-3}
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
 # shellcheck source=bench/common.sh
 source "$(dirname "$0")/common.sh"
-bench_pick_files "$images" "$n"
+bench_ab_setup "$@"
 
 one_run() { # one_run MODE: prints "MODE WALL CPU LINES"
   local mode=$1 d=$work/run

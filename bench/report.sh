@@ -6,15 +6,9 @@
 # run, the means, items and thumbnails per second, and the ratios.
 # Usage: bench/report.sh NDRD_BINARY IMAGE_DIR [N=1000] [ROUNDS=3]
 set -euo pipefail
-ndrd=$1
-images=$2
-n=${3:-1000}
-rounds=${4:-3}
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
 # shellcheck source=bench/common.sh
 source "$(dirname "$0")/common.sh"
-bench_pick_files "$images" "$n"
+bench_ab_setup "$@"
 
 timed() { # timed LABEL COMMAND...: prints "LABEL WALL CPU" and keeps stdout in $work/out
   local label=$1 start end

@@ -34,17 +34,27 @@ namespace {
 
 // The schema, in the order the keys appear in ndrd.yaml (suggestions prefer
 // the earlier key on ties).
-constexpr std::array<std::string_view, 28> kTopKeys = {
-    "base_dir",    "ingest_dir",     "output_dir",       "index_dir",      "working_subset", "duplicated_subset",
-    "algorithm",   "gradient",       "compat",           "seed",           "workers",        "num_cut",
-    "over_sample", "under_sample",   "rebalance",        "log_level",      "log_routing",    "max_file_size",
-    "max_pixels",  "decode_scale",   "exif_orientation", "index_min_free", "index_cache",    "watch",
-    "ingest",      "control_socket", "metrics",          "cluster"};
+constexpr std::array<std::string_view, 30> kTopKeys = {"base_dir",       "ingest_dir",
+                                                       "output_dir",     "index_dir",
+                                                       "working_subset", "duplicated_subset",
+                                                       "algorithm",      "gradient",
+                                                       "compat",         "keep",
+                                                       "seed",           "workers",
+                                                       "num_cut",        "over_sample",
+                                                       "under_sample",   "rebalance",
+                                                       "log_level",      "log_routing",
+                                                       "max_file_size",  "max_pixels",
+                                                       "decode_scale",   "exif_orientation",
+                                                       "index_min_free", "index_cache",
+                                                       "watch",          "ingest",
+                                                       "retention",      "control_socket",
+                                                       "metrics",        "cluster"};
 constexpr std::array<std::string_view, 6> kGradientKeys = {"block_shape", "hash_dim",     "sim_threshold",
                                                            "projection",  "probe_radius", "invariance"};
 constexpr std::array<std::string_view, 2> kRebalanceKeys = {"interval", "after_items"};
 constexpr std::array<std::string_view, 2> kWatchKeys = {"mode", "poll_interval"};
 constexpr std::array<std::string_view, 2> kIngestKeys = {"remove_empty_dirs", "empty_dir_grace"};
+constexpr std::array<std::string_view, 2> kRetentionKeys = {"duplicated", "rejected"};
 constexpr std::array<std::string_view, 1> kMetricsKeys = {"listen"};
 constexpr std::array<std::string_view, 7> kClusterKeys = {"servers",     "stream", "instance", "replicas",
                                                           "credentials", "token",  "tls_ca"};
@@ -58,10 +68,15 @@ struct Section {
 };
 
 // Every section, so a key put at the wrong level can be pointed home.
-std::array<Section, 7> all_sections()
+std::array<Section, 8> all_sections()
 {
-    return {Section{"", kTopKeys},           Section{"gradient", kGradientKeys}, Section{"rebalance", kRebalanceKeys},
-            Section{"watch", kWatchKeys},    Section{"ingest", kIngestKeys},     Section{"metrics", kMetricsKeys},
+    return {Section{"", kTopKeys},
+            Section{"gradient", kGradientKeys},
+            Section{"rebalance", kRebalanceKeys},
+            Section{"watch", kWatchKeys},
+            Section{"ingest", kIngestKeys},
+            Section{"retention", kRetentionKeys},
+            Section{"metrics", kMetricsKeys},
             Section{"cluster", kClusterKeys}};
 }
 
@@ -422,6 +437,23 @@ void read_ingest(const Parser& p, const Entry& where, IngestParams& in)
     }
 }
 
+// Ages after which retention deletes files of the duplicated and rejected
+// areas; null (or absent) keeps them forever.
+void read_retention(const Parser& p, const Entry& where, RetentionParams& r)
+{
+    const Entries entries = p.section(where, "retention", kRetentionKeys);
+    constexpr std::uint64_t kTenYears = 3650ULL * 86400;
+    constexpr std::string_view what = "null (keep forever) or a duration from 1s to 3650d, such as 30d or 12h";
+    for (auto [key, out] : {std::pair{std::string_view("duplicated"), &r.duplicated},
+                            std::pair{std::string_view("rejected"), &r.rejected}}) {
+        const Entry* e = find(entries, key);
+        if (e == nullptr || e->value.IsNull()) continue;
+        const std::chrono::seconds age = duration(p, *e, kTenYears, what);
+        if (age.count() == 0) p.expected(*e, what);
+        *out = age;
+    }
+}
+
 // host:port, where host is an IPv4 address, a bracketed IPv6 address or a
 // name, and port 1..65535. Resolved when the daemon binds.
 void read_metrics(const Parser& p, const Entry& where, MetricsParams& m)
@@ -579,6 +611,11 @@ std::string to_string(LogLevel v)
 std::string to_string(Compat v)
 {
     return v == Compat::datumaro ? "datumaro" : "off";
+}
+
+std::string to_string(Keep v)
+{
+    return v == Keep::best ? "best" : "first";
 }
 
 namespace {
@@ -753,6 +790,7 @@ Config parse_config(const std::string& yaml_text, const std::string& origin, con
     if (const Entry* e = find(top, "metrics")) read_metrics(p, *e, cfg.metrics);
     if (const Entry* e = find(top, "cluster")) read_cluster(p, *e, cfg.cluster);
     if (const Entry* e = find(top, "ingest")) read_ingest(p, *e, cfg.ingest);
+    if (const Entry* e = find(top, "retention")) read_retention(p, *e, cfg.retention);
     if (const Entry* e = find(top, "log_level")) cfg.log_level = p.one_of(*e, levels);
     if (const Entry* e = find(top, "log_routing")) {
         constexpr std::array<std::pair<std::string_view, LogLevel>, 2> routing{
@@ -766,6 +804,14 @@ Config parse_config(const std::string& yaml_text, const std::string& origin, con
         if (cfg.decode_scale == DecodeScale::automatic && cfg.compat == Compat::datumaro) {
             // Reduced decoding changes ~0.5 % of decisions (bench/README.md).
             p.fail(*e, "must be off with compat: datumaro (a reduced decode changes features, and so decisions)");
+        }
+    }
+    if (const Entry* e = find(top, "keep")) {
+        constexpr std::array<std::pair<std::string_view, Keep>, 2> modes{
+            {{"first", Keep::first}, {"best", Keep::best}}};
+        cfg.keep = p.one_of(*e, modes);
+        if (cfg.keep == Keep::best && cfg.compat == Compat::datumaro) {
+            p.fail(*e, "must be first with compat: datumaro (Datumaro keeps the first image of a group)");
         }
     }
     if (const Entry* e = find(top, "exif_orientation")) {

@@ -32,6 +32,9 @@ enum class LogLevel { error, warning, info, debug };
 // `datumaro` reproduces Datumaro's decisions bit for bit: exact keys only, no
 // flips or rotations, and a byte-identical copy judged like any other image.
 enum class Compat { off, datumaro };
+// Which image of a near-duplicate group is kept: the first to arrive
+// (Datumaro), or the best copy (more pixels, then larger file, then earlier).
+enum class Keep { first, best };
 
 // The flips and rotations gradient.invariance may name, in the order they
 // are tried (the first of equally similar matches wins).
@@ -79,6 +82,15 @@ struct IngestParams {
     bool operator==(const IngestParams&) const = default;
 };
 
+// How long files stay in the duplicated and rejected areas before retention
+// deletes them (their records stay, state expired); nullopt = forever.
+struct RetentionParams {
+    std::optional<std::chrono::seconds> duplicated;
+    std::optional<std::chrono::seconds> rejected;
+    [[nodiscard]] bool enabled() const { return duplicated || rejected; }
+    bool operator==(const RetentionParams&) const = default;
+};
+
 struct MetricsParams {
     // host:port for the Prometheus endpoint (GET /metrics); nullopt = off.
     std::optional<std::string> listen;
@@ -111,6 +123,7 @@ struct Config {
     std::string algorithm = "gradient";
     GradientParams gradient;
     Compat compat = Compat::off;
+    Keep keep = Keep::first;
     std::uint64_t seed = 0;
     unsigned workers = 0; // 0 = one per core
     std::optional<std::uint64_t> num_cut;
@@ -119,6 +132,7 @@ struct Config {
     RebalanceParams rebalance;
     WatchParams watch;
     IngestParams ingest;
+    RetentionParams retention;
     MetricsParams metrics;
     std::optional<ClusterParams> cluster;
     LogLevel log_level = LogLevel::info;
@@ -174,5 +188,6 @@ void prepare_directories(const Config& cfg);
 [[nodiscard]] std::string to_string(UnderSample v);
 [[nodiscard]] std::string to_string(LogLevel v);
 [[nodiscard]] std::string to_string(Compat v);
+[[nodiscard]] std::string to_string(Keep v);
 
 } // namespace ndrd::config

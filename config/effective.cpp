@@ -84,6 +84,7 @@ std::string to_yaml(const Config& cfg)
     out << YAML::Key << "algorithm" << YAML::Value << cfg.algorithm;
     gradient(out, cfg.gradient);
     out << YAML::Key << "compat" << YAML::Value << to_string(cfg.compat);
+    out << YAML::Key << "keep" << YAML::Value << to_string(cfg.keep);
     out << YAML::Key << "seed" << YAML::Value << cfg.seed;
     out << YAML::Key << "workers" << YAML::Value << cfg.workers;
     optional_value(out, "num_cut", cfg.num_cut);
@@ -108,6 +109,14 @@ std::string to_yaml(const Config& cfg)
     out << YAML::Key << "ingest" << YAML::Value << YAML::BeginMap;
     out << YAML::Key << "remove_empty_dirs" << YAML::Value << cfg.ingest.remove_empty_dirs;
     out << YAML::Key << "empty_dir_grace" << YAML::Value << seconds(cfg.ingest.empty_dir_grace);
+    out << YAML::EndMap;
+    out << YAML::Key << "retention" << YAML::Value << YAML::BeginMap;
+    for (const auto& [key, age] :
+         {std::pair{"duplicated", cfg.retention.duplicated}, std::pair{"rejected", cfg.retention.rejected}}) {
+        std::optional<std::string> text;
+        if (age) text = seconds(*age);
+        optional_value(out, key, text);
+    }
     out << YAML::EndMap;
     out << YAML::Key << "control_socket" << YAML::Value << cfg.control_socket_path().string();
     out << YAML::Key << "metrics" << YAML::Value << YAML::BeginMap;

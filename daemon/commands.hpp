@@ -1,5 +1,5 @@
 // The one-shot commands beside the daemon: `hash`, `status`, `reload`,
-// `rebalance`, `verify`, `query`, `export`, `report` and `snapshot`.
+// `rebalance`, `verify`, `query`, `export`, `report`, `snapshot` and `compact`.
 #pragma once
 
 #include <stdexcept>
@@ -59,6 +59,13 @@ int report_command(const config::Config& cfg, const ReportRequest& request);
 // holds the index, or from the index opened read-only when none runs.
 // Prints {"ok", "dir", "applied_entry", "items"}; returns 1 if it failed.
 int snapshot_command(const config::Config& cfg, const std::string& dir);
+
+// Gives the space of overwritten records and of the features retention
+// dropped back to the file system: done by the running daemon (on a thread of
+// its own; the command waits), or on the index directly when none runs.
+// Prints {"ok", "dir", "bytes_before", "bytes_after", "seconds"}; returns 1
+// if it failed.
+int compact_command(const config::Config& cfg);
 
 // Checks that the index and the disk agree; prints every discrepancy.
 // Returns 0 when clean, 1 otherwise; throws when it cannot run (no index,

@@ -38,6 +38,12 @@ DaemonMetrics::DaemonMetrics(const index::HashIndex& index, const Pipeline& pipe
                                                 "Files moved by rebalancing since start: cut out of the working "
                                                 "subset, or restored into it.",
                                                 {"direction"})),
+      retention_deleted_(registry_.counter_family("ndrd_retention_deleted_files_total",
+                                                  "Files retention deleted since start, by area (duplicated, "
+                                                  "rejected); their records stay, state expired.",
+                                                  {"subset"})),
+      retention_bytes_(
+          registry_.counter("ndrd_retention_freed_bytes_total", "Bytes of the files retention deleted since start.")),
       // A quorum's acknowledgement on a LAN: about a millisecond; an election: seconds.
       append_seconds_(registry_.histogram("ndrd_cluster_append_seconds",
                                           "Time from appending an entry to the shared stream to having applied it.",
@@ -61,6 +67,9 @@ DaemonMetrics::DaemonMetrics(const index::HashIndex& index, const Pipeline& pipe
     for (const char* d : {"cut", "restored"}) {
         (void)rebalance_moves_.with({d});
     }
+    for (const char* s : {"duplicated", "rejected"}) {
+        (void)retention_deleted_.with({s});
+    }
     auto& subsets =
         registry_.gauge_family("ndrd_subset_files", "Files now in each output area (from the index).", {"subset"});
     subsets.with({"working"}).set_callback([&index] { return static_cast<double>(index.counts().in_working); });
@@ -72,6 +81,12 @@ DaemonMetrics::DaemonMetrics(const index::HashIndex& index, const Pipeline& pipe
     registry_.gauge("ndrd_index_size_bytes", "Size of the index directory on disk.").set_callback([&index] {
         return static_cast<double>(index.disk_bytes());
     });
+    registry_.gauge("ndrd_index_expired_items", "Records whose file retention deleted (the records stay).")
+        .set_callback([&index] { return static_cast<double>(index.counts().expired); });
+    registry_
+        .gauge("ndrd_index_replaced_items",
+               "Kept images a better copy replaced (keep: best); they are duplicates of it now.")
+        .set_callback([&index] { return static_cast<double>(index.counts().replaced); });
     registry_.gauge("ndrd_queue_depth", "Files waiting or being hashed.").set_callback([&pipeline] {
         return static_cast<double>(pipeline.queue_depth());
     });
@@ -124,6 +139,13 @@ void DaemonMetrics::rebalanced(const RebalanceReport& report)
     rebalances_.inc();
     rebalance_moves_.with({"cut"}).inc(report.cut.size());
     rebalance_moves_.with({"restored"}).inc(report.restored.size());
+}
+
+void DaemonMetrics::retained(const RetentionBatch& batch)
+{
+    retention_deleted_.with({"duplicated"}).inc(batch.duplicated);
+    retention_deleted_.with({"rejected"}).inc(batch.rejected);
+    retention_bytes_.inc(batch.bytes);
 }
 
 void DaemonMetrics::reloaded(bool ok)

@@ -10,6 +10,7 @@
 #include "daemon/control/status.hpp"
 #include "daemon/route/pipeline.hpp"
 #include "daemon/route/rebalancer.hpp"
+#include "daemon/route/retention.hpp"
 #include "daemon/telemetry/metrics.hpp"
 #include "index/store/hash_index.hpp"
 
@@ -23,6 +24,8 @@ public:
     void routed(const RoutedEvent& event);
     void rebalanced(const RebalanceReport& report);
     void rebalance_failed();
+    // Files a retention step deleted.
+    void retained(const RetentionBatch& batch);
     // The outcome of a configuration reload (SIGHUP or `ndrd reload`).
     void reloaded(bool ok);
 
@@ -42,6 +45,8 @@ private:
     Counter& rebalances_;
     Counter& rebalance_failures_;
     CounterFamily& rebalance_moves_;
+    CounterFamily& retention_deleted_;
+    Counter& retention_bytes_;
     Histogram& append_seconds_;
     Gauge& last_routed_;
     Gauge& reload_ok_;

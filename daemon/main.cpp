@@ -350,6 +350,18 @@ const std::vector<Command>& commands()
              }
              return daemon::snapshot_command(a.config(), dirs.front());
          }},
+        {"compact",
+         "[-c FILE | -i NAME]",
+         "give the index's unused space back to the disk (after retention)",
+         "Rewrites the index's tables so that the space of records rewritten since, and of the features retention\n"
+         "dropped, goes back to the file system. The running daemon does it (on a thread of its own: it goes on\n"
+         "routing files meanwhile) and the command waits; with none running, it works on the index directly.\n"
+         "The daemon also compacts by itself after retention has expired 1000 items. Prints {\"ok\", \"dir\",\n"
+         "\"bytes_before\", \"bytes_after\", \"seconds\"}; the exit code is 1 if it failed.",
+         {},
+         [](const Arguments& a) {
+             return daemon::compact_command(a.config());
+         }},
     };
     return table;
 }

@@ -47,6 +47,7 @@ ReloadPlan plan_reload(const config::Config& r, const config::Config& f)
     compare(p.changed, "gradient.probe_radius", r.gradient.probe_radius, f.gradient.probe_radius);
     compare(p.changed, "gradient.invariance", r.gradient.invariance, f.gradient.invariance);
     compare(p.changed, "compat", r.compat, f.compat);
+    compare(p.changed, "keep", r.keep, f.keep);
     compare(p.changed, "seed", r.seed, f.seed);
     compare(p.changed, "workers", r.workers, f.workers);
     compare(p.changed, "num_cut", r.num_cut, f.num_cut);
@@ -62,6 +63,8 @@ ReloadPlan plan_reload(const config::Config& r, const config::Config& f)
     compare(p.changed, "index_min_free", r.index_min_free, f.index_min_free);
     compare(p.changed, "metrics.listen", r.metrics.listen, f.metrics.listen);
     compare(p.changed, "decode_scale", r.decode_scale, f.decode_scale);
+    compare(p.changed, "retention.duplicated", r.retention.duplicated, f.retention.duplicated);
+    compare(p.changed, "retention.rejected", r.retention.rejected, f.retention.rejected);
     return p;
 }
 
@@ -72,6 +75,7 @@ config::Config apply_live(const config::Config& running, const config::Config& f
     c.gradient.probe_radius = fresh.gradient.probe_radius;
     c.gradient.invariance = fresh.gradient.invariance;
     c.compat = fresh.compat;
+    c.keep = fresh.keep;
     c.seed = fresh.seed;
     c.workers = fresh.workers;
     c.num_cut = fresh.num_cut;
@@ -85,6 +89,7 @@ config::Config apply_live(const config::Config& running, const config::Config& f
     c.index_min_free = fresh.index_min_free;
     c.metrics = fresh.metrics;
     c.decode_scale = fresh.decode_scale;
+    c.retention = fresh.retention;
     return c;
 }
 
@@ -104,6 +109,7 @@ const std::vector<std::string>& live_keys()
                                                   "gradient.probe_radius",
                                                   "gradient.invariance",
                                                   "compat",
+                                                  "keep",
                                                   "seed",
                                                   "workers",
                                                   "num_cut",
@@ -118,7 +124,9 @@ const std::vector<std::string>& live_keys()
                                                   "max_file_size",
                                                   "index_min_free",
                                                   "metrics.listen",
-                                                  "decode_scale"};
+                                                  "decode_scale",
+                                                  "retention.duplicated",
+                                                  "retention.rejected"};
     return keys;
 }
 

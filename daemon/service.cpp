@@ -3,6 +3,8 @@
 
 #include <unistd.h>
 
+#include <boost/asio/post.hpp>
+
 #include <algorithm>
 #include <csignal>
 #include <cstdio>
@@ -44,6 +46,29 @@ std::string_view describe(RebalanceTrigger trigger)
     case RebalanceTrigger::request: return "asked over the control socket";
     }
     return "?";
+}
+
+// How often retention looks for files that are due, when the loop is idle.
+constexpr std::chrono::milliseconds retention_period{1000};
+// The daemon compacts the index by itself once retention has expired this
+// many items since the last compaction (or the start).
+constexpr std::uint64_t compact_after_expired = 1000;
+
+// An age as the configuration writes it: "30d", "12h", "90s".
+std::string age_text(std::chrono::seconds age)
+{
+    const auto secs = age.count();
+    for (const auto& [unit, size] : {std::pair{"d", 86400}, std::pair{"h", 3600}, std::pair{"m", 60}}) {
+        if (secs % size == 0) return std::to_string(secs / size) + unit;
+    }
+    return std::to_string(secs) + "s";
+}
+
+std::string mib_text(std::uint64_t bytes)
+{
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%.1f MiB", static_cast<double>(bytes) / (1024.0 * 1024.0));
+    return buf;
 }
 
 // Opening the index writes to it (a new log, a new manifest): on a full disk,
@@ -103,6 +128,7 @@ PipelineOptions pipeline_options(const config::Config& cfg)
     opt.ingest_dir = cfg.ingest_dir;
     opt.rule = match_rule(cfg);
     opt.exact_copy_rule = cfg.exact_copy_rule();
+    opt.keep = keep_rule(cfg);
     opt.max_file_size = cfg.max_file_size;
     opt.max_pixels = cfg.max_pixels;
     opt.workers = cfg.effective_workers();
@@ -121,9 +147,10 @@ Service::Service(config::Config initial, ServiceMode mode, std::filesystem::path
                  cfg_.cluster ? cfg_.cluster->instance : std::string()),
       shared_(dynamic_cast<JetStreamStream*>(&decisions_.stream())),
       pipeline_(io_, pipeline_options(cfg_), idx_, relocator_, decisions_),
-      rebalancer_(idx_, relocator_, rebalance_policy(cfg_), &decisions_), metrics_(idx_, pipeline_),
+      rebalancer_(idx_, relocator_, rebalance_policy(cfg_), &decisions_),
+      retention_(idx_, router_, areas_of(cfg_), decisions_, cfg_.retention), metrics_(idx_, pipeline_),
       commands_(control_commands()), summary_timer_(io_), sweep_timer_(io_), rebalance_timer_(io_),
-      heartbeat_timer_(io_), follow_timer_(io_),
+      heartbeat_timer_(io_), follow_timer_(io_), retention_timer_(io_),
       heartbeat_period_(std::min<std::chrono::microseconds>(
           notifier_.watchdog_period().value_or(std::chrono::seconds(5)), std::chrono::seconds(5))),
       last_status_(Clock::now() - std::chrono::seconds(10)), last_progress_(Clock::now())
@@ -140,7 +167,10 @@ Service::Service(config::Config initial, ServiceMode mode, std::filesystem::path
     }
 }
 
-Service::~Service() = default;
+Service::~Service()
+{
+    stop_compaction();
+}
 
 int Service::run()
 {
@@ -150,6 +180,7 @@ int Service::run()
     // Before anything else: a file whose move was journaled must not be seen
     // as new backlog.
     relocator_.recover();
+    (void)retention_.recover(); // files of items expired just before a crash
     if (mode_ == ServiceMode::run) {
         start_watching(); // before the backlog scan, so nothing lands unseen in between
         start_control();
@@ -169,6 +200,7 @@ int Service::run()
     if (!io_.stopped()) {
         io_.run();
     }
+    stop_compaction();
     report_summary();
     return 0;
 }
@@ -214,6 +246,11 @@ void Service::start_control()
 {
     control_.emplace(io_, cfg_.control_socket_path(),
                      [this](std::string_view command, const Json& request) { return answer(command, request); });
+    control_->set_deferred_handler([this](std::string_view command, const Json&, ControlServer::Reply reply) {
+        if (command != "compact") return false;
+        compact_request(std::move(reply));
+        return true;
+    });
 }
 
 // A metrics endpoint that cannot bind is an operator's problem, not a reason
@@ -278,6 +315,7 @@ void Service::announce_ready()
     schedule_rebalance();
     start_metrics();
     schedule_follow();
+    if (mode_ == ServiceMode::run) schedule_retention(retention_period);
     log_info("ready");
     notifier_.ready();
     notifier_.status(status_line());
@@ -470,6 +508,7 @@ void Service::finish_backlog()
     }
     rebalance(RebalanceTrigger::backlog_done);
     if (mode_ == ServiceMode::once) {
+        retention_sweep();
         io_.stop();
     }
 }
@@ -571,9 +610,10 @@ void Service::apply_reload(const config::Config& fresh)
     set_log_level(cfg_.log_level);
     pipeline_.set_routing_log(cfg_.log_routing);
     pipeline_.reconfigure(match_rule(cfg_), cfg_.exact_copy_rule(), cfg_.max_file_size, cfg_.effective_workers(),
-                          cfg_.decode_scale == config::DecodeScale::automatic);
+                          cfg_.decode_scale == config::DecodeScale::automatic, keep_rule(cfg_));
     idx_.set_min_free_space(cfg_.index_min_free);
     rebalancer_.set_policy(rebalance_policy(cfg_));
+    retention_.set_params(cfg_.retention);
     if (schedule_changed) {
         rebalance_timer_.cancel();
         schedule_rebalance();
@@ -685,6 +725,150 @@ void Service::schedule_heartbeat()
     });
 }
 
+// ------------------------------------------------ retention, compaction
+
+// The timer always runs, so that a reload can turn retention on.
+void Service::schedule_retention(std::chrono::milliseconds delay)
+{
+    retention_timer_.expires_after(delay);
+    retention_timer_.async_wait([this](const boost::system::error_code& ec) {
+        if (ec || stopping_) return;
+        const bool more = retention_step();
+        // A full batch: the next at once (behind whatever else is ready).
+        schedule_retention(more ? std::chrono::milliseconds(0) : retention_period);
+    });
+}
+
+// One bounded step, only while nothing waits to be routed.
+bool Service::retention_step()
+{
+    if (!cfg_.retention.enabled() || !backlog_done_ || !pipeline_.idle() || pipeline_.paused()) return false;
+    RetentionBatch b;
+    try {
+        b = retention_.step(index::unix_ms_now());
+    } catch (const index::IndexWriteError& e) {
+        log_error("retention: ", e.what(), "; the next step tries again");
+        (void)idx_.resume();
+        return false;
+    } catch (const StreamUnavailable& e) {
+        log_warning("retention: ", e.what(), "; the next step tries again");
+        return false;
+    } catch (const index::IndexError& e) {
+        log_error("retention: ", e.what(), "; the next step tries again");
+        return false;
+    }
+    note_retention(b);
+    if (expired_since_compaction_ >= compact_after_expired && !compacting_) {
+        start_compaction("retention expired " + std::to_string(expired_since_compaction_) +
+                         " items since the last compaction");
+    }
+    return b.more;
+}
+
+void Service::retention_sweep()
+{
+    if (!cfg_.retention.enabled()) return;
+    try {
+        const RetentionBatch total = retention_.sweep(index::unix_ms_now());
+        note_retention(total);
+        if (total.expired >= compact_after_expired) {
+            const auto before = idx_.disk_bytes();
+            (void)idx_.compact();
+            log_info("compacted the index ", cfg_.index_dir.string(), ": ", mib_text(before), " -> ",
+                     mib_text(idx_.disk_bytes()));
+        }
+    } catch (const std::runtime_error& e) { // IndexError, StreamUnavailable: the next run goes on
+        log_error("retention: ", e.what());
+    }
+}
+
+void Service::note_retention(const RetentionBatch& b)
+{
+    if (b.expired == 0 && b.files() == 0) return;
+    metrics_.retained(b);
+    retention_total_.add(b);
+    expired_since_compaction_ += b.expired;
+    std::string what;
+    const auto part = [&](std::uint64_t n, const std::optional<std::chrono::seconds>& age, const std::string& area) {
+        if (n == 0) return;
+        what += std::string(what.empty() ? "" : ", ") + std::to_string(n) + (what.empty() ? " file(s)" : "") +
+                (age ? " older than " + age_text(*age) : "") + " from " + area + "/";
+    };
+    part(b.duplicated, cfg_.retention.duplicated, cfg_.duplicated_subset);
+    part(b.rejected, cfg_.retention.rejected, "rejected");
+    if (what.empty()) what = "no file (gone already)";
+    log_info("retention: deleted ", what, ", ", mib_text(b.bytes), " freed; ", b.expired, " item(s) expired");
+}
+
+void Service::compact_request(ControlServer::Reply reply)
+{
+    if (stopping_) {
+        reply(json_text(error_reply("the daemon is stopping")));
+        return;
+    }
+    compaction_waiters_.push_back(std::move(reply));
+    start_compaction("asked over the control socket");
+}
+
+// RocksDB's compaction on a thread of its own; its answer comes back to
+// the loop.
+void Service::start_compaction(const std::string& why)
+{
+    if (compacting_) return;
+    if (compactor_.joinable()) compactor_.join(); // the last one ended: its answer was posted
+    compacting_ = true;
+    expired_since_compaction_ = 0;
+    cancel_compaction_ = false;
+    const std::string dir = cfg_.index_dir.string(); // cfg_ is the loop's: the thread takes a copy
+    log_info("compacting the index ", dir, " (", why, ")");
+    compactor_ = std::thread([this, dir] {
+        const auto started = Clock::now();
+        Json answer;
+        try {
+            const std::uint64_t before = idx_.disk_bytes();
+            if (idx_.compact(&cancel_compaction_)) {
+                answer = Json{{"ok", true},
+                              {"dir", dir},
+                              {"bytes_before", before},
+                              {"bytes_after", idx_.disk_bytes()},
+                              {"seconds", std::chrono::duration<double>(Clock::now() - started).count()}};
+            } else {
+                answer = error_reply("the compaction was stopped: the daemon is stopping");
+            }
+        } catch (const std::exception& e) {
+            answer = error_reply(e.what());
+        }
+        boost::asio::post(io_, [this, answer = std::move(answer)] { compaction_done(answer); });
+    });
+}
+
+void Service::compaction_done(const Json& answer)
+{
+    if (compactor_.joinable()) compactor_.join();
+    compacting_ = false;
+    if (answer.value("ok", false)) {
+        char secs[32];
+        std::snprintf(secs, sizeof secs, "%.1f", answer.value("seconds", 0.0));
+        log_info("compacted the index ", answer.value("dir", std::string()), ": ",
+                 mib_text(answer.value("bytes_before", std::uint64_t{0})), " -> ",
+                 mib_text(answer.value("bytes_after", std::uint64_t{0})), " in ", secs, " s");
+    } else {
+        log_error("compacting the index: ", answer.value("error", std::string("failed")));
+    }
+    for (auto& reply : std::exchange(compaction_waiters_, {})) {
+        reply(json_text(answer));
+    }
+}
+
+void Service::stop_compaction()
+{
+    if (compactor_.joinable()) {
+        cancel_compaction_ = true;
+        compactor_.join();
+    }
+    compacting_ = false;
+}
+
 // ------------------------------------------------------- control commands
 
 std::vector<Service::ControlCommand> Service::control_commands()
@@ -748,6 +932,9 @@ std::string Service::status_answer()
     live.latency_p50_seconds = recent.p50_seconds;
     live.latency_p99_seconds = recent.p99_seconds;
     live.cluster = cluster_status();
+    live.retention_deleted_files = retention_total_.files();
+    live.retention_freed_bytes = retention_total_.bytes;
+    live.compacting = compacting_;
     return json_text(status_json(idx_, cfg_, &live));
 }
 
@@ -816,6 +1003,7 @@ void Service::shut_down(int signal)
     if (poller_) poller_->stop();
     if (control_) control_->stop();
     if (metrics_server_) metrics_server_->stop();
+    cancel_compaction_ = true; // its callers are answered that it stopped
     pipeline_.stop_accepting();
 }
 

@@ -3,6 +3,7 @@
 // the rebalancer beside it and the control socket in front of both.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
@@ -11,6 +12,7 @@
 #include <set>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <vector>
 
 #include <boost/asio/io_context.hpp>
@@ -28,6 +30,7 @@
 #include "daemon/route/pipeline.hpp"
 #include "daemon/route/rebalancer.hpp"
 #include "daemon/route/relocator.hpp"
+#include "daemon/route/retention.hpp"
 #include "daemon/route/router.hpp"
 #include "daemon/telemetry/json.hpp"
 #include "daemon/telemetry/metrics_server.hpp"
@@ -123,6 +126,18 @@ private:
     void schedule_rebalance();
     void schedule_heartbeat();
 
+    // Retention, on the loop's idle time, and compaction of the index, on a
+    // thread of its own (minutes on a large index: the loop, and systemd's
+    // watchdog, go on meanwhile).
+    void schedule_retention(std::chrono::milliseconds delay);
+    bool retention_step();  // true when more files may be due now
+    void retention_sweep(); // `once`: the whole index, then compaction if it expired many
+    void note_retention(const RetentionBatch& b);
+    void compact_request(ControlServer::Reply reply);
+    void start_compaction(const std::string& why);
+    void compaction_done(const Json& answer);
+    void stop_compaction();
+
     // Control commands.
     std::vector<ControlCommand> control_commands();
     std::string answer(std::string_view command, const Json& request);
@@ -153,6 +168,7 @@ private:
     JetStreamStream* shared_ = nullptr; // decisions_' stream, when several hosts share it
     Pipeline pipeline_;
     Rebalancer rebalancer_;
+    Retention retention_;
     DaemonMetrics metrics_;
     RecentActivity recent_;
     Notifier notifier_;
@@ -170,6 +186,13 @@ private:
     boost::asio::steady_timer rebalance_timer_;
     boost::asio::steady_timer heartbeat_timer_;
     boost::asio::steady_timer follow_timer_;
+    boost::asio::steady_timer retention_timer_;
+    RetentionBatch retention_total_;             // since start
+    std::uint64_t expired_since_compaction_ = 0; // items retention expired since the last compaction
+    std::thread compactor_;
+    std::atomic<bool> cancel_compaction_{false};
+    bool compacting_ = false;
+    std::vector<ControlServer::Reply> compaction_waiters_; // `ndrd compact` callers, answered when it ends
     bool stream_reachable_ = true;
     std::uint64_t stream_last_ = 0;    // the shared stream's last entry, when last asked
     std::set<std::uint64_t> vanished_; // own items found gone, for the stream to say so

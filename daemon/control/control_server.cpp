@@ -23,8 +23,9 @@ constexpr std::size_t max_request = std::size_t{64} * 1024;
 
 class Session : public std::enable_shared_from_this<Session> {
 public:
-    Session(stream_protocol::socket socket, const ControlServer::Handler& handler)
-        : socket_(std::move(socket)), buffer_(max_request), handler_(handler)
+    Session(stream_protocol::socket socket, const ControlServer::Handler& handler,
+            const ControlServer::DeferredHandler& deferred)
+        : socket_(std::move(socket)), buffer_(max_request), handler_(handler), deferred_(deferred)
     {
     }
 
@@ -44,11 +45,38 @@ private:
         std::string line(boost::asio::buffers_begin(buffer_.data()),
                          boost::asio::buffers_begin(buffer_.data()) + static_cast<std::ptrdiff_t>(n));
         buffer_.consume(n);
-        response_ = respond(line) + "\n";
+        if (!deferred(line)) {
+            send(respond(line));
+        }
+    }
+
+    void send(std::string answer)
+    {
+        response_ = std::move(answer) + "\n";
         boost::asio::async_write(socket_, boost::asio::buffer(response_),
                                  [self = shared_from_this()](const boost::system::error_code& wec, std::size_t) {
                                      if (!wec) self->read();
                                  });
+    }
+
+    // Whether the deferred handler took the request: it answers later.
+    // Anything it cannot read is left to respond(), which says why.
+    bool deferred(const std::string& line)
+    {
+        if (!deferred_) {
+            return false;
+        }
+        try {
+            const Json request = parse_json(line);
+            const auto command = request.is_object() ? request.find("command") : request.end();
+            if (command == request.end() || !command->is_string()) {
+                return false;
+            }
+            return deferred_(command->get<std::string>(), request,
+                             [self = shared_from_this()](std::string answer) { self->send(std::move(answer)); });
+        } catch (const RequestError&) {
+            return false;
+        }
     }
 
     std::string respond(const std::string& line)
@@ -72,6 +100,7 @@ private:
     stream_protocol::socket socket_;
     boost::asio::streambuf buffer_;
     const ControlServer::Handler& handler_;
+    const ControlServer::DeferredHandler& deferred_;
     std::string response_;
 };
 
@@ -125,7 +154,7 @@ void ControlServer::accept()
             return;
         }
         if (!ec) {
-            std::make_shared<Session>(std::move(socket), handler_)->read();
+            std::make_shared<Session>(std::move(socket), handler_, deferred_)->read();
         } else {
             log_warning("control socket: accept failed: ", ec.message());
         }

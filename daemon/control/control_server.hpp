@@ -22,6 +22,11 @@ public:
     // whole object. Returns the answer line (JSON, no newline); a RequestError
     // it throws is answered as an error. Runs on the loop.
     using Handler = std::function<std::string(std::string_view command, const Json& request)>;
+    // A command answered later, when work done off the loop ends: the
+    // handler returns true when it takes the command, and then calls `reply`
+    // once, on the loop, with the answer line. It is asked first.
+    using Reply = std::function<void(std::string answer)>;
+    using DeferredHandler = std::function<bool(std::string_view command, const Json& request, Reply reply)>;
 
     // Binds now; throws std::runtime_error naming the path when another
     // daemon is listening there or the socket cannot be created.
@@ -29,6 +34,8 @@ public:
     ControlServer(const ControlServer&) = delete;
     ControlServer& operator=(const ControlServer&) = delete;
     ~ControlServer();
+
+    void set_deferred_handler(DeferredHandler handler) { deferred_ = std::move(handler); }
 
     void stop();
     [[nodiscard]] const std::filesystem::path& path() const { return path_; }
@@ -39,6 +46,7 @@ private:
     std::filesystem::path path_;
     boost::asio::local::stream_protocol::acceptor acceptor_;
     Handler handler_;
+    DeferredHandler deferred_;
 };
 
 // {"ok": false, "error": message}: how every request that fails is answered.

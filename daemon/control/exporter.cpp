@@ -1,6 +1,7 @@
 // Index export (see exporter.hpp).
 #include "daemon/control/exporter.hpp"
 
+#include <algorithm>
 #include <array>
 #include <cstdio>
 #include <stdexcept>
@@ -12,11 +13,27 @@ namespace ndrd::daemon {
 
 namespace {
 
-// `instance` last: the host whose ingest directory the file came to (empty
-// on a single host), added after the others so their positions stay.
-constexpr std::array<std::string_view, 16> kColumns = {
-    "item",         "source",          "location", "subset",   "decision",   "state",       "key",       "reason",
-    "matched_item", "best_similarity", "match",    "override", "size_bytes", "ingested_ms", "routed_ms", "instance"};
+// Columns are only ever appended, so that scripts reading them by position
+// keep working: `instance` is the host whose ingest directory the file came
+// to (empty on a single host); `pixels` the image's stored width x height
+// (empty when not known); `replaced_item` the kept image a better copy
+// replaced (keep: best), `replaced_by_item` the better copy that replaced
+// this one; `expired_ms` when retention deleted the file.
+constexpr std::array<std::string_view, 20> kColumns = {
+    "item",      "source",       "location",        "subset",        "decision",         "state",      "key",
+    "reason",    "matched_item", "best_similarity", "match",         "override",         "size_bytes", "ingested_ms",
+    "routed_ms", "instance",     "pixels",          "replaced_item", "replaced_by_item", "expired_ms"};
+
+// A count or item number, empty for 0 (none or not known).
+std::string number_or_empty(std::uint64_t v)
+{
+    return v != 0 ? std::to_string(v) : std::string();
+}
+
+Json number_or_null(std::uint64_t v)
+{
+    return v != 0 ? Json(v) : Json(nullptr);
+}
 
 // How a duplicate was matched: a flip or rotation's name, "exact_copy", or
 // empty (the image as it is, or no match).
@@ -76,6 +93,10 @@ Json jsonl_row(const index::ItemRecord& r, const std::string& key)
     o["ingested_ms"] = r.ingested_ms;
     o["routed_ms"] = r.routed_ms;
     o["instance"] = r.origin;
+    o["pixels"] = number_or_null(r.pixels);
+    o["replaced_item"] = number_or_null(r.replaced);
+    o["replaced_by_item"] = number_or_null(r.replaced_by);
+    o["expired_ms"] = r.expired_ms != 0 ? Json(r.expired_ms) : Json(nullptr);
     return o;
 }
 
@@ -106,7 +127,10 @@ std::uint64_t export_items(const index::HashIndex& index, ExportFormat format, s
                 << index::to_string(r.subset) << ',' << index::to_string(r.verdict) << ',' << index::to_string(r.state)
                 << ',' << key << ',' << csv_field(r.reason) << ',' << matched << ','
                 << similarity_text(r.best_similarity) << ',' << match_text(r) << ',' << override_text(r) << ','
-                << r.size << ',' << r.ingested_ms << ',' << r.routed_ms << ',' << csv_field(r.origin) << "\r\n";
+                << r.size << ',' << r.ingested_ms << ',' << r.routed_ms << ',' << csv_field(r.origin) << ','
+                << number_or_empty(r.pixels) << ',' << number_or_empty(r.replaced) << ','
+                << number_or_empty(r.replaced_by) << ','
+                << number_or_empty(static_cast<std::uint64_t>(std::max<std::int64_t>(r.expired_ms, 0))) << "\r\n";
         } else {
             out << json_text(jsonl_row(r, key)) << '\n';
         }

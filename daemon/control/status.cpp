@@ -84,6 +84,9 @@ void add_live(Json& o, const LiveStatus& live)
     o["files_per_second"] = live.files_per_second;
     o["latency_p50_seconds"] = optional_number(live.latency_p50_seconds);
     o["latency_p99_seconds"] = optional_number(live.latency_p99_seconds);
+    o["retention_deleted_files"] = live.retention_deleted_files;
+    o["retention_freed_bytes"] = live.retention_freed_bytes;
+    o["compacting"] = live.compacting;
     if (const auto& c = live.cluster) {
         o["cluster"] = Json{{"stream", c->stream},
                             {"instance", c->instance},
@@ -132,7 +135,27 @@ std::string format_live(const StatusFields& s)
     if (!s.text("last_rebalance").empty()) {
         out << "last rebalance: " << s.text("last_rebalance") << "\n";
     }
+    if (s.count("retention_deleted_files") > 0 || s.flag("compacting")) {
+        out << "since start:   retention deleted " << s.text("retention_deleted_files") << " file(s), "
+            << s.count("retention_freed_bytes") / (1ULL << 20U) << " MiB"
+            << (s.flag("compacting") ? "; compacting the index now" : "") << "\n";
+    }
     return out.str();
+}
+
+// A retention age in seconds as the configuration would write it ("30d",
+// "12h", "90s"), or "kept forever" (null).
+std::string age_text(const StatusFields& s, const char* key)
+{
+    const auto it = s.raw().find(key);
+    if (it == s.raw().end() || !it->is_number_unsigned()) {
+        return it != s.raw().end() && it->is_null() ? "kept forever" : "?";
+    }
+    const auto secs = it->get<std::uint64_t>();
+    for (const auto& [unit, size] : {std::pair{"d", 86400U}, std::pair{"h", 3600U}, std::pair{"m", 60U}}) {
+        if (secs % size == 0) return "after " + std::to_string(secs / size) + unit;
+    }
+    return "after " + std::to_string(secs) + "s";
 }
 
 } // namespace
@@ -146,7 +169,10 @@ Json status_json(const index::HashIndex& index, const config::Config& cfg, const
     o["daemon"] = live != nullptr;
     if (live) add_live(o, *live);
     o["index_dir"] = cfg.index_dir.string();
-    o["index_bytes"] = index.disk_bytes();
+    const std::uint64_t index_bytes = index.disk_bytes();
+    const std::uint64_t items = index.next_seq() - 1;
+    o["index_bytes"] = index_bytes;
+    o["index_bytes_per_item"] = items > 0 ? index_bytes / items : 0;
     o["algorithm"] = p.algorithm;
     o["block_shape"] = {p.grid.rows, p.grid.cols};
     o["hash_dim"] = p.hash_dim;
@@ -154,11 +180,17 @@ Json status_json(const index::HashIndex& index, const config::Config& cfg, const
     o["sim_threshold"] = cfg.gradient.sim_threshold;
     o["probe_radius"] = cfg.gradient.probe_radius;
     o["compat"] = config::to_string(cfg.compat);
-    o["items"] = index.next_seq() - 1;
+    o["items"] = items;
     o["kept"] = c.kept;
     o["duplicated"] = c.duplicated;
     o["rejected"] = c.rejected;
     o["vanished"] = c.vanished;
+    o["replaced"] = c.replaced;
+    o["expired"] = c.expired;
+    for (const auto& [key, age] : {std::pair{"retention_duplicated", cfg.retention.duplicated},
+                                   std::pair{"retention_rejected", cfg.retention.rejected}}) {
+        o[key] = age ? Json(static_cast<std::uint64_t>(age->count())) : Json(nullptr); // seconds; null: forever
+    }
     o["cut"] = c.cut;
     o["restored"] = c.restored;
     o["released"] = c.released;
@@ -182,21 +214,25 @@ std::string format_status(const Json& status)
     } else {
         out << "daemon:        not running (read from the index)\n";
     }
-    out << "index:         " << s.text("index_dir") << " (" << s.count("index_bytes") / 1024 << " KiB on disk)\n"
+    out << "index:         " << s.text("index_dir") << " (" << s.count("index_bytes") / 1024 << " KiB on disk, "
+        << s.text("index_bytes_per_item") << " bytes per item)\n"
         << "parameters:    algorithm " << s.text("algorithm") << ", block_shape [" << s.list("block_shape")
         << "], hash_dim " << s.text("hash_dim") << ", sim_threshold " << s.text("sim_threshold") << ", probe_radius "
         << s.text("probe_radius") << ", compat " << s.text("compat") << ", num_cut " << s.text("num_cut")
         << ", exif_orientation " << s.text("exif_orientation") << "\n"
         << "items:         " << s.text("items") << "\n"
         << "decisions:     " << s.text("kept") << " kept, " << s.text("duplicated") << " duplicated, "
-        << s.text("rejected") << " rejected, " << s.text("vanished") << " vanished\n"
+        << s.text("rejected") << " rejected, " << s.text("vanished") << " vanished, " << s.text("replaced")
+        << " replaced by a better copy\n"
         << "rebalancing:   " << s.text("cut") << " cut, " << s.text("restored") << " restored\n"
         << "overrides:     " << s.text("released") << " released, " << s.text("marked_duplicate")
         << " marked duplicate\n"
         << "subsets:       " << s.text("working_subset") << " " << s.text("in_working") << ", "
         << s.text("duplicated_subset") << " " << s.text("in_duplicated") << ", rejected " << s.text("in_rejected")
         << "\n"
-        << "pending moves: " << s.text("pending_moves") << "\n";
+        << "pending moves: " << s.text("pending_moves") << "\n"
+        << "retention:     " << s.text("expired") << " expired (files deleted, records kept); duplicated "
+        << age_text(s, "retention_duplicated") << ", rejected " << age_text(s, "retention_rejected") << "\n";
     return out.str();
 }
 

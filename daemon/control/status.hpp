@@ -32,6 +32,9 @@ struct LiveStatus {
     std::optional<double> latency_p50_seconds; // event to routed, last minute
     std::optional<double> latency_p99_seconds;
     std::optional<ClusterStatus> cluster;
+    std::uint64_t retention_deleted_files = 0; // since start
+    std::uint64_t retention_freed_bytes = 0;
+    bool compacting = false; // the index is being compacted
 };
 
 // `live` is null when read from the index without a daemon.

@@ -30,6 +30,7 @@ std::optional<index::ItemRecord> take_indexed_copy(const index::HashIndex& index
     r.feature.degenerate = same->degenerate;
     r.key = same->key;
     r.copy_of = same->seq;
+    r.pixels = same->pixels;
     return same;
 }
 
@@ -63,11 +64,12 @@ HashResult hash_source(const std::filesystem::path& ingest_dir, const std::strin
         return r;
     }
     try {
-        const cv::Mat image =
-            index::decode_image(file.bytes, decode.max_pixels,
-                                decode.reduced ? std::optional(grid.blocks()) : std::nullopt, decode.orientation);
+        const index::DecodedImage decoded =
+            index::decode_image_sized(file.bytes, decode.max_pixels,
+                                      decode.reduced ? std::optional(grid.blocks()) : std::nullopt, decode.orientation);
         file.bytes = {}; // the decoded image is what matters now; free the buffer early
-        r.feature = index::compute_feature(image, grid);
+        r.pixels = decoded.stored_pixels;
+        r.feature = index::compute_feature(decoded.image, grid);
         r.key = index::compute_key(r.feature, projection);
         r.kind = HashResult::Kind::hashed;
     } catch (const index::DecodeError& e) {

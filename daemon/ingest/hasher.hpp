@@ -36,6 +36,7 @@ struct HashResult {
     FileIdentity identity;
     index::Feature feature;
     index::Key key;
+    std::uint64_t pixels = 0; // width x height as stored (from the header; a copy's from its original)
 };
 
 // XXH3-128 of `bytes`, canonical (big-endian) 16 bytes.

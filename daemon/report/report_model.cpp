@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <bit>
 #include <cctype>
+#include <iterator>
 #include <stdexcept>
 
 namespace ndrd::daemon {
@@ -60,6 +61,9 @@ ReportItem ReportItem::of(const index::ItemRecord& r)
     i.origin = r.origin;
     i.size = r.size;
     i.ingested_ms = r.ingested_ms;
+    i.pixels = r.pixels;
+    i.replaced = r.replaced;
+    i.replaced_by = r.replaced_by;
     return i;
 }
 
@@ -130,6 +134,9 @@ bool ReportBuilder::in_window(const index::ItemRecord& r) const
 
 void ReportBuilder::add(const index::ItemRecord& r)
 {
+    if (r.replaced_by != 0) {
+        replaced_by_[r.seq] = r.replaced_by;
+    }
     if (!in_window(r)) {
         return;
     }
@@ -150,7 +157,9 @@ void ReportBuilder::add(const index::ItemRecord& r)
         }
         duplicates_[r.matched_seq].push_back(item);
     }
-    if (r.best_similarity && !r.exact_copy && by_hash) {
+    // A better copy's similarity is that of the image it replaced, which
+    // the histogram counts as that duplicate's.
+    if (r.best_similarity && !r.exact_copy && by_hash && r.replaced == 0) {
         const bool duplicate = r.verdict == index::Verdict::duplicated;
         m_.overall.add(*r.best_similarity, duplicate);
         m_.near_threshold.add(*r.best_similarity, duplicate);
@@ -163,8 +172,30 @@ void ReportBuilder::add(const index::ItemRecord& r)
     }
 }
 
+std::uint64_t ReportBuilder::current_reference(std::uint64_t seq) const
+{
+    // Each replacement is by a later item, so the chain ends; the bound only
+    // guards against a corrupt index.
+    for (std::size_t hops = 0; hops < replaced_by_.size(); ++hops) {
+        const auto it = replaced_by_.find(seq);
+        if (it == replaced_by_.end() || it->second <= seq) {
+            break;
+        }
+        seq = it->second;
+    }
+    return seq;
+}
+
 ReportModel ReportBuilder::finish(const Lookup& lookup) &&
 {
+    if (!replaced_by_.empty()) {
+        std::unordered_map<std::uint64_t, std::vector<ReportItem>> merged;
+        for (auto& [seq, dups] : duplicates_) {
+            auto& into = merged[current_reference(seq)];
+            into.insert(into.end(), std::make_move_iterator(dups.begin()), std::make_move_iterator(dups.end()));
+        }
+        duplicates_ = std::move(merged);
+    }
     std::vector<DuplicateGroup> groups;
     groups.reserve(duplicates_.size());
     for (auto& [seq, dups] : duplicates_) {

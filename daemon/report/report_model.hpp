@@ -37,6 +37,9 @@ struct ReportItem {
     std::string origin;
     std::uint64_t size = 0;
     std::int64_t ingested_ms = 0;
+    std::uint64_t pixels = 0;      // 0: not known
+    std::uint64_t replaced = 0;    // keep: best: the kept image this one replaced
+    std::uint64_t replaced_by = 0; // and the better copy that replaced this one
 
     static ReportItem of(const index::ItemRecord& r);
 };
@@ -92,7 +95,9 @@ struct ReportModel {
     std::uint64_t rejected_total = 0;
 };
 
-// Feed every record in ingest order, then take the model. A group's
+// Feed every record in ingest order, then take the model. A group is the
+// current kept image of a chain of keep: best replacements, with every
+// duplicate matched to any image of that chain. A group's
 // reference may be older than the window, so finish() asks `lookup` for the
 // references of the groups it keeps (point reads: a report of the last day
 // of a large index holds only that day's items in memory).
@@ -107,8 +112,14 @@ public:
 private:
     [[nodiscard]] bool in_window(const index::ItemRecord& r) const;
 
+    [[nodiscard]] std::uint64_t current_reference(std::uint64_t seq) const;
+
     ReportModel m_;
     std::unordered_map<std::uint64_t, std::vector<ReportItem>> duplicates_; // by reference seq
+    // keep: best's swaps, from every record seen (inside the window or not):
+    // a duplicate matched to a reference that a better copy replaced since
+    // belongs to that copy's group.
+    std::unordered_map<std::uint64_t, std::uint64_t> replaced_by_;
 };
 
 } // namespace ndrd::daemon

@@ -83,6 +83,14 @@ std::string where(const ReportItem& i)
     std::string s = escape(i.source);
     if (!i.origin.empty()) s += " <span class='badge'>on " + escape(i.origin) + "</span>";
     if (i.state == index::RouteState::vanished) s += " <span class='badge'>vanished</span>";
+    if (i.state == index::RouteState::expired) s += " <span class='badge'>deleted by retention</span>";
+    if (i.replaced_by != 0) {
+        s += " <span class='badge replaced'>replaced by better copy " + std::to_string(i.replaced_by) + "</span>";
+    }
+    if (i.replaced != 0) {
+        s += " <span class='badge replaced'>better copy of " + std::to_string(i.replaced) + "</span>";
+    }
+    if (i.pixels != 0) s += " &middot; " + std::to_string(i.pixels) + " px";
     return s;
 }
 
@@ -112,7 +120,7 @@ std::string duplicate_tile(const DuplicateGroup& g, const ReportItem& d,
                     html::utc_time(d.ingested_ms) + "<br>" + where(d) + "<br>" + escape(d.location);
     if (d.subset == index::Subset::working) {
         o += "<br><span class='badge'>in the working subset (rebalanced)</span>";
-    } else if (d.state != index::RouteState::vanished) {
+    } else if (d.state != index::RouteState::vanished && d.state != index::RouteState::expired) {
         o += "<code class='cmd'>" + escape(info.release_prefix) + " " + std::to_string(d.seq) +
              "</code><button class='copy' type='button'>copy</button>";
     }

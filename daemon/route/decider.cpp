@@ -62,7 +62,10 @@ void Decider::apply(const index::Entry& entry)
     const bool item = index::makes_item(entry.body);
     std::unordered_set<std::string> reserved;
     for (ItemRecord& rec : outcome.records) {
-        if (item) {
+        // An item entry's first record is the new item; any other record an
+        // entry writes is an existing item moved (a reference replaced by a
+        // better copy, an override, a rebalance).
+        if (item && &rec == &outcome.records.front()) {
             add_host_facts(rec);
         } else {
             plan_move(rec, reserved);

@@ -27,7 +27,12 @@ index::MatchRule match_rule(const config::Config& cfg)
 index::Rules stream_rules(const config::Config& cfg)
 {
     const bool exact = cfg.exact_copy_rule();
-    return {match_rule(cfg), exact, exact ? index::Compat::off : index::Compat::datumaro};
+    return {match_rule(cfg), exact, exact ? index::Compat::off : index::Compat::datumaro, keep_rule(cfg)};
+}
+
+index::Keep keep_rule(const config::Config& cfg)
+{
+    return cfg.keep == config::Keep::best ? index::Keep::best : index::Keep::first;
 }
 
 } // namespace ndrd::daemon

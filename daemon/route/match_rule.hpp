@@ -1,5 +1,5 @@
 // The configuration's matching keys (sim_threshold, probe_radius,
-// invariance, compat) as the index's MatchRule: one translation, used by the
+// invariance, compat, keep) as the index's MatchRule and Rules: one translation, used by the
 // pipeline, the control socket's query and the offline query alike.
 #pragma once
 
@@ -13,5 +13,6 @@ namespace ndrd::daemon {
 // The rules a decision stream records for the configuration: the match
 // rule, and the exact-copy rule that compat: off implies.
 [[nodiscard]] index::Rules stream_rules(const config::Config& cfg);
+[[nodiscard]] index::Keep keep_rule(const config::Config& cfg);
 
 } // namespace ndrd::daemon

@@ -78,6 +78,9 @@ ItemRecord apply_override(Decisions& decisions, index::HashIndex& index, Relocat
     if (rec.verdict == Verdict::rejected) {
         throw OverrideError(what + " was rejected (" + rec.reason + "): it has no feature to keep or compare");
     }
+    if (rec.state == RouteState::expired) {
+        throw OverrideError(what + " was deleted by retention");
+    }
     if (rec.state != RouteState::done) {
         throw OverrideError(what + " is " + std::string(index::to_string(rec.state)) +
                             ", not settled in the output tree; try again once its move is done");

@@ -64,12 +64,14 @@ Pipeline::~Pipeline()
 index::Rules Pipeline::rules() const
 {
     // compat: datumaro is what turns the exact-copy rule off (config.hpp).
-    return {opt_.rule, opt_.exact_copy_rule, opt_.exact_copy_rule ? index::Compat::off : index::Compat::datumaro};
+    return {opt_.rule, opt_.exact_copy_rule, opt_.exact_copy_rule ? index::Compat::off : index::Compat::datumaro,
+            opt_.keep};
 }
 
 void Pipeline::reconfigure(index::MatchRule rule, bool exact_copy_rule, std::uint64_t max_file_size, unsigned workers,
-                           bool reduced_decode)
+                           bool reduced_decode, index::Keep keep)
 {
+    opt_.keep = keep;
     opt_.rule = std::move(rule);
     opt_.exact_copy_rule = exact_copy_rule;
     opt_.reduced_decode = reduced_decode;
@@ -248,15 +250,18 @@ void Pipeline::route_group(std::vector<Decided>& group)
         }
         return;
     }
-    if (decisions_->shared()) {
-        // Entries of other hosts applied between this group's decisions may
-        // have moved its files' plans (a rebalance, an override): the
-        // journal, not the copy taken at the decision, says where they go.
+    const std::vector<std::uint64_t> replaced = std::exchange(replaced_moves_, {});
+    if (decisions_->shared() || !replaced.empty()) {
+        // Entries applied between this group's decisions may have moved its
+        // files' plans (another host's rebalance or override, a better copy
+        // replacing a file of this very group): the journal, not the copy
+        // taken at the decision, says where they go.
         for (auto& d : group) {
             if (auto now = index_.get(d.record.seq)) d.record = std::move(*now);
         }
     }
     DirectorySyncs syncs;
+    std::vector<ItemRecord> moved_replaced = move_replaced(replaced, group, syncs);
     std::vector<Decided*> moved;
     for (auto& d : group) {
         try {
@@ -271,13 +276,13 @@ void Pipeline::route_group(std::vector<Decided>& group)
             park(d.record, e.what());
         }
     }
-    if (moved.empty()) {
+    if (moved.empty() && moved_replaced.empty()) {
         return;
     }
     try {
         syncs.sync_all();
-        std::vector<ItemRecord> done;
-        done.reserve(moved.size());
+        std::vector<ItemRecord> done = std::move(moved_replaced);
+        done.reserve(done.size() + moved.size());
         for (const Decided* d : moved) {
             done.push_back(d->record);
         }
@@ -285,6 +290,9 @@ void Pipeline::route_group(std::vector<Decided>& group)
     } catch (const std::runtime_error& e) { // RouteError or IndexWriteError
         // The files have moved; their entries are still planned, and the
         // retry's settle() records what it finds on disk.
+        for (const ItemRecord& r : moved_replaced) {
+            park(r, e.what());
+        }
         for (const Decided* d : moved) {
             park(d->record, e.what());
         }
@@ -293,6 +301,33 @@ void Pipeline::route_group(std::vector<Decided>& group)
     for (const Decided* d : moved) {
         report(d->record, /*retrying=*/false, &d->result);
     }
+}
+
+// The kept images that better copies in this group replaced, moved to the
+// duplicated area as the journal plans them now (one of the group's own
+// files is moved with the group instead). Returns the moved ones, marked
+// done in memory: route_group() records them with the group.
+std::vector<ItemRecord> Pipeline::move_replaced(std::span<const std::uint64_t> seqs, const std::vector<Decided>& group,
+                                                DirectorySyncs& syncs)
+{
+    std::vector<ItemRecord> moved;
+    for (const std::uint64_t seq : seqs) {
+        const bool in_group = std::ranges::any_of(group, [&](const Decided& d) { return d.record.seq == seq; });
+        auto rec = in_group ? std::nullopt : index_.get(seq);
+        if (!rec || rec->state != index::RouteState::planned) {
+            continue;
+        }
+        try {
+            if (relocator_.move(*rec, syncs) == RelocateOutcome::moved) {
+                moved.push_back(std::move(*rec));
+            }
+        } catch (const RouteError& e) {
+            park(*rec, e.what());
+        } catch (const index::IndexWriteError& e) {
+            park(*rec, e.what());
+        }
+    }
+    return moved;
 }
 
 void Pipeline::resume_index()
@@ -391,8 +426,8 @@ std::optional<ItemRecord> Pipeline::decide(HashResult& r)
     if (r.kind == HashResult::Kind::rejected) {
         entry = index::RejectedItem{r.digest, size, r.source, r.reason, {}};
     } else {
-        entry = index::HashedItem{r.digest, r.key, index::stored_values(r.feature), r.feature.degenerate, size,
-                                  r.source, {}};
+        entry = index::HashedItem{
+            r.digest, r.key, index::stored_values(r.feature), r.feature.degenerate, size, r.source, {}, r.pixels};
     }
     // A reload's new rules enter the stream before the first entry they
     // judge (and again after a write the index refused).
@@ -403,6 +438,14 @@ std::optional<ItemRecord> Pipeline::decide(HashResult& r)
         // repeated after a crash); its move was planned then and is settled
         // by the recovery that follows.
         return std::nullopt;
+    }
+    for (std::size_t i = 1; i < applied.records.size(); ++i) {
+        const ItemRecord& old = applied.records[i];
+        log_info("item ", applied.records.front().seq, " (", applied.records.front().source,
+                 ") is a better copy than item ", old.seq, " (", old.source, "), which it replaces as kept image");
+        if (old.state == index::RouteState::planned) {
+            replaced_moves_.push_back(old.seq); // moved with the group, after the journal is synced
+        }
     }
     // Written unsynced: route_group() syncs the journal before the file moves.
     return std::move(applied.records.front());

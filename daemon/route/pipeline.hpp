@@ -15,6 +15,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -35,8 +36,9 @@ namespace ndrd::daemon {
 
 struct PipelineOptions {
     std::filesystem::path ingest_dir;
-    index::MatchRule rule;        // sim_threshold, probe radius, flip/rotation variants
-    bool exact_copy_rule = false; // a byte-identical copy is its original's duplicate (compat: off)
+    index::MatchRule rule;                 // sim_threshold, probe radius, flip/rotation variants
+    bool exact_copy_rule = false;          // a byte-identical copy is its original's duplicate (compat: off)
+    index::Keep keep = index::Keep::first; // which image of a group stays the kept reference
     std::uint64_t max_file_size = 256ULL << 20;
     std::uint64_t max_pixels = 64'000'000;
     std::size_t max_queued = 10'000; // paths held in memory; beyond, a rescan picks them up
@@ -99,7 +101,7 @@ public:
     // from now on. A new worker count replaces the pool (the old one
     // finishes what it holds first).
     void reconfigure(index::MatchRule rule, bool exact_copy_rule, std::uint64_t max_file_size, unsigned workers,
-                     bool reduced_decode);
+                     bool reduced_decode, index::Keep keep);
     void set_routing_log(config::LogLevel level) { opt_.routing_log = level; }
 
     [[nodiscard]] bool idle() const { return waiting_.empty() && in_flight_ == 0; }
@@ -123,6 +125,8 @@ private:
     void drain();
     std::optional<index::ItemRecord> decide(HashResult& result);
     void route_group(std::vector<Decided>& group);
+    std::vector<index::ItemRecord> move_replaced(std::span<const std::uint64_t> seqs, const std::vector<Decided>& group,
+                                                 DirectorySyncs& syncs);
     void pause(std::string_view why, const std::string& source);
     void retry(index::ItemRecord& rec);
     void report(const index::ItemRecord& rec, bool retrying, const HashResult* hashed);
@@ -155,6 +159,9 @@ private:
     bool accepting_ = true;
     bool drain_posted_ = false; // a drain is queued on the loop behind the pending completions
     bool overflowed_ = false;
+    // Kept images replaced by better copies decided in the current group:
+    // their moves to the duplicated area go with the group's.
+    std::vector<std::uint64_t> replaced_moves_;
     std::deque<index::ItemRecord> stuck_; // moves that failed on I/O errors, retried with back-off
     std::unordered_set<std::string> stuck_sources_;
     std::chrono::seconds retry_delay_{1};

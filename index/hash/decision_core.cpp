@@ -13,15 +13,20 @@ namespace {
 
 // The indexed item whose bytes `digest` names, when the exact-copy rule can
 // use it. Rejected items have no feature (and limits may have changed
-// since): a copy of one is judged like any file.
+// since): a copy of one is judged like any file. A duplicate retention
+// expired has no feature either, but its decision stands: a copy of it is
+// still a duplicate of its kept representative.
 std::optional<ItemRecord> copied_original(std::string_view digest, const IndexView& view, Grid grid)
 {
     if (digest.empty()) {
         return std::nullopt;
     }
     auto original = view.first_with_digest(digest);
-    if (!original || original->verdict == Verdict::rejected ||
-        original->feature.size() != static_cast<std::size_t>(grid.feature_dim())) {
+    if (!original || original->verdict == Verdict::rejected) {
+        return std::nullopt;
+    }
+    const bool expired_duplicate = original->state == RouteState::expired && original->verdict == Verdict::duplicated;
+    if (!expired_duplicate && original->feature.size() != static_cast<std::size_t>(grid.feature_dim())) {
         return std::nullopt;
     }
     return original;
@@ -80,6 +85,23 @@ Decision judge(std::span<const float> feature, bool degenerate, const Key& key, 
     return best;
 }
 
+bool expirable(const ItemRecord& rec)
+{
+    if (rec.state != RouteState::done) {
+        return false;
+    }
+    return (rec.verdict == Verdict::duplicated && rec.subset == Subset::duplicated) ||
+           (rec.verdict == Verdict::rejected && rec.subset == Subset::rejected);
+}
+
+bool better_copy(std::uint64_t pixels, std::uint64_t size, const ItemRecord& than)
+{
+    if (pixels != 0 && than.pixels != 0 && pixels != than.pixels) {
+        return pixels > than.pixels;
+    }
+    return size > than.size;
+}
+
 DecisionCore::DecisionCore(Rules rules, const Projection& projection, Grid grid)
     : rules_(std::move(rules)), projection_(&projection), grid_(grid)
 {
@@ -101,6 +123,8 @@ Outcome DecisionCore::apply(const Entry& entry, const IndexView& view)
                 return overridden(body, view);
             } else if constexpr (std::is_same_v<T, VanishedItem>) {
                 return vanished(body, view);
+            } else if constexpr (std::is_same_v<T, ExpireItems>) {
+                return expired(body, view);
             } else {
                 return rebalanced(body, view);
             }
@@ -131,9 +155,42 @@ Outcome DecisionCore::hashed(const HashedItem& h, const IndexView& view) const
         rec.matched_seq = d.matched_seq;
         rec.matched_variant = d.duplicate ? d.variant : std::nullopt;
     }
+    rec.pixels = h.pixels;
+    std::optional<ItemRecord> replaced;
+    if (rules_.keep == Keep::best && !rec.exact_copy && rec.verdict == Verdict::duplicated) {
+        replaced = swap_if_better(rec, view);
+    }
     Outcome out;
     out.records.push_back(std::move(rec));
+    if (replaced) {
+        out.records.push_back(std::move(*replaced));
+    }
     return out;
+}
+
+// keep: best. When the new item `rec`, judged a duplicate of a kept
+// reference, is the better copy, it becomes the group's kept reference and
+// the old one its duplicate: returns the old one's record so changed. An
+// exact copy is never better (same pixels, same size, later), and an item an
+// operator released stays the reference it was made.
+std::optional<ItemRecord> DecisionCore::swap_if_better(ItemRecord& rec, const IndexView& view)
+{
+    auto old = view.item(rec.matched_seq);
+    if (!old || old->verdict != Verdict::kept || old->state == RouteState::vanished ||
+        old->operator_override != Override::none || !better_copy(rec.pixels, rec.size, *old)) {
+        return std::nullopt;
+    }
+    old->verdict = Verdict::duplicated;
+    old->subset = Subset::duplicated; // a reference cut by a rebalance is there already
+    old->matched_seq = rec.seq;
+    old->best_similarity = rec.best_similarity;
+    old->matched_variant = rec.matched_variant ? std::optional(inverse(*rec.matched_variant)) : std::nullopt;
+    old->replaced_by = rec.seq;
+    rec.verdict = Verdict::kept;
+    rec.subset = Subset::working;
+    rec.matched_variant = std::nullopt;
+    rec.replaced = old->seq;
+    return old;
 }
 
 // The record stays, as history; it is no reference from here on. An item
@@ -148,6 +205,29 @@ Outcome DecisionCore::vanished(const VanishedItem& v, const IndexView& view)
     }
     rec->state = RouteState::vanished;
     out.records.push_back(std::move(*rec));
+    return out;
+}
+
+// Each eligible item's record, expired: the file is to go, the decision and
+// the digest stay (a byte-identical re-import is still recognised), the
+// feature is dropped (a duplicate or rejected item is no reference).
+// Ineligible items (unknown, kept, in the working subset, not settled,
+// expired already) are skipped: they change nothing.
+Outcome DecisionCore::expired(const ExpireItems& x, const IndexView& view)
+{
+    Outcome out;
+    std::unordered_set<std::uint64_t> seen;
+    for (const std::uint64_t seq : x.items) {
+        auto rec = view.item(seq);
+        if (!rec || !expirable(*rec) || !seen.insert(seq).second) {
+            continue;
+        }
+        rec->state = RouteState::expired;
+        rec->feature.clear();
+        rec->feature.shrink_to_fit();
+        rec->expired_ms = x.at_ms;
+        out.records.push_back(std::move(*rec));
+    }
     return out;
 }
 
@@ -180,6 +260,9 @@ std::optional<std::string> DecisionCore::override_refusal(const OperatorOverride
     if (rec->state == RouteState::vanished) {
         return what + " vanished before it could be moved";
     }
+    if (rec->state == RouteState::expired) {
+        return what + " was deleted by retention";
+    }
     if (o.action != Override::released && o.action != Override::marked_duplicate) {
         return "an override must release or mark a duplicate";
     }
@@ -202,8 +285,8 @@ Outcome DecisionCore::overridden(const OperatorOverride& o, const IndexView& vie
     return out;
 }
 
-// NDR's selection over every decided item: rejected and vanished items take
-// no part. Operators' overrides are not the policy's to change: a released
+// NDR's selection over every decided item: rejected, vanished and expired
+// items take no part. Operators' overrides are not the policy's to change: a released
 // item stays in the working subset (and counts towards num_cut), a marked
 // duplicate stays out.
 Outcome DecisionCore::rebalanced(const RebalanceRequest& r, const IndexView& view)
@@ -213,7 +296,7 @@ Outcome DecisionCore::rebalanced(const RebalanceRequest& r, const IndexView& vie
     std::vector<std::uint64_t> released;
     std::unordered_set<std::uint64_t> in_working;
     view.each_item([&](const ItemRecord& rec) {
-        if (rec.verdict == Verdict::rejected || rec.state == RouteState::vanished) {
+        if (rec.verdict == Verdict::rejected || rec.state == RouteState::vanished || rec.state == RouteState::expired) {
             return true;
         }
         const SampleItem item{rec.seq, rec.verdict == Verdict::kept, rec.key, rec.best_similarity.value_or(0.0)};

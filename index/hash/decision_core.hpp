@@ -58,10 +58,23 @@ public:
 Decision judge(std::span<const float> feature, bool degenerate, const Key& key, const MatchRule& rule,
                const IndexView& view, const Projection& projection, Grid grid);
 
+// Whether retention may delete the item's file: a settled duplicate in the
+// duplicated area, or a rejected file. Never a kept item (a reference cut to
+// the duplicated area is still one), never the working subset.
+[[nodiscard]] bool expirable(const ItemRecord& rec);
+
+// keep: best's order of copies: more pixels, then (as many pixels, or either
+// count unknown) a larger file; the earlier arrival wins every tie, so a
+// newcomer is better only when it is strictly so.
+[[nodiscard]] bool better_copy(std::uint64_t pixels, std::uint64_t size, const ItemRecord& than);
+
 // What applying one entry decided. The records carry no host facts (their
 // location, route state, device, inode and times are the host's to fill in
 // before it writes them): a new item's record, an overridden item's, or
-// every item a rebalance moves to another subset.
+// every item a rebalance moves to another subset. With keep: best, a new
+// item that replaces its group's kept reference comes first, followed by
+// that reference's record, now its duplicate. An expire entry's records are
+// the items it expires, with their state (expired) set: there is no move.
 struct Outcome {
     std::vector<ItemRecord> records;
     // An override that cannot apply (unknown, rejected or vanished item): why.
@@ -90,10 +103,12 @@ public:
 
 private:
     [[nodiscard]] Outcome hashed(const HashedItem& h, const IndexView& view) const;
+    [[nodiscard]] static std::optional<ItemRecord> swap_if_better(ItemRecord& rec, const IndexView& view);
     [[nodiscard]] static Outcome rejected(const RejectedItem& r, const IndexView& view);
     [[nodiscard]] static Outcome overridden(const OperatorOverride& o, const IndexView& view);
     [[nodiscard]] static Outcome rebalanced(const RebalanceRequest& r, const IndexView& view);
     [[nodiscard]] static Outcome vanished(const VanishedItem& v, const IndexView& view);
+    [[nodiscard]] static Outcome expired(const ExpireItems& x, const IndexView& view);
 
     Rules rules_;
     const Projection* projection_;

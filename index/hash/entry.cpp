@@ -11,7 +11,7 @@ namespace ndrd::index {
 namespace {
 
 // One byte of kind first, so that a later kind is refused by an older reader.
-enum class ControlKind : std::uint8_t { rules = 1, override_item = 2, rebalance = 3, vanished = 6 };
+enum class ControlKind : std::uint8_t { rules = 1, override_item = 2, rebalance = 3, vanished = 6, expire = 7 };
 // The item kinds continue the numbering: one byte space for every entry.
 enum class ItemKind : std::uint8_t { hashed = 4, rejected = 5 };
 
@@ -25,6 +25,9 @@ void encode_rules(Writer& w, const Rules& r)
     }
     w.u8(r.exact_copy ? 1 : 0);
     w.u8(static_cast<std::uint8_t>(r.compat));
+    if (r.keep != Keep::first) {
+        w.u8(static_cast<std::uint8_t>(r.keep)); // appended: earlier rules entries end before it
+    }
 }
 
 Rules decode_rules(Reader& r)
@@ -42,6 +45,13 @@ Rules decode_rules(Reader& r)
     }
     rules.exact_copy = r.u8() != 0;
     rules.compat = r.u8() == 0 ? Compat::off : Compat::datumaro;
+    if (!r.done()) {
+        const std::uint8_t keep = r.u8();
+        if (keep > static_cast<std::uint8_t>(Keep::best)) {
+            throw CorruptRecord("unknown keep rule " + std::to_string(keep) + " in a rules entry");
+        }
+        rules.keep = static_cast<Keep>(keep);
+    }
     return rules;
 }
 
@@ -55,6 +65,7 @@ void encode_hashed(Writer& w, const HashedItem& h)
     w.varint(h.size);
     w.bytes(h.source);
     w.bytes(h.origin);
+    w.varint(h.pixels);
 }
 
 HashedItem decode_hashed(Reader& r)
@@ -67,6 +78,9 @@ HashedItem decode_hashed(Reader& r)
     h.size = r.varint();
     h.source = std::string(r.bytes());
     h.origin = std::string(r.bytes());
+    if (!r.done()) {
+        h.pixels = r.varint(); // absent from entries written before it was kept
+    }
     return h;
 }
 
@@ -91,6 +105,19 @@ RejectedItem decode_rejected(Reader& r)
     return x;
 }
 
+ExpireItems decode_expire(Reader& r)
+{
+    ExpireItems x;
+    x.at_ms = static_cast<std::int64_t>(r.varint());
+    const std::uint64_t n = r.varint();
+    // No reserve: a corrupt count runs out of bytes (and throws) long before
+    // it could allocate that much.
+    for (std::uint64_t i = 0; i < n; ++i) {
+        x.items.push_back(r.varint());
+    }
+    return x;
+}
+
 } // namespace
 
 bool makes_item(const EntryBody& body)
@@ -100,7 +127,7 @@ bool makes_item(const EntryBody& body)
 
 std::string_view kind_name(const EntryBody& body)
 {
-    constexpr std::string_view names[] = {"hashed", "rejected", "rules", "override", "rebalance", "vanished"};
+    constexpr std::string_view names[] = {"hashed", "rejected", "rules", "override", "rebalance", "vanished", "expire"};
     return names[body.index()];
 }
 
@@ -124,6 +151,13 @@ std::string encode_control(const EntryBody& body)
     } else if (const auto* v = std::get_if<VanishedItem>(&body)) {
         w.u8(static_cast<std::uint8_t>(ControlKind::vanished));
         w.varint(v->item);
+    } else if (const auto* x = std::get_if<ExpireItems>(&body)) {
+        w.u8(static_cast<std::uint8_t>(ControlKind::expire));
+        w.varint(static_cast<std::uint64_t>(x->at_ms));
+        w.varint(x->items.size());
+        for (const std::uint64_t item : x->items) {
+            w.varint(item);
+        }
     } else {
         throw std::invalid_argument("an item entry is stored as its record, not as a control entry");
     }
@@ -157,6 +191,7 @@ EntryBody decode_control(std::string_view bytes)
         return rb;
     }
     case ControlKind::vanished: return VanishedItem{r.varint()};
+    case ControlKind::expire: return decode_expire(r);
     }
     throw CorruptRecord("unknown control entry kind " + std::to_string(static_cast<int>(kind)));
 }

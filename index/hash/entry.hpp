@@ -19,12 +19,16 @@ namespace ndrd::index {
 
 // The configuration's compat key, recorded with the rules it implies.
 enum class Compat : std::uint8_t { off = 0, datumaro = 1 };
+// Which image of a near-duplicate group is its kept reference: the first to
+// arrive (Datumaro), or the best copy (better_copy()).
+enum class Keep : std::uint8_t { first = 0, best = 1 };
 
 // The matching rules in force from an entry on.
 struct Rules {
     MatchRule match;         // sim_threshold, probe radius, flip/rotation variants
     bool exact_copy = false; // a byte-identical copy is its original's duplicate
     Compat compat = Compat::off;
+    Keep keep = Keep::first;
     friend bool operator==(const Rules&, const Rules&) = default;
 };
 
@@ -35,8 +39,9 @@ struct HashedItem {
     std::vector<float> feature;
     bool degenerate = false;
     std::uint64_t size = 0;
-    std::string source; // opaque handle of the producer (the path relative to its ingest directory)
-    std::string origin; // the instance that produced it (empty on a single host)
+    std::string source;       // opaque handle of the producer (the path relative to its ingest directory)
+    std::string origin;       // the instance that produced it (empty on a single host)
+    std::uint64_t pixels = 0; // width x height as stored (keep: best compares it)
 };
 
 // A file that could not be hashed, with the reason.
@@ -74,7 +79,18 @@ struct VanishedItem {
     std::uint64_t item = 0;
 };
 
-using EntryBody = std::variant<HashedItem, RejectedItem, RulesChange, OperatorOverride, RebalanceRequest, VanishedItem>;
+// Retention deletes these items' files (duplicates and rejected files older
+// than their area's age): from here on their records are expired, their
+// features dropped, on every replica alike. `at_ms` is the deleting host's
+// clock, carried here because the core has none.
+struct ExpireItems {
+    std::vector<std::uint64_t> items;
+    std::int64_t at_ms = 0;
+    friend bool operator==(const ExpireItems&, const ExpireItems&) = default;
+};
+
+using EntryBody =
+    std::variant<HashedItem, RejectedItem, RulesChange, OperatorOverride, RebalanceRequest, VanishedItem, ExpireItems>;
 
 struct Entry {
     std::uint64_t seq = 0; // position in the stream, from 1
@@ -86,7 +102,7 @@ struct Entry {
 [[nodiscard]] std::string_view kind_name(const EntryBody& body);
 
 // The encoding of the entries that make no item (rules, override,
-// rebalance, vanished): item entries are kept as their records. Throws
+// rebalance, vanished, expire): item entries are kept as their records. Throws
 // std::runtime_error on bytes that are not such an entry.
 [[nodiscard]] std::string encode_control(const EntryBody& body);
 [[nodiscard]] EntryBody decode_control(std::string_view bytes);

@@ -63,6 +63,15 @@ std::string_view name(Variant v)
     return names.at(static_cast<std::size_t>(v));
 }
 
+Variant inverse(Variant v)
+{
+    switch (v) {
+    case Variant::rot90: return Variant::rot270;
+    case Variant::rot270: return Variant::rot90;
+    default: return v;
+    }
+}
+
 std::optional<Variant> parse_variant(std::string_view name)
 {
     for (const Variant v : all_variants) {

@@ -22,6 +22,9 @@ inline constexpr Variant all_variants[] = {Variant::hflip,  Variant::vflip,     
 
 std::string_view name(Variant v);
 std::optional<Variant> parse_variant(std::string_view name);
+// The variant that undoes `v`: rot90 and rot270 undo each other, every other
+// variant undoes itself.
+Variant inverse(Variant v);
 
 // Whether the variant keeps the grid's shape: rot90, rot270, transpose and
 // transverse swap rows and columns, so on a non-square grid the transformed

@@ -11,13 +11,17 @@
 namespace ndrd::index {
 
 namespace {
+// Version 2 appends the origin (always), pixels, the swap's two items and
+// the expiry time; records without any of those are still written as 1.
 constexpr std::uint8_t format_version = 1;
-}
+constexpr std::uint8_t format_version_2 = 2;
+} // namespace
 
 std::string ItemRecord::encode() const
 {
+    const bool v2 = pixels != 0 || replaced != 0 || replaced_by != 0 || expired_ms != 0;
     Writer w;
-    w.u8(format_version);
+    w.u8(v2 ? format_version_2 : format_version);
     w.bytes(source);
     w.bytes(location);
     w.bytes(previous_location);
@@ -41,7 +45,13 @@ std::string ItemRecord::encode() const
     w.u8(matched_variant ? static_cast<std::uint8_t>(static_cast<unsigned>(*matched_variant) + 1) : 0);
     w.u8(exact_copy ? 1 : 0);
     w.u8(static_cast<std::uint8_t>(operator_override));
-    if (!origin.empty()) {
+    if (v2) {
+        w.bytes(origin);
+        w.varint(pixels);
+        w.varint(replaced);
+        w.varint(replaced_by);
+        w.varint(static_cast<std::uint64_t>(expired_ms));
+    } else if (!origin.empty()) {
         w.bytes(origin); // appended: a single host's records stay as they were
     }
     return w.take();
@@ -50,8 +60,9 @@ std::string ItemRecord::encode() const
 ItemRecord ItemRecord::decode(std::uint64_t seq, std::string_view bytes)
 {
     Reader r(bytes);
-    if (const auto v = r.u8(); v != format_version) {
-        throw CorruptRecord("item " + std::to_string(seq) + " has unknown format version " + std::to_string(v));
+    const auto version = r.u8();
+    if (version != format_version && version != format_version_2) {
+        throw CorruptRecord("item " + std::to_string(seq) + " has unknown format version " + std::to_string(version));
     }
     ItemRecord rec;
     rec.seq = seq;
@@ -61,7 +72,7 @@ ItemRecord ItemRecord::decode(std::uint64_t seq, std::string_view bytes)
     const auto verdict = r.u8();
     const auto subset = r.u8();
     const auto state = r.u8();
-    if (verdict > 2 || subset > 2 || state > 2) {
+    if (verdict > 2 || subset > 2 || state > 3) {
         throw CorruptRecord("item " + std::to_string(seq) + " has an invalid enum value");
     }
     rec.verdict = static_cast<Verdict>(verdict);
@@ -97,7 +108,13 @@ ItemRecord ItemRecord::decode(std::uint64_t seq, std::string_view bytes)
         rec.exact_copy = copy != 0;
         rec.operator_override = static_cast<Override>(over);
     }
-    if (!r.done()) {
+    if (version == format_version_2) {
+        rec.origin = r.bytes();
+        rec.pixels = r.varint();
+        rec.replaced = r.varint();
+        rec.replaced_by = r.varint();
+        rec.expired_ms = static_cast<std::int64_t>(r.varint());
+    } else if (!r.done()) {
         rec.origin = r.bytes();
         if (rec.origin.empty()) { // never written so: the encoder leaves an empty origin out
             throw CorruptRecord("item " + std::to_string(seq) + " has trailing bytes");
@@ -151,6 +168,7 @@ std::string_view to_string(RouteState s)
     case RouteState::planned: return "planned";
     case RouteState::done: return "done";
     case RouteState::vanished: return "vanished";
+    case RouteState::expired: return "expired";
     }
     return "?";
 }

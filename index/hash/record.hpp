@@ -21,7 +21,9 @@ enum class Subset : std::uint8_t { working = 0, duplicated = 1, rejected = 2 };
 // `planned`: the record is durable but the move may not have happened yet
 // (the journal entry recovery completes). `vanished`: the source disappeared
 // before it could be moved; the record stays as history, but is no reference.
-enum class RouteState : std::uint8_t { planned = 0, done = 1, vanished = 2 };
+// `expired`: retention deleted the file (a duplicate or rejected item); the
+// record stays with its digest, its feature is dropped.
+enum class RouteState : std::uint8_t { planned = 0, done = 1, vanished = 2, expired = 3 };
 // An operator's word over the hash decision (ndrd release / mark-duplicate):
 // it sticks through restarts, and rebalancing leaves the item where it is.
 enum class Override : std::uint8_t { none = 0, released = 1, marked_duplicate = 2 };
@@ -60,6 +62,16 @@ struct ItemRecord {
     // share one decision stream (empty on a single host): only that instance
     // holds the file and moves it.
     std::string origin;
+    // Width x height of the image as stored (0: not known, in records
+    // written before it was kept): keep: best compares it.
+    std::uint64_t pixels = 0;
+    // keep: best swapped the group's kept reference: `replaced` is the item
+    // this one took the place of, `replaced_by` the item that took this
+    // one's (0 = none).
+    std::uint64_t replaced = 0;
+    std::uint64_t replaced_by = 0;
+    // Unix time retention deleted the file (state expired), 0 otherwise.
+    std::int64_t expired_ms = 0;
 
     [[nodiscard]] std::string encode() const;
     static ItemRecord decode(std::uint64_t seq, std::string_view bytes);

@@ -140,6 +140,12 @@ cv::Mat decode_stored(std::span<const std::byte> bytes, const ImageHeader& heade
 cv::Mat decode_image(std::span<const std::byte> bytes, std::uint64_t max_pixels, std::optional<cv::Size> reduce_for,
                      ExifOrientation orientation)
 {
+    return decode_image_sized(bytes, max_pixels, reduce_for, orientation).image;
+}
+
+DecodedImage decode_image_sized(std::span<const std::byte> bytes, std::uint64_t max_pixels,
+                                std::optional<cv::Size> reduce_for, ExifOrientation orientation)
+{
     if (bytes.empty()) {
         throw DecodeError("empty", "empty file");
     }
@@ -152,7 +158,15 @@ cv::Mat decode_image(std::span<const std::byte> bytes, std::uint64_t max_pixels,
     if (reduce_for && tag >= 5) {
         reduce_for = cv::Size(reduce_for->height, reduce_for->width);
     }
-    return orient(decode_stored(bytes, header, max_pixels, reduce_for), tag);
+    DecodedImage out;
+    out.image = decode_stored(bytes, header, max_pixels, reduce_for);
+    // A header that does not say (none of the formats decoded in part):
+    // the decoded size is the stored size.
+    out.stored_pixels = header.width != 0 && header.height != 0
+                            ? header.width * header.height
+                            : static_cast<std::uint64_t>(out.image.cols) * static_cast<std::uint64_t>(out.image.rows);
+    out.image = orient(out.image, tag);
+    return out;
 }
 
 } // namespace ndrd::index

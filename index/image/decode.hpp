@@ -51,6 +51,16 @@ cv::Mat decode_image(std::span<const std::byte> bytes, std::uint64_t max_pixels 
                      std::optional<cv::Size> reduce_for = std::nullopt,
                      ExifOrientation orientation = ExifOrientation::ignore);
 
+// decode_image(), with the image's size as its header declares it (stored
+// orientation, full scale): what a reduced decode does not show.
+struct DecodedImage {
+    cv::Mat image;
+    std::uint64_t stored_pixels = 0; // width x height
+};
+DecodedImage decode_image_sized(std::span<const std::byte> bytes, std::uint64_t max_pixels = 64'000'000,
+                                std::optional<cv::Size> reduce_for = std::nullopt,
+                                ExifOrientation orientation = ExifOrientation::ignore);
+
 // The image as EXIF orientation `tag` (1-8) says to show it: 2 mirrored, 3
 // turned half round, 4 flipped, 5 transposed, 6 turned a quarter clockwise,
 // 7 transversed, 8 a quarter anticlockwise (OpenCV's own mapping). 1 or

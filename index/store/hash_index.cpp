@@ -114,8 +114,9 @@ IndexParams decode_params(std::string_view bytes)
 std::string encode_counts(const IndexCounts& c)
 {
     Writer w;
-    for (const std::uint64_t v : {c.kept, c.duplicated, c.rejected, c.vanished, c.in_working, c.in_duplicated,
-                                  c.in_rejected, c.planned, c.cut, c.restored, c.released, c.marked_duplicate}) {
+    for (const std::uint64_t v :
+         {c.kept, c.duplicated, c.rejected, c.vanished, c.in_working, c.in_duplicated, c.in_rejected, c.planned, c.cut,
+          c.restored, c.released, c.marked_duplicate, c.replaced, c.expired}) {
         w.varint(v);
     }
     return w.take();
@@ -132,6 +133,10 @@ IndexCounts decode_counts(std::string_view bytes)
     if (!r.done()) { // counters appended with overrides; older indexes have none
         c.released = r.varint();
         c.marked_duplicate = r.varint();
+    }
+    if (!r.done()) { // appended with keep: best and retention
+        c.replaced = r.varint();
+        c.expired = r.varint();
     }
     return c;
 }
@@ -171,6 +176,13 @@ void count_record(IndexCounts& c, const ItemRecord& r, int sign)
     }
     if (r.verdict == Verdict::duplicated && r.subset == Subset::working) {
         add(c.restored);
+    }
+    if (r.replaced_by != 0) {
+        add(c.replaced);
+    }
+    if (r.state == RouteState::expired) {
+        add(c.expired); // the decision stands; the file is gone, so it is in no area
+        return;
     }
     switch (r.subset) {
     case Subset::working: add(c.in_working); break;
@@ -567,11 +579,31 @@ std::vector<Entry> HashIndex::entries() const
             e.body.emplace<RejectedItem>(RejectedItem{r.digest, r.size, r.source, r.reason, r.origin});
         } else {
             e.body.emplace<HashedItem>(
-                HashedItem{r.digest, r.key, r.feature, r.degenerate, r.size, r.source, r.origin});
+                HashedItem{r.digest, r.key, r.feature, r.degenerate, r.size, r.source, r.origin, r.pixels});
         }
         return true;
     });
     flush_controls(std::numeric_limits<std::uint64_t>::max());
+    return out;
+}
+
+std::vector<Entry> HashIndex::recent_control_entries(std::size_t n) const
+{
+    std::vector<Entry> out;
+    std::unique_ptr<rocksdb::Iterator> it(h_->db->NewIterator(rocksdb::ReadOptions(), h_->cfs[cf_meta]));
+    const std::string last = std::string(meta_entry_prefix) + std::string(8, '\xff');
+    for (it->SeekForPrev(last); it->Valid() && it->key().starts_with(meta_entry_prefix) && out.size() < n; it->Prev()) {
+        const auto key = it->key().ToStringView().substr(meta_entry_prefix.size());
+        const auto value = it->value().ToStringView();
+        if (key.size() != 8 || value.size() < 8) {
+            throw IndexError("index " + dir_.string() + ": a stream entry is truncated");
+        }
+        Entry& e = out.emplace_back();
+        e.seq = decode_be64(key);
+        e.body = decode_control(value.substr(8));
+    }
+    check(it->status(), "reading the stream's control entries");
+    std::reverse(out.begin(), out.end());
     return out;
 }
 
@@ -1005,6 +1037,19 @@ void HashIndex::for_each(const std::function<bool(const ItemRecord&)>& fn) const
     check(it->status(), "scanning items");
 }
 
+std::vector<ItemRecord> HashIndex::scan(std::uint64_t first, std::size_t limit) const
+{
+    std::vector<ItemRecord> out;
+    rocksdb::ReadOptions ro;
+    ro.fill_cache = false;
+    std::unique_ptr<rocksdb::Iterator> it(h_->db->NewIterator(ro, h_->cfs[cf_items]));
+    for (it->Seek(encode_be64(first)); it->Valid() && out.size() < limit; it->Next()) {
+        out.push_back(ItemRecord::decode(decode_be64(it->key().ToStringView()), it->value().ToStringView()));
+    }
+    check(it->status(), "scanning items from " + std::to_string(first));
+    return out;
+}
+
 std::vector<ItemRecord> HashIndex::planned() const
 {
     std::vector<ItemRecord> out;
@@ -1036,6 +1081,28 @@ bool HashIndex::background_work_pending() const
                positive(cf, rocksdb::DB::Properties::kCompactionPending) ||
                positive(cf, rocksdb::DB::Properties::kMemTableFlushPending);
     });
+}
+
+// CompactRange flushes the memtables first, then rewrites each column
+// family's tables; kForce rewrites the last level too, where nearly every
+// record lives and where a record shrunk in place would otherwise keep its
+// old version's space until a compaction happened to pick that file.
+bool HashIndex::compact(std::atomic<bool>* cancel)
+{
+    if (h_->read_only) {
+        throw IndexError("index " + dir_.string() + ": cannot compact an index opened read-only");
+    }
+    rocksdb::CompactRangeOptions opts;
+    opts.bottommost_level_compaction = rocksdb::BottommostLevelCompaction::kForce;
+    opts.canceled = cancel;
+    for (auto* cf : h_->cfs) {
+        const auto s = h_->db->CompactRange(opts, cf, nullptr, nullptr);
+        if (s.IsIncomplete() && cancel != nullptr && cancel->load()) {
+            return false;
+        }
+        check(s, "compacting column family " + cf->GetName());
+    }
+    return true;
 }
 
 std::uint64_t HashIndex::disk_bytes() const

@@ -3,6 +3,7 @@
 // counters -- each record written in one atomic batch with its side entries.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <filesystem>
 #include <functional>
@@ -88,6 +89,8 @@ struct IndexCounts {
     std::uint64_t restored = 0;         // duplicates brought into the working subset by a rebalance
     std::uint64_t released = 0;         // operator overrides: duplicates made kept references
     std::uint64_t marked_duplicate = 0; // and kept items made duplicates
+    std::uint64_t replaced = 0;         // kept references a better copy replaced (keep: best)
+    std::uint64_t expired = 0;          // files retention deleted (their records stay)
 };
 
 // Adds (sign +1) or removes (-1) one record's part in the counters: the one
@@ -167,8 +170,12 @@ public:
     [[nodiscard]] const std::string& stream_id() const { return stream_id_; }
     // The stream of entries this index has applied, in order: its items'
     // entries rebuilt from their records, the control entries as written.
-    // Numbered from 1 in stream order.
+    // Numbered from 1 in stream order. An item retention expired has lost its
+    // feature: its entry here has none.
     [[nodiscard]] std::vector<Entry> entries() const;
+    // The last `n` control entries applied (rules, overrides, rebalances,
+    // vanished and expire entries), oldest first, with their stream numbers.
+    [[nodiscard]] std::vector<Entry> recent_control_entries(std::size_t n) const;
 
     // The distinct keys of the references, in memory (built when the index
     // opens; read-only indexes build it on first use).
@@ -207,6 +214,10 @@ public:
     [[nodiscard]] std::optional<ItemRecord> find_by_digest(std::string_view digest) const;
     // Every record in ingest order; stop early by returning false.
     void for_each(const std::function<bool(const ItemRecord&)>& fn) const;
+    // Up to `limit` records from item `first` on, in ingest order, read past
+    // the block cache: a background scan (retention's) must not evict what
+    // lookups need.
+    [[nodiscard]] std::vector<ItemRecord> scan(std::uint64_t first, std::size_t limit) const;
     [[nodiscard]] std::vector<ItemRecord> planned() const;
 
     // Makes `dir` an openable copy of the index as it stands now, so that a
@@ -222,6 +233,13 @@ public:
 
     // Size of the index directory's files, for status.
     [[nodiscard]] std::uint64_t disk_bytes() const;
+    // Rewrites every column family's tables down to the last level, so that
+    // the space of overwritten records and of the features retention dropped
+    // is given back to the file system. Blocks until done (minutes on a large
+    // index) but may run on another thread while the index is read and
+    // written. Setting `*cancel` stops it early: it then returns false.
+    // Throws IndexError (a read-only index, or RocksDB's error).
+    bool compact(std::atomic<bool>* cancel = nullptr);
     // Whether RocksDB still has flushes or compactions running or due (all
     // column families): false once the tree has settled after a burst of
     // writes.

@@ -89,6 +89,7 @@ void check_fields_equal(const cfg::Config& got, const cfg::Config& want)
     BOOST_TEST(cfg::to_string(got.exif_orientation) == cfg::to_string(want.exif_orientation));
     BOOST_TEST((got.metrics.listen == want.metrics.listen));
     BOOST_TEST(got.control_socket == want.control_socket);
+    BOOST_TEST((got.retention == want.retention));
     // Catches fields added to Config after this helper was written.
     BOOST_TEST((got == want));
 }
@@ -229,6 +230,7 @@ BOOST_AUTO_TEST_CASE(shipped_ndrd_yaml_sets_every_key_explicitly)
     for (const char* key : {"base_dir:",
                             "log_routing:",
                             "ingest:",
+                            "retention:",
                             "remove_empty_dirs:",
                             "empty_dir_grace:",
                             "ingest_dir:",
@@ -958,6 +960,36 @@ BOOST_FIXTURE_TEST_CASE(unwritable_directory_is_rejected, TempDir, *boost::unit_
     fs::create_directory(root / "in");
     fs::permissions(root / "in", fs::perms::owner_read | fs::perms::owner_exec);
     BOOST_TEST(mentions(prepare_error(dirs("in", "out", "idx")), {"ingest_dir", "not usable", "Permission denied"}));
+}
+
+// ---- retention --------------------------------------------------------------------
+
+BOOST_AUTO_TEST_CASE(retention_is_off_by_default_and_takes_an_age_per_area)
+{
+    BOOST_TEST(!parse("").retention.enabled());
+    const cfg::Config c = parse("retention:\n  duplicated: 30d\n  rejected: 12h\n");
+    BOOST_TEST(c.retention.enabled());
+    BOOST_TEST(c.retention.duplicated.value().count() == 30 * 86400);
+    BOOST_TEST(c.retention.rejected.value().count() == 12 * 3600);
+    const cfg::Config one = parse("retention:\n  duplicated: 1s\n");
+    BOOST_TEST(one.retention.duplicated.value().count() == 1);
+    BOOST_TEST(!one.retention.rejected.has_value());
+}
+
+BOOST_AUTO_TEST_CASE(retention_null_keeps_files_forever)
+{
+    const cfg::Config c = parse("retention:\n  duplicated: null\n  rejected: ~\n");
+    BOOST_TEST(!c.retention.enabled());
+    BOOST_TEST(!parse("retention:\n").retention.enabled());
+}
+
+BOOST_AUTO_TEST_CASE(retention_refuses_zero_unknown_keys_and_nonsense)
+{
+    BOOST_TEST(mentions(error_for("retention:\n  duplicated: 0s\n"), {"retention.duplicated", "1s"}));
+    BOOST_TEST(mentions(error_for("retention:\n  rejected: soon\n"), {"retention.rejected"}));
+    BOOST_TEST(mentions(error_for("retention:\n  rejected: 3651d\n"), {"retention.rejected"}));
+    BOOST_TEST(mentions(error_for("retention:\n  working: 30d\n"), {"working", "retention"}));
+    BOOST_TEST(mentions(error_for("retention: 30d\n"), {"retention"}));
 }
 
 BOOST_AUTO_TEST_SUITE_END()

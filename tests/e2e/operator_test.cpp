@@ -27,7 +27,8 @@ void check_export(const Live& live)
     const auto csv = ndrd_cmd(live, {"export", "--format", "csv"});
     BOOST_TEST(csv.code() == 0, csv.err);
     BOOST_TEST(csv.out.rfind("item,source,location,subset,decision,state,key,reason,matched_item,best_similarity,"
-                             "match,override,size_bytes,ingested_ms,routed_ms,instance\r\n",
+                             "match,override,size_bytes,ingested_ms,routed_ms,instance,pixels,replaced_item,"
+                             "replaced_by_item,expired_ms\r\n",
                              0) == 0,
                csv.out);
     const auto rows = test::parse_csv_rows(csv.out);

@@ -2,7 +2,9 @@
 // among them) while the daemon is SIGKILLed at random instants and restarted,
 // rebalancing as it goes. Afterwards every file is in exactly one place with
 // its bytes intact, `ndrd verify` is clean, and the placement equals an
-// uninterrupted `ndrd once` over the same files in the same order.
+// uninterrupted `ndrd once` over the same files in the same order. Run with
+// Datumaro's rules, and with keep: best, whose replacements move a kept file
+// out of the working subset while its better copy moves in.
 //
 // CTest runs a short version. The long one, run before a release:
 //   build/tests/e2e/e2e_torture_test -- --files 3000 --kills 40
@@ -70,21 +72,26 @@ std::map<std::string, std::string> placement(const Layout& l)
     return where;
 }
 
-} // namespace
-
-BOOST_AUTO_TEST_SUITE(kill_minus_nine)
-
-BOOST_AUTO_TEST_CASE(random_sigkills_lose_nothing_and_change_no_decision)
+// How many kept images better copies replaced (keep: best), from the export.
+int replacements(const Layout& l)
 {
-    const Params p = params();
+    const auto csv = run_ndrd({"export", "--config", l.config.string()});
+    int n = 0;
+    for (const auto& row : test::parse_csv_rows(csv.out)) {
+        n += row.at("replaced_by_item").empty() ? 0 : 1;
+    }
+    return n;
+}
+
+// Feeds the stream while killing daemons, then compares with `once`.
+// Returns how many replacements keep: best made.
+int torture(const Params& p, const ConfigOptions& o)
+{
     const auto stream = make_stream(p.files);
     BOOST_TEST_MESSAGE("feeding " << p.files << " files with " << p.kills << " SIGKILLs");
 
     test::TempDir dir;
     const Layout l = make_layout(dir / "torture");
-    ConfigOptions o;
-    o.log_level = "info";
-    o.extra = config_extra;
     write_config(l, o);
     fs::create_directories(l.ingest);
     const fs::path staging = dir / "staging";
@@ -174,6 +181,33 @@ BOOST_AUTO_TEST_CASE(random_sigkills_lose_nothing_and_change_no_decision)
         }
     }
     BOOST_TEST(differ == 0);
+    return replacements(l);
+}
+
+} // namespace
+
+BOOST_AUTO_TEST_SUITE(kill_minus_nine)
+
+BOOST_AUTO_TEST_CASE(random_sigkills_lose_nothing_and_change_no_decision)
+{
+    ConfigOptions o;
+    o.log_level = "info";
+    o.extra = config_extra;
+    BOOST_TEST(torture(params(), o) == 0);
+}
+
+BOOST_AUTO_TEST_CASE(with_keep_best_random_sigkills_lose_nothing_and_change_no_replacement)
+{
+    ConfigOptions o;
+    o.log_level = "info";
+    o.compat = "off";
+    o.extra = config_extra + "keep: best\n";
+    Params p = params();
+    p.files = p.files / 2; // the reference images' resized copies make replacements common at any length
+    p.kills = p.kills / 2;
+    const int replaced = torture(p, o);
+    BOOST_TEST_MESSAGE(replaced << " kept images replaced by better copies");
+    BOOST_TEST(replaced > 0);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

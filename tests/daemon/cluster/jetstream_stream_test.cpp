@@ -181,6 +181,28 @@ BOOST_AUTO_TEST_CASE(a_file_gone_on_one_host_stops_being_a_reference_on_every_re
     BOOST_TEST((decisions_of(a.index) == decisions_of(b.index)));
 }
 
+BOOST_AUTO_TEST_CASE(an_expire_entry_expires_the_items_on_every_replica)
+{
+    test::TempDir dir;
+    e2e::NatsServer server(dir.path() / "nats");
+    Replica a(server, "host-a");
+    Replica b(server, "host-b");
+    (void)a.decisions.submit(hashed("chelsea.png", a.index.projection()));
+    (void)a.decisions.submit(hashed("chelsea__jpeg_q95.jpg", a.index.projection())); // item 2, a duplicate
+    const auto expired = a.decisions.submit(index::ExpireItems{{1, 2}, 1234});       // the kept item is no candidate
+    BOOST_TEST_REQUIRE(expired.records.size() == 1U);
+    BOOST_TEST(expired.records.front().seq == 2U);
+    (void)b.decisions.catch_up();
+    for (const Replica* r : {&a, &b}) {
+        const auto rec = r->index.get(2).value();
+        BOOST_TEST((rec.state == index::RouteState::expired));
+        BOOST_TEST(rec.feature.empty());
+        BOOST_TEST(rec.expired_ms == 1234);
+        BOOST_TEST(r->index.counts().expired == 1U);
+    }
+    BOOST_TEST((decisions_of(a.index) == decisions_of(b.index)));
+}
+
 BOOST_AUTO_TEST_CASE(an_index_of_other_parameters_or_of_a_single_host_is_refused)
 {
     test::TempDir dir;

@@ -18,6 +18,7 @@
 #include <boost/asio/connect.hpp>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/read_until.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/streambuf.hpp>
 #include <boost/asio/write.hpp>
 
@@ -229,6 +230,34 @@ BOOST_AUTO_TEST_CASE(stopping_removes_the_socket_file)
     BOOST_TEST(fs::exists(fs::symlink_status(tmp / "control.sock")));
     server.stop();
     BOOST_TEST(!fs::exists(fs::symlink_status(tmp / "control.sock")));
+}
+
+BOOST_AUTO_TEST_CASE(a_deferred_command_is_answered_when_its_work_ends)
+{
+    test::TempDir tmp;
+    asio::io_context io;
+    auto guard = asio::make_work_guard(io);
+    ControlServer server(io, tmp / "control.sock", [](std::string_view command, const Json&) {
+        return daemon::json_text(Json{{"ok", true}, {"now", command}});
+    });
+    asio::steady_timer later(io);
+    server.set_deferred_handler([&](std::string_view command, const Json&, ControlServer::Reply reply) {
+        if (command != "slow") return false;
+        // The work ends later, on the loop; meanwhile the loop goes on.
+        later.expires_after(std::chrono::milliseconds(50));
+        later.async_wait([reply = std::move(reply)](const boost::system::error_code&) {
+            reply(daemon::json_text(Json{{"ok", true}, {"later", "slow"}}));
+        });
+        return true;
+    });
+    std::thread loop([&] { io.run(); });
+    const auto answers = converse(server.path(), {R"({"command": "slow"})", R"({"command": "fast"})"});
+    BOOST_TEST_REQUIRE(answers.size() == 2U);
+    BOOST_TEST(daemon::parse_json(answers[0]).at("later").get<std::string>() == "slow");
+    BOOST_TEST(daemon::parse_json(answers[1]).at("now").get<std::string>() == "fast");
+    asio::post(io, [&] { server.stop(); });
+    guard.reset();
+    loop.join();
 }
 
 BOOST_AUTO_TEST_SUITE_END()

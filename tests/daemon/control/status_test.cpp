@@ -163,4 +163,34 @@ BOOST_AUTO_TEST_CASE(the_rendering_for_people_shows_the_same_counts)
     BOOST_TEST(line("pending moves:").find(std::to_string(c.planned)) != std::string::npos, text);
 }
 
+BOOST_AUTO_TEST_CASE(expired_items_retention_and_the_size_per_item_are_shown)
+{
+    test::Deployment d;
+    populate(d);
+    d.index().put(d.index().get(5).value(), true); // a rewrite changes no count
+    auto expired = d.index().get(5).value();
+    expired.state = RouteState::expired;
+    expired.feature.clear();
+    expired.expired_ms = 1;
+    d.index().put(expired, true);
+    auto cfg = d.config();
+    cfg.retention.duplicated = std::chrono::hours(24 * 30);
+
+    const Json s = daemon::status_json(d.index(), cfg, nullptr);
+    BOOST_TEST(s.at("expired").get<std::uint64_t>() == 1U);
+    BOOST_TEST(s.at("replaced").get<std::uint64_t>() == 0U);
+    BOOST_TEST(s.at("retention_duplicated").get<std::uint64_t>() == 30U * 86400U);
+    BOOST_TEST(s.at("retention_rejected").is_null());
+    BOOST_TEST(s.at("index_bytes_per_item").get<std::uint64_t>() == s.at("index_bytes").get<std::uint64_t>() / 8U);
+
+    daemon::LiveStatus live;
+    live.retention_deleted_files = 3;
+    live.retention_freed_bytes = 5U << 20U;
+    const std::string text = daemon::format_status(daemon::status_json(d.index(), cfg, &live));
+    BOOST_TEST(text.find("1 expired") != std::string::npos, text);
+    BOOST_TEST(text.find("duplicated after 30d, rejected kept forever") != std::string::npos, text);
+    BOOST_TEST(text.find("bytes per item") != std::string::npos, text);
+    BOOST_TEST(text.find("retention deleted 3 file(s), 5 MiB") != std::string::npos, text);
+}
+
 BOOST_AUTO_TEST_SUITE_END()

@@ -181,6 +181,29 @@ BOOST_AUTO_TEST_CASE(limit_keeps_the_most_borderline_groups_and_says_how_many_th
     BOOST_TEST(m.rejected.size() == 1U);
 }
 
+BOOST_AUTO_TEST_CASE(a_replaced_kept_image_and_its_duplicates_join_the_better_copys_group)
+{
+    // 1 kept, 2 its duplicate; 3 replaced 1 (keep: best), and 4 replaced 3.
+    ItemRecord first = duplicate(1, 3, 0.9);
+    first.replaced_by = 3;
+    ItemRecord second = duplicate(3, 4, 0.95);
+    second.replaced = 1;
+    second.replaced_by = 4;
+    ItemRecord best = kept(4, 0.95);
+    best.replaced = 3;
+    const auto m = model_of({first, duplicate(2, 1, 0.8), second, best, kept(5), duplicate(6, 5, 0.7)});
+    BOOST_TEST_REQUIRE(m.groups.size() == 2U);
+    const auto& chain = m.groups[1]; // lowest similarity 0.8, after group 5's 0.7
+    BOOST_TEST(chain.reference.seq == 4U);
+    BOOST_TEST(chain.reference.replaced == 3U);
+    std::vector<std::uint64_t> members;
+    for (const auto& d : chain.duplicates) {
+        members.push_back(d.seq);
+    }
+    BOOST_TEST(members == (std::vector<std::uint64_t>{2, 1, 3}), boost::test_tools::per_element());
+    BOOST_TEST(m.counts.replaced == 2U);
+}
+
 BOOST_AUTO_TEST_CASE(a_reference_gone_from_the_index_still_heads_its_group)
 {
     std::vector<ItemRecord> records = {duplicate(2, 1, 0.9)};

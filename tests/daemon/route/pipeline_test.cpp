@@ -229,7 +229,7 @@ BOOST_AUTO_TEST_CASE(changing_workers_while_files_are_hashed_changes_no_decision
             const unsigned workers = it->second;
             boost::asio::post(stack.io, [&, workers] {
                 stack.pipeline.reconfigure(opt.rule, opt.exact_copy_rule, opt.max_file_size, workers,
-                                           opt.reduced_decode);
+                                           opt.reduced_decode, opt.keep);
                 applied.push_back(workers);
             });
         }
@@ -312,6 +312,48 @@ BOOST_AUTO_TEST_CASE(duplicate_record_points_to_its_kept_original)
     const auto refs = idx.kept_with_key(orig[0].key);
     BOOST_TEST_REQUIRE(refs.size() == 1U);
     BOOST_TEST(refs[0].seq == orig[0].seq);
+}
+
+// keep: best, with both files in one commit group (submitted together) and
+// in two: either way the smaller first arrival ends in the duplicated
+// subset, moved once, and the larger one is kept.
+BOOST_AUTO_TEST_CASE(keep_best_moves_the_replaced_image_whether_or_not_it_was_decided_in_the_same_group)
+{
+    for (const bool together : {true, false}) {
+        BOOST_TEST_CONTEXT("same group: " << together)
+        {
+            Env env;
+            env.add("chelsea__resize50.png", "small.png");
+            env.add("chelsea.png", "large.png");
+            auto idx = open_index(env.index_dir);
+            auto opt = env.options(2);
+            opt.exact_copy_rule = true;
+            opt.keep = index::Keep::best;
+            Stack stack(env, idx, opt);
+            if (together) {
+                stack.run({"small.png", "large.png"});
+            } else {
+                stack.run({"small.png"});
+                BOOST_TEST(fs::exists(env.output / "train/small.png"));
+                stack.run({"large.png"});
+            }
+            const auto small = records_of(idx, "small.png");
+            const auto large = records_of(idx, "large.png");
+            BOOST_TEST_REQUIRE((small.size() == 1U && large.size() == 1U));
+            BOOST_TEST((small[0].verdict == Verdict::duplicated && small[0].state == RouteState::done));
+            BOOST_TEST(small[0].location == "duplicated/small.png");
+            BOOST_TEST(small[0].replaced_by == large[0].seq);
+            BOOST_TEST((large[0].verdict == Verdict::kept && large[0].replaced == small[0].seq));
+            BOOST_TEST(test::entries_under(env.output) ==
+                           (std::vector<std::string>{"duplicated/small.png", "train/large.png"}),
+                       boost::test_tools::per_element());
+            BOOST_TEST(test::entries_under(env.ingest).empty());
+            BOOST_TEST(idx.counts().planned == 0U);
+            BOOST_TEST(idx.counts().replaced == 1U);
+            BOOST_TEST(idx.counts().in_working == 1U);
+            BOOST_TEST(idx.counts().in_duplicated == 1U);
+        }
+    }
 }
 
 BOOST_AUTO_TEST_CASE(kept_copy_after_restart_is_a_reference)

@@ -1,5 +1,5 @@
 // The decision stream replays: an index's entries (hashed and rejected items,
-// rules changes, overrides, rebalances), fed into a fresh index through the
+// rules changes, overrides, rebalances, keep: best's replacements), fed into a fresh index through the
 // same core, give every item the same verdict, match, similarity and subset,
 // bit for bit, whatever the worker count that built the first index.
 #define BOOST_TEST_MODULE replay
@@ -12,6 +12,9 @@
 
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
+
+#include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
 
 #include "daemon/route/decider.hpp"
 #include "daemon/route/entry_stream.hpp"
@@ -73,6 +76,14 @@ void ingest(Host& host, daemon::Pipeline& pipeline, boost::asio::io_context& io,
     for (const auto& n : names) {
         if (n.starts_with("junk")) {
             test::write_file(host.ingest / (prefix + n), "not an image, whatever the name says");
+        } else if (n.starts_with("larger_")) {
+            // Half as large again as the reference image: a better copy.
+            const cv::Mat img = cv::imread((test::reference() / "images" / n.substr(7)).string(), cv::IMREAD_COLOR);
+            cv::Mat big;
+            cv::resize(img, big, {}, 1.5, 1.5, cv::INTER_CUBIC);
+            cv::imwrite((host.ingest / (prefix + n + ".png")).string(), big);
+            pipeline.submit(prefix + n + ".png");
+            continue;
         } else {
             fs::copy_file(test::reference() / "images" / n, host.ingest / (prefix + n));
         }
@@ -111,7 +122,7 @@ void build(Host& host, unsigned workers)
 
     // A reload: radius probing and two variants, from the next file on.
     pipeline.reconfigure(index::MatchRule{0.5, 2, {index::Variant::hflip, index::Variant::rot180}}, true, 256ULL << 20,
-                         workers, false);
+                         workers, false, index::Keep::first);
     ingest(host, pipeline, io, arrival(1), "b_");
     // Byte-identical copies, and a file that is no image.
     ingest(host, pipeline, io, {"rocket.jpg", "chelsea.png", "junk.jpg"}, "copy_");
@@ -127,11 +138,17 @@ void build(Host& host, unsigned workers)
     (void)cut.run();
 
     // compat: datumaro from here on: the exact key, no copy rule.
-    pipeline.reconfigure(index::MatchRule{0.9, 0, {}}, false, 256ULL << 20, workers, false);
+    pipeline.reconfigure(index::MatchRule{0.9, 0, {}}, false, 256ULL << 20, workers, false, index::Keep::first);
     ingest(host, pipeline, io, arrival(2), "c_");
     daemon::Rebalancer grow(host.index, host.relocator,
                             {40, index::OverSample::random, index::UnderSample::uniform, 11});
     (void)grow.run();
+
+    // keep: best from here on: larger copies of indexed images replace their
+    // groups' kept images.
+    pipeline.reconfigure(index::MatchRule{0.5, 2, {}}, true, 256ULL << 20, workers, false, index::Keep::best);
+    ingest(host, pipeline, io, {"larger_astronaut.png", "larger_moon.png", "larger_horse.png", "larger_logo.png"},
+           "e_");
 }
 
 // Replays `entries` into `host`'s fresh index: no files, the same core.
@@ -167,6 +184,9 @@ void require_same_decisions(const HashIndex& a, const HashIndex& b)
             BOOST_TEST((x->matched_variant == y->matched_variant));
             BOOST_TEST(x->exact_copy == y->exact_copy);
             BOOST_TEST(index::to_string(x->operator_override) == index::to_string(y->operator_override));
+            BOOST_TEST(x->pixels == y->pixels);
+            BOOST_TEST(x->replaced == y->replaced);
+            BOOST_TEST(x->replaced_by == y->replaced_by);
         }
     }
 }
@@ -198,6 +218,7 @@ BOOST_AUTO_TEST_CASE(a_replayed_stream_decides_every_item_bit_for_bit_at_1_and_4
                            (std::set<std::string_view>{"hashed", "rejected", "rules", "override", "rebalance"}),
                        boost::test_tools::per_element());
             BOOST_TEST(entries.size() == built.index.applied_entry());
+            BOOST_TEST(built.index.counts().replaced >= 2U, "larger copies replaced kept images");
 
             Host replica(projection);
             replay(replica, entries);

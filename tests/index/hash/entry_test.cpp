@@ -32,6 +32,7 @@ index::HashedItem hashed_item()
     h.size = 123456789012ULL;
     h.source = "camera-7/2026/12/06/frame \xff.jpg"; // opaque bytes, not necessarily UTF-8
     h.origin = "site-b.host-3";
+    h.pixels = 4000ULL * 3000ULL;
     return h;
 }
 
@@ -60,6 +61,16 @@ BOOST_AUTO_TEST_CASE(a_hashed_item_comes_back_bit_for_bit)
     BOOST_TEST(back.size == h.size);
     BOOST_TEST(back.source == h.source);
     BOOST_TEST(back.origin == h.origin);
+    BOOST_TEST(back.pixels == h.pixels);
+
+    // Written before pixel counts were kept: the entry ends after the origin.
+    index::HashedItem older = h;
+    older.pixels = 0;
+    const std::string older_bytes = index::encode_entry(older);
+    const auto older_back =
+        std::get<index::HashedItem>(index::decode_entry(older_bytes.substr(0, older_bytes.size() - 1)));
+    BOOST_TEST(older_back.pixels == 0U);
+    BOOST_TEST(older_back.origin == h.origin);
 
     index::HashedItem degenerate = h;
     degenerate.degenerate = true;
@@ -89,7 +100,7 @@ BOOST_AUTO_TEST_CASE(control_entries_share_the_control_encoding)
     const std::vector<index::EntryBody> bodies{
         rules, index::OperatorOverride{42, index::Override::released},
         index::RebalanceRequest{std::uint64_t{10}, index::OverSample::similarity, index::UnderSample::inverse, 7},
-        index::VanishedItem{77}};
+        index::VanishedItem{77}, index::ExpireItems{{3, 5, 1'000'000'000'000}, 1'767'225'600'000}};
     for (const auto& body : bodies) {
         const std::string bytes = index::encode_entry(body);
         BOOST_TEST(bytes == index::encode_control(body));
@@ -104,10 +115,27 @@ BOOST_AUTO_TEST_CASE(bytes_that_are_not_a_whole_entry_are_refused)
     const std::string whole = index::encode_entry(hashed_item());
     BOOST_CHECK_THROW((void)index::decode_entry(""), index::CorruptRecord);
     BOOST_CHECK_THROW((void)index::decode_entry(std::string(1, '\x09')), index::CorruptRecord);
-    for (const std::size_t cut : {std::size_t{1}, std::size_t{10}, whole.size() - 1}) {
+    // (The last byte, the pixel count, may be absent: entries written before it.)
+    for (const std::size_t cut : {std::size_t{1}, std::size_t{10}, whole.size() - 2}) {
         BOOST_CHECK_THROW((void)index::decode_entry(whole.substr(0, cut)), index::CorruptRecord);
     }
     BOOST_CHECK_THROW((void)index::decode_entry(whole + "x"), index::CorruptRecord);
+}
+
+BOOST_AUTO_TEST_CASE(an_expire_entry_comes_back_with_its_items_and_time)
+{
+    const index::ExpireItems x{{7, 3, 123'456'789}, 1'767'225'600'123};
+    const std::string bytes = index::encode_entry(x);
+    BOOST_TEST(bytes.front() == '\x07');
+    BOOST_TEST(index::kind_name(index::EntryBody(x)) == "expire");
+    const auto back = std::get<index::ExpireItems>(index::decode_entry(bytes));
+    BOOST_TEST((back == x));
+    BOOST_TEST(
+        std::get<index::ExpireItems>(index::decode_control(index::encode_control(index::ExpireItems{}))).items.empty());
+    // Cut anywhere, the entry is refused rather than read short.
+    for (std::size_t cut = 1; cut < bytes.size(); ++cut) {
+        BOOST_CHECK_THROW((void)index::decode_entry(bytes.substr(0, cut)), index::CorruptRecord);
+    }
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -81,6 +81,10 @@ void check_equal(const ItemRecord& a, const ItemRecord& b)
     BOOST_TEST(a.exact_copy == b.exact_copy);
     BOOST_TEST((a.operator_override == b.operator_override));
     BOOST_TEST(a.origin == b.origin);
+    BOOST_TEST(a.pixels == b.pixels);
+    BOOST_TEST(a.replaced == b.replaced);
+    BOOST_TEST(a.replaced_by == b.replaced_by);
+    BOOST_TEST(a.expired_ms == b.expired_ms);
 }
 
 } // namespace
@@ -93,6 +97,24 @@ BOOST_AUTO_TEST_CASE(every_field_round_trips)
     const auto back = ItemRecord::decode(r.seq, r.encode());
     check_equal(r, back);
     BOOST_TEST(std::signbit(back.feature[3])); // -0.0 kept
+}
+
+BOOST_AUTO_TEST_CASE(the_second_format_keeps_pixels_replacements_and_expiry)
+{
+    auto r = full_record();
+    const std::string first = r.encode();
+    BOOST_TEST(first.front() == '\x01', "nothing new to say: the first format, as before");
+    r.pixels = 4000ULL * 3000ULL;
+    r.replaced_by = 7;
+    r.state = RouteState::expired;
+    r.expired_ms = 1'732'000'100'000;
+    const std::string second = r.encode();
+    BOOST_TEST(second.front() == '\x02');
+    check_equal(r, ItemRecord::decode(r.seq, second));
+    r.origin.clear(); // the second format writes the origin always, empty or not
+    r.replaced = 3;
+    check_equal(r, ItemRecord::decode(r.seq, r.encode()));
+    BOOST_CHECK_THROW((void)ItemRecord::decode(r.seq, r.encode() + "x"), CorruptRecord);
 }
 
 BOOST_AUTO_TEST_CASE(seq_comes_from_the_key_not_the_value)
@@ -256,7 +278,7 @@ BOOST_AUTO_TEST_CASE(trailing_bytes_throw_corrupt_record)
 
 BOOST_AUTO_TEST_CASE(unknown_version_throws_and_says_so)
 {
-    for (const unsigned char v : {0, 2, 255}) {
+    for (const unsigned char v : {0, 3, 255}) {
         auto bytes = full_record().encode();
         bytes[0] = static_cast<char>(v);
         try {
@@ -283,7 +305,7 @@ BOOST_AUTO_TEST_CASE(out_of_range_enum_throws)
                                                          6));
     for (const std::size_t at : {6U, 7U, 8U}) {
         auto bad = bytes;
-        bad[at] = 3;
+        bad[at] = 4;
         BOOST_CHECK_THROW(ItemRecord::decode(1, bad), CorruptRecord);
     }
 }

@@ -1274,6 +1274,72 @@ BOOST_AUTO_TEST_CASE(a_digest_upgrade_cut_short_is_finished_at_the_next_open)
     BOOST_TEST((found && found->seq == 1U));
 }
 
+BOOST_AUTO_TEST_CASE(compacting_gives_back_the_space_of_dropped_features)
+{
+    test::TempDir dir;
+    auto idx = open_index(dir / "idx");
+    constexpr std::uint64_t n = 400;
+    std::vector<ItemRecord> recs;
+    for (std::uint64_t seq = 1; seq <= n; ++seq) {
+        recs.push_back(make_record(seq, "0000abcd", Verdict::duplicated));
+    }
+    idx.put_batch(recs, true);
+    BOOST_TEST(idx.compact()); // the features on disk, in tables
+    const std::uint64_t with_features = idx.disk_bytes();
+    for (auto& r : recs) { // what retention writes: expired, no feature
+        r.state = RouteState::expired;
+        r.feature.clear();
+        r.expired_ms = 1;
+    }
+    idx.put_batch(recs, true);
+    BOOST_TEST(idx.counts().expired == n);
+    BOOST_TEST(idx.compact());
+    const std::uint64_t without = idx.disk_bytes();
+    BOOST_TEST(without + n * 768 * sizeof(float) / 2 < with_features, without << " vs " << with_features);
+    BOOST_TEST(idx.get(7)->feature.empty());
+    BOOST_TEST(idx.get(7)->expired_ms == 1);
+
+    std::atomic<bool> cancel{true};
+    (void)idx.compact(&cancel); // stopped at once or finished: either way no error
+    auto ro = HashIndex::open_read_only(dir / "idx");
+    // A read-only index cannot be compacted, and says so.
+    BOOST_CHECK_THROW((void)ro.compact(), IndexError);
+}
+
+BOOST_AUTO_TEST_CASE(a_scan_reads_a_bounded_window_from_an_item_on)
+{
+    test::TempDir dir;
+    auto idx = open_index(dir / "idx");
+    for (std::uint64_t seq = 1; seq <= 10; ++seq) {
+        idx.put(make_record(seq, "00000001", Verdict::duplicated), false);
+    }
+    const auto window = idx.scan(4, 3);
+    BOOST_TEST_REQUIRE(window.size() == 3U);
+    BOOST_TEST(window.front().seq == 4U);
+    BOOST_TEST(window.back().seq == 6U);
+    BOOST_TEST(idx.scan(9, 100).size() == 2U);
+    BOOST_TEST(idx.scan(11, 100).empty());
+}
+
+BOOST_AUTO_TEST_CASE(the_recent_control_entries_come_oldest_first_with_their_numbers)
+{
+    test::TempDir dir;
+    auto idx = open_index(dir / "idx");
+    const index::EntryBody first = index::VanishedItem{1};
+    const index::EntryBody second = index::ExpireItems{{2, 3}, 99};
+    idx.put(make_record(1, "00000001", Verdict::duplicated), true, {1, nullptr, {}});
+    idx.put_batch({}, true, {2, &first, {}});
+    idx.put_batch({}, true, {3, &second, {}});
+    const auto last = idx.recent_control_entries(1);
+    BOOST_TEST_REQUIRE(last.size() == 1U);
+    BOOST_TEST(last.front().seq == 3U);
+    BOOST_TEST((std::get<index::ExpireItems>(last.front().body) == std::get<index::ExpireItems>(second)));
+    const auto both = idx.recent_control_entries(10);
+    BOOST_TEST_REQUIRE(both.size() == 2U);
+    BOOST_TEST(both.front().seq == 2U);
+    BOOST_TEST(std::holds_alternative<index::VanishedItem>(both.front().body));
+}
+
 BOOST_AUTO_TEST_SUITE_END()
 
 BOOST_AUTO_TEST_SUITE(hash_index_free_space)
